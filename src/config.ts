@@ -1,0 +1,176 @@
+import type { Logger } from 'pino';
+import { describeValue } from './describe.js';
+import { ConfigurationError } from './errors.js';
+import type { Store } from './stores/store.js';
+import { parseStoreSpec, type StoreSpec } from './stores/resolve-store.js';
+
+/** Levels `logLevel` accepts (pino's). */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * Runtime configuration. Every field may also come from an environment
+ * variable; a field given here wins over the variable.
+ */
+export interface OaasConfig {
+  /**
+   * Where state lives: `'memory'`, `'sqlite:<path>'` (`'sqlite::memory:'` too), or a {@link Store}.
+   * @default process.env.OAAS_STORE ?? 'sqlite:.oaas/state.db'
+   * @example 'sqlite:/var/lib/app/state.db?synchronous=normal'
+   */
+  store?: string | Store | undefined;
+  /** Selects the memory store (for tests and demos). @default OAAS_MOCK_MODE ?? false */
+  mockMode?: boolean | undefined;
+  /** Commit pending changes in the background. @default OAAS_AUTO_COMMIT ?? true */
+  autoCommit?: boolean | undefined;
+  /** How often the background commit runs, in ms (> 0). @default OAAS_AUTO_COMMIT_INTERVAL_MS ?? 1000 */
+  autoCommitIntervalMs?: number | undefined;
+  /** Partition of objects created or loaded without one. @default OAAS_DEFAULT_PARTITION ?? 0 */
+  defaultPartition?: number | undefined;
+  /** How long a call waits for an object held by another context. @default OAAS_LOCK_TIMEOUT_MS ?? 5000 */
+  lockTimeoutMs?: number | undefined;
+  /** A pino logger to log through (a child is used). */
+  logger?: Logger | undefined;
+  /** Level of the logger the SDK creates when none is given. @default OAAS_LOG_LEVEL ?? 'info' */
+  logLevel?: LogLevel | undefined;
+}
+
+/** The configuration after defaults, environment and validation. */
+export interface ResolvedConfig {
+  readonly store: StoreSpec | { readonly kind: 'custom'; readonly store: Store };
+  readonly autoCommit: boolean;
+  readonly autoCommitIntervalMs: number;
+  readonly defaultPartition: number;
+  readonly lockTimeoutMs: number;
+  readonly logger: Logger | undefined;
+  readonly logLevel: LogLevel;
+}
+
+const LOG_LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const KNOWN_FIELDS: ReadonlySet<string> = new Set([
+  'store',
+  'mockMode',
+  'autoCommit',
+  'autoCommitIntervalMs',
+  'defaultPartition',
+  'lockTimeoutMs',
+  'logger',
+  'logLevel',
+]);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function fromEnv<T>(env: Env, name: string, field: string, parse: (raw: string, field: string) => T): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  return parse(raw, `${field} (${name})`);
+}
+
+function parseBool(raw: string, field: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigurationError(field, `expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+function parseNumber(raw: string, field: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigurationError(field, `expected a number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function checkBool(value: unknown, field: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new ConfigurationError(field, `expected a boolean, got ${typeof value}`);
+  return value;
+}
+
+function checkInt(value: unknown, field: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigurationError(field, `expected an integer >= ${min}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function checkLevel(value: unknown, field: string): LogLevel | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !LOG_LEVELS.has(value)) {
+    throw new ConfigurationError(field, `expected one of ${[...LOG_LEVELS].join(', ')}, got ${describeValue(value)}`);
+  }
+  return value as LogLevel;
+}
+
+function isStore(value: object): value is Store {
+  const s = value as Partial<Store>;
+  return ['open', 'get', 'getMany', 'apply', 'list', 'close'].every((m) => typeof s[m as keyof Store] === 'function');
+}
+
+function isLogger(value: unknown): value is Logger {
+  const l = value as Partial<Logger> | null;
+  return typeof l === 'object' && l !== null && typeof l.child === 'function' && typeof l.error === 'function';
+}
+
+/**
+ * Validates a configuration against the environment and fills in defaults.
+ * Throws {@link ConfigurationError} naming the field (and variable) at fault.
+ */
+export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): ResolvedConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ConfigurationError('config', 'expected an object');
+  }
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_FIELDS.has(key)) throw new ConfigurationError(key, `unknown option (known: ${[...KNOWN_FIELDS].join(', ')})`);
+  }
+  const mockMode = checkBool(config.mockMode, 'mockMode') ?? fromEnv(env, 'OAAS_MOCK_MODE', 'mockMode', parseBool) ?? false;
+
+  let store: ResolvedConfig['store'];
+  const given: unknown = config.store;
+  if (mockMode && given === undefined) {
+    store = { kind: 'memory' };
+  } else if (typeof given === 'object' && given !== null) {
+    if (!isStore(given)) throw new ConfigurationError('store', 'a store object must implement open, get, getMany, apply, list and close');
+    store = { kind: 'custom', store: given };
+  } else if (given === undefined) {
+    const fromVar = env.OAAS_STORE;
+    store = parseStoreSpec(fromVar === undefined || fromVar === '' ? 'sqlite:.oaas/state.db' : fromVar, fromVar ? 'store (OAAS_STORE)' : 'store');
+  } else if (typeof given === 'string') {
+    store = parseStoreSpec(given, 'store');
+  } else {
+    throw new ConfigurationError('store', `expected a string or a Store, got ${typeof given}`);
+  }
+
+  const interval =
+    checkInterval(config.autoCommitIntervalMs, 'autoCommitIntervalMs') ??
+    fromEnv(env, 'OAAS_AUTO_COMMIT_INTERVAL_MS', 'autoCommitIntervalMs', (raw, f) => checkInterval(parseNumber(raw, f), f)) ??
+    1000;
+
+  if (config.logger !== undefined && !isLogger(config.logger)) {
+    throw new ConfigurationError('logger', 'expected a pino logger (with child() and error())');
+  }
+
+  return {
+    store,
+    autoCommit: checkBool(config.autoCommit, 'autoCommit') ?? fromEnv(env, 'OAAS_AUTO_COMMIT', 'autoCommit', parseBool) ?? true,
+    autoCommitIntervalMs: interval,
+    defaultPartition:
+      checkInt(config.defaultPartition, 'defaultPartition', 0) ??
+      fromEnv(env, 'OAAS_DEFAULT_PARTITION', 'defaultPartition', (raw, f) => checkInt(parseNumber(raw, f), f, 0)) ??
+      0,
+    lockTimeoutMs:
+      checkInt(config.lockTimeoutMs, 'lockTimeoutMs', 1) ??
+      fromEnv(env, 'OAAS_LOCK_TIMEOUT_MS', 'lockTimeoutMs', (raw, f) => checkInt(parseNumber(raw, f), f, 1)) ??
+      5000,
+    logger: config.logger,
+    logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'info',
+  };
+}
+
+/** Validates an auto-commit interval: a finite number of milliseconds > 0. */
+export function checkInterval(value: unknown, field = 'autoCommitIntervalMs'): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(field, `must be a number of milliseconds > 0, got ${describeValue(value)}`);
+  }
+  if (value > 2_147_483_647) throw new ConfigurationError(field, 'must be at most 2147483647 ms');
+  return value;
+}

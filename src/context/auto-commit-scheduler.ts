@@ -1,0 +1,76 @@
+/** The timer functions the scheduler uses; tests may pass fakes. */
+export interface Clock {
+  setInterval(fn: () => void, ms: number): NodeJS.Timeout;
+  clearInterval(handle: NodeJS.Timeout): void;
+}
+
+const systemClock: Clock = {
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (handle) => {
+    clearInterval(handle);
+  },
+};
+
+/**
+ * Runs the background commit every interval. Ticks never overlap: a tick
+ * that falls due while one is still running is coalesced into a single
+ * follow-up run. The timer never keeps the process alive.
+ */
+export class AutoCommitScheduler {
+  private handle: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private intervalMs: number,
+    private readonly tick: () => Promise<void>,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  get enabled(): boolean {
+    return this.handle !== undefined;
+  }
+
+  get interval(): number {
+    return this.intervalMs;
+  }
+
+  start(): void {
+    this.stop();
+    this.handle = this.clock.setInterval(() => {
+      this.fire();
+    }, this.intervalMs);
+    this.handle.unref();
+  }
+
+  stop(): void {
+    if (this.handle !== undefined) this.clock.clearInterval(this.handle);
+    this.handle = undefined;
+  }
+
+  /** Changes the interval; a running timer restarts with it. */
+  setInterval(ms: number): void {
+    this.intervalMs = ms;
+    if (this.enabled) this.start();
+  }
+
+  /** Resolves when the tick in progress (if any) and its follow-up are done. */
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+  }
+
+  private fire(): void {
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.tick()
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && this.enabled) {
+          this.again = false;
+          this.fire();
+        }
+      });
+  }
+}

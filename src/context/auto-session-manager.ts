@@ -1,0 +1,789 @@
+import { pino, type Logger } from 'pino';
+import { checkInterval, type ResolvedConfig } from '../config.js';
+import {
+  AlreadyExistsError,
+  CommitError,
+  ConflictError,
+  InvalidArgumentError,
+  LockTimeoutError,
+  ObjectBusyError,
+  ObjectNotFoundError,
+  RegistrationError,
+  ShutdownError,
+  StoreError,
+  type ObjectIdentity,
+  type UnpersistedObject,
+} from '../errors.js';
+import { invokeMethod, takeTurn } from '../invocation/turn.js';
+import { bytesToText, decodeState, toStateValue } from '../object/codec.js';
+import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../object/ids.js';
+import { ObjectCore, type Lifecycle, type ObjectHost } from '../object/object-core.js';
+import { ObjectRef } from '../object/object-ref.js';
+import { coreOf, type CreateOptions, type LoadOptions, type OaasObject, type ObjectFactory } from '../object/oaas-object.js';
+import { rawOf } from '../object/raw.js';
+import { stateFieldsOf } from '../object/state-fields.js';
+import { CORE, type Instance } from '../object/tracking.js';
+import type { ClassMeta, MethodMeta } from '../registry/class-meta.js';
+import { findClassMeta, findClassMetaById } from '../registry/registry.js';
+import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
+import { CommitPipeline } from '../session/commit-pipeline.js';
+import { IdentityMap } from '../session/identity-map.js';
+import { runScope, type ScopeHost, type ScopeOptions } from '../session/scope.js';
+import { forgetEverywhere, ManagedSession, type CommitResult, type Session, type SessionHost } from '../session/session.js';
+import { createStore } from '../stores/resolve-store.js';
+import { keyString, type Isolation, type ObjectKey, type Store, type StoredObject } from '../stores/store.js';
+import { AutoCommitScheduler } from './auto-commit-scheduler.js';
+import { chainContext, currentSlot, runWithSession, sessionContext } from './async-context.js';
+
+/** What `commitAll()` did. */
+export interface CommitSummary {
+  /** Sessions that had pending changes. */
+  readonly sessions: number;
+  /** Objects written. */
+  readonly committed: number;
+  /** Sessions whose commit failed (their changes stay pending). */
+  readonly failed: number;
+  readonly results: readonly CommitResult[];
+}
+
+/** Options of `shutdown()`. */
+export interface ShutdownOptions {
+  /** How long to wait for running calls and to retry a failing flush. @default 10000 */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** A background commit failure, as `onCommitError` listeners receive it. */
+export interface CommitErrorEvent {
+  readonly error: Error;
+  readonly sessionId: string;
+  /** Objects the failed commit was writing. */
+  readonly refs: readonly ObjectIdentity[];
+  /** True when the changes stay pending and will be tried again. */
+  readonly willRetry: boolean;
+  /** Objects whose pending changes were dropped because the store holds a newer version (they were reloaded). */
+  readonly discarded: readonly ObjectIdentity[];
+}
+
+export type CommitErrorListener = (event: CommitErrorEvent) => void;
+
+type State = 'open' | 'closing' | 'closed';
+
+const MAX_BACKOFF_MS = 30_000;
+const EXIT_FLUSH_ATTEMPTS = 3;
+let runtimeCounter = 0;
+
+/**
+ * The runtime: gives each async context its own session, commits pending
+ * changes in the background, runs scopes and turns, and flushes everything
+ * on shutdown. One is active per process (see `configureOaas`); the
+ * top-level functions delegate to it.
+ */
+export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHost, ScopeHost {
+  readonly id: number;
+  readonly logger: Logger;
+  private state: State = 'open';
+  private readonly storeReady: Promise<Store>;
+  private readonly identity = new IdentityMap();
+  private readonly pendingSessions = new Set<ManagedSession>();
+  private readonly pipeline: CommitPipeline;
+  private readonly scheduler: AutoCommitScheduler;
+  private readonly listeners = new Set<CommitErrorListener>();
+  private readonly loading = new Map<string, Promise<ObjectCore>>();
+  private activeTurns = 0;
+  private openScopes = 0;
+  private idleWaiters: (() => void)[] = [];
+  private shutdownPromise: Promise<void> | undefined;
+  private exitFlushes = 0;
+  private readonly onBeforeExit = (): void => {
+    this.flushAtExit();
+  };
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    /** Settles when the previous runtime has shut down; the store opens after it. */
+    previous?: Promise<unknown>,
+  ) {
+    runtimeCounter += 1;
+    this.id = runtimeCounter;
+    this.logger = (config.logger ?? pino({ name: 'oaas', level: config.logLevel })).child({ runtime: this.id });
+    const spec = config.store;
+    this.storeReady = (previous ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        if (spec.kind !== 'custom') return createStore(spec);
+        await spec.store.open();
+        return spec.store;
+      });
+    // Failures reach whoever awaits the store; this only keeps Node from calling them unhandled.
+    this.storeReady.catch(() => undefined);
+    this.pipeline = new CommitPipeline(() => this.storeReady, this.identity, () => this.config.lockTimeoutMs);
+    this.scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => this.autoCommitTick());
+    if (config.autoCommit) this.scheduler.start();
+    process.on('beforeExit', this.onBeforeExit);
+  }
+
+  /** Resolves once the store is open; rejects with the reason it could not be. */
+  async ready(): Promise<void> {
+    await this.storeReady;
+  }
+
+  get defaultPartition(): number {
+    return this.config.defaultPartition;
+  }
+
+  get lockTimeoutMs(): number {
+    return this.config.lockTimeoutMs;
+  }
+
+  get isShutDown(): boolean {
+    return this.state !== 'open';
+  }
+
+  // -------------------------------------------------------------------------
+  // Sessions
+
+  /** The session of the current async context for a partition, created and bound on first use. */
+  getSession(partitionId?: number): Session {
+    return this.contextSession(partitionId);
+  }
+
+  private contextSession(partitionId?: number): ManagedSession {
+    this.assertNotClosed();
+    const slot = currentSlot();
+    const p = partitionId === undefined ? (slot.primaryPartition ?? this.config.defaultPartition) : normalizePartitionId(partitionId);
+    let session = slot.sessions.get(p);
+    if (session === undefined || session.runtimeId !== this.id || session.closed) {
+      session = new ManagedSession(this, p, 'context', this.id);
+      slot.sessions.set(p, session);
+    }
+    return session;
+  }
+
+  /** Runs `fn` in a fresh session (one per HTTP request, job, message...). */
+  async runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'runInSession expects a function');
+    this.assertAcceptingWork(chainContext.getStore());
+    const session = new ManagedSession(this, this.config.defaultPartition, 'context', this.id);
+    return runWithSession(session, async () => fn());
+  }
+
+  /** Runs `fn` with `session` as the current context's session (for adapters that own a session). */
+  withSession<T>(session: Session, fn: () => T): T {
+    return runWithSession(this.ownSession(session), fn);
+  }
+
+  /** A session bound to no context, committed by its owner (the legacy adapter). */
+  openManualSession(partitionId?: number): ManagedSession {
+    this.assertNotClosed();
+    const p = partitionId === undefined ? this.config.defaultPartition : normalizePartitionId(partitionId);
+    return new ManagedSession(this, p, 'manual', this.id);
+  }
+
+  openScopeSession(partitionId: number): ManagedSession {
+    return new ManagedSession(this, partitionId, 'scope', this.id);
+  }
+
+  pendingChanged(session: ManagedSession, hasPending: boolean): void {
+    if (hasPending) this.pendingSessions.add(session);
+    else this.pendingSessions.delete(session);
+  }
+
+  /** Commits a session and unbinds it from the current context, which gets a fresh one next time. */
+  async cleanupSession(session?: Session): Promise<CommitResult> {
+    const target = session === undefined ? this.contextSession() : this.ownSession(session);
+    const result = await this.commitSession(target);
+    const slot = sessionContext.getStore();
+    if (slot?.sessions.get(target.partitionId) === target) slot.sessions.delete(target.partitionId);
+    return result;
+  }
+
+  private ownSession(session: unknown): ManagedSession {
+    if (!(session instanceof ManagedSession) || session.runtimeId !== this.id) {
+      throw new InvalidArgumentError('session', 'not a session of the current runtime');
+    }
+    return session;
+  }
+
+  // -------------------------------------------------------------------------
+  // Objects
+
+  private metaOf(ctor: unknown): ClassMeta {
+    const meta = findClassMeta(ctor);
+    if (meta === undefined) {
+      const name = typeof ctor === 'function' ? ctor.name : String(ctor);
+      throw new RegistrationError(`${name} is not a registered service class; decorate it with @service`);
+    }
+    return meta;
+  }
+
+  private partitionOf(partitionId: unknown, argument: string): number {
+    if (partitionId !== undefined) return normalizePartitionId(partitionId, argument);
+    return sessionContext.getStore()?.primaryPartition ?? this.config.defaultPartition;
+  }
+
+  /** Constructs an instance with no arguments and attaches a core to it. */
+  private instantiate(meta: ClassMeta, key: ObjectKey, lifecycle: Lifecycle): ObjectCore {
+    let proxy: OaasObject;
+    try {
+      proxy = new (meta.ctor as new () => OaasObject)();
+    } catch (error) {
+      throw new RegistrationError(`${meta.clsId}: the constructor must work with no arguments (${(error as Error).message})`, { cause: error });
+    }
+    const target = rawOf(proxy) as unknown as Instance & Record<string, unknown>;
+    const fields = stateFieldsOf(meta, target);
+    const core = new ObjectCore(key, meta, fields, target, proxy, this, lifecycle);
+    // Initialisers become independent, validated state (a shared default object would otherwise leak between objects).
+    for (const prop of fields.props) target[prop] = toStateValue(target[prop], core.location(prop));
+    target[CORE] = core;
+    return core;
+  }
+
+  create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions | undefined): OaasObject {
+    const chain = chainContext.getStore();
+    this.assertAcceptingWork(chain);
+    const meta = this.metaOf(ctor);
+    if (init !== undefined && (typeof init !== 'object' || init === null || Array.isArray(init))) {
+      throw new InvalidArgumentError('init', 'expected an object of initial field values');
+    }
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new InvalidArgumentError('options', 'expected an object');
+    }
+    const objectId = options?.id === undefined ? generateObjectId() : normalizeObjectId(options.id);
+    const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId };
+    const live = this.identity.get(keyString(key));
+    if (live !== undefined && live.lifecycle !== 'gone' && live.lifecycle !== 'discarded') throw new AlreadyExistsError([key]);
+    const core = this.instantiate(meta, key, 'new');
+    if (init !== undefined) {
+      for (const [prop, value] of Object.entries(init)) {
+        if (!core.fields.has(prop)) throw new InvalidArgumentError('init', `${prop} is not a state field of ${meta.clsId}`);
+        core.target[prop] = toStateValue(value, core.location(prop));
+      }
+    }
+    const scope = innermostScope(chain);
+    if (scope !== undefined) scope.holdNow(core, chain).created = true;
+    this.identity.add(core);
+    const session = this.contextSession();
+    session.track(core);
+    if (session.kind === 'manual') session.watched.add(core);
+    return core.proxy as OaasObject;
+  }
+
+  async load(ctor: abstract new () => OaasObject, id: unknown, options: LoadOptions | undefined): Promise<OaasObject> {
+    const chain = chainContext.getStore();
+    this.assertAcceptingWork(chain);
+    const meta = this.metaOf(ctor);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new InvalidArgumentError('options', 'expected an object');
+    }
+    const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId: normalizeObjectId(id) };
+    // Bind this context's session before the first await, so the caller's later writes land in it.
+    const session = this.contextSession();
+    const core = await this.resolveCore(meta, key);
+    if (session.kind === 'manual') session.watched.add(core);
+    const scope = innermostScope(chain);
+    if (scope !== undefined) await scope.hold(core, chain);
+    if (core.unusable) throw new ObjectNotFoundError(key);
+    return core.proxy as OaasObject;
+  }
+
+  /** Loads the object a ref points to, with the class registered under its class id. */
+  loadRef(ref: ObjectRef): Promise<unknown> {
+    const meta = findClassMetaById(ref.clsId);
+    if (meta === undefined) return Promise.reject(new RegistrationError(`class ${ref.clsId} is not registered in this process`));
+    return this.load(meta.ctor as abstract new () => OaasObject, ref.objectId, { partitionId: ref.partitionId });
+  }
+
+  private async resolveCore(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
+    const k = keyString(key);
+    const live = this.identity.get(k);
+    if (live !== undefined) {
+      if (live.unusable) throw new ObjectNotFoundError(key);
+      return live;
+    }
+    let pending = this.loading.get(k);
+    if (pending === undefined) {
+      pending = this.readCore(meta, key).finally(() => this.loading.delete(k));
+      this.loading.set(k, pending);
+    }
+    return pending;
+  }
+
+  private async readCore(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
+    const store = await this.storeReady;
+    const stored = await store.get(key);
+    const live = this.identity.get(keyString(key));
+    if (live !== undefined && !live.unusable) return live;
+    if (stored === undefined) throw new ObjectNotFoundError(key);
+    const core = this.instantiate(meta, key, 'stored');
+    applyStored(core, stored);
+    this.identity.add(core);
+    return core;
+  }
+
+  /**
+   * Creates an object in the current context's session (the manual-API
+   * spelling of `Cls.create`). `local` is accepted for compatibility: objects
+   * live in this process.
+   */
+  createObject<T extends OaasObject>(cls: abstract new () => T, objId?: string | number, local?: boolean, partitionId?: number): T {
+    if (local !== undefined && typeof local !== 'boolean') throw new InvalidArgumentError('local', 'expected a boolean');
+    return this.create(cls, undefined, { id: objId, partitionId }) as T;
+  }
+
+  /** Loads an object (the manual-API spelling of `Cls.load`). */
+  async loadObject<T extends OaasObject>(cls: abstract new () => T, objId: string | number, partitionId?: number): Promise<T> {
+    return (await this.load(cls, objId, { partitionId })) as T;
+  }
+
+  /** The ref of an object of a registered class, validating the id and partition. */
+  refFor(cls: abstract new () => OaasObject, objId: unknown, partitionId?: number): ObjectRef {
+    const meta = this.metaOf(cls);
+    return new ObjectRef(meta.clsId, this.partitionOf(partitionId, 'partitionId'), normalizeObjectId(objId));
+  }
+
+  /** The runtime's store, usable before it has finished opening. */
+  get storeView(): Store {
+    const ready = (): Promise<Store> => this.storeReady;
+    return {
+      name: this.config.store.kind === 'custom' ? this.config.store.store.name : this.config.store.kind,
+      open: async () => {
+        await ready();
+      },
+      get: async (key) => (await ready()).get(key),
+      getMany: async (keys) => (await ready()).getMany(keys),
+      apply: async (ops, options) => (await ready()).apply(ops, options),
+      list: async (clsId, partitionId, options) => (await ready()).list(clsId, partitionId, options),
+      close: () => Promise.reject(new InvalidArgumentError('store', 'the runtime owns its store; call shutdown() instead')),
+    };
+  }
+
+  /** Marks an object for the next commit of the current session. */
+  scheduleCommit(obj: OaasObject): void {
+    const core = coreOf(obj);
+    this.assertNotClosed();
+    core.assertUsable();
+    for (const prop of core.fields.props) core.markDirty(prop);
+    this.contextSession().track(core);
+  }
+
+  // -------------------------------------------------------------------------
+  // ObjectHost: every write, call and delete of a live object comes here
+
+  beforeWrite(core: ObjectCore, prop: string): void {
+    this.assertNotClosed();
+    const chain = chainContext.getStore();
+    // A write cannot wait for a turn, so writing an object another context holds fails instead of interleaving.
+    if (core.locked && !chainHolds(chain, core)) throw new ObjectBusyError(core.key);
+    innermostScope(chain)?.holdNow(core, chain);
+    frameFor(chain, core)?.record(prop);
+    this.contextSession().track(core);
+  }
+
+  invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> {
+    return invokeMethod(this, core, method, args);
+  }
+
+  async deleteObject(core: ObjectCore): Promise<void> {
+    const chain = chainContext.getStore();
+    this.assertAcceptingWork(chain);
+    core.assertUsable();
+    const turn = await takeTurn(this, core, chain);
+    try {
+      core.assertUsable();
+      frameFor(chain, core)?.recordDelete();
+      core.deleted = true;
+      core.writeSeq += 1;
+      this.contextSession().track(core);
+    } finally {
+      if (turn.owned) core.releaseLock(turn.holder);
+    }
+  }
+
+  async checkpoint(core: ObjectCore): Promise<void> {
+    const chain = chainContext.getStore();
+    let link = chain;
+    while (link !== undefined && link.core !== core) link = link.parent;
+    const frame = link?.frame;
+    if (frame === undefined) throw new InvalidArgumentError('checkpoint', 'call checkpoint() inside a @method of the same object');
+    // Inside a scope the scope's commit is the durable point; the checkpoint only moves the call's rollback point.
+    if (innermostScope(chain) === undefined) {
+      await this.pipeline.commit({ sessionId: this.contextSession().id, cores: [core], chain, wait: true });
+    }
+    frame.mergeIntoParent();
+    frame.reset();
+  }
+
+  // -------------------------------------------------------------------------
+  // Turns and scopes
+
+  assertAcceptingWork(chain: ChainLink | undefined): void {
+    // Calls made by work that is already running may finish during shutdown.
+    if (this.state === 'closed' || (this.state === 'closing' && chain === undefined)) throw new ShutdownError();
+  }
+
+  private assertNotClosed(): void {
+    if (this.state === 'closed') throw new ShutdownError();
+  }
+
+  turnStarted(): void {
+    this.activeTurns += 1;
+  }
+
+  turnEnded(): void {
+    this.activeTurns -= 1;
+    this.notifyIdle();
+  }
+
+  scopeOpened(): void {
+    this.openScopes += 1;
+  }
+
+  scopeClosed(): void {
+    this.openScopes -= 1;
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.activeTurns === 0 && this.openScopes === 0 && this.idleWaiters.length > 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Runs `fn` as an atomic scope; see `sessionScope`. */
+  sessionScope<T>(fn: (session: Session) => T | Promise<T>, options?: ScopeOptions): Promise<T> {
+    return runScope(this, fn, options);
+  }
+
+  async commitScope(session: ManagedSession, cores: readonly ObjectCore[], chain: ChainLink, isolation: Isolation | undefined): Promise<CommitResult> {
+    return this.pipeline.commit({ sessionId: session.id, cores, chain, wait: true, isolation });
+  }
+
+  discardCreated(core: ObjectCore): void {
+    core.lifecycle = 'discarded';
+    core.dirty = undefined;
+    this.identity.remove(core);
+    forgetEverywhere(core);
+  }
+
+  async refreshStale(error: ConflictError): Promise<void> {
+    await this.reloadObjects(error.conflicts.map((c) => c.ref));
+  }
+
+  /**
+   * Replaces live objects with their stored state, dropping their pending
+   * changes. Objects another context holds are left alone (they will meet
+   * the conflict again). Returns the objects reloaded.
+   */
+  private async reloadObjects(refs: readonly ObjectIdentity[]): Promise<ObjectIdentity[]> {
+    const store = await this.storeReady;
+    const reloaded: ObjectIdentity[] = [];
+    for (const ref of refs) {
+      const key: ObjectKey = { clsId: ref.clsId, partitionId: ref.partitionId, objectId: ref.objectId };
+      const core = this.identity.get(keyString(key));
+      if (core === undefined || (core.locked && !chainHolds(chainContext.getStore(), core))) continue;
+      const stored = await store.get(key);
+      core.writeSeq += 1;
+      core.dirty = undefined;
+      core.deleted = false;
+      forgetEverywhere(core);
+      if (stored === undefined) {
+        core.lifecycle = 'gone';
+        this.identity.remove(core);
+      } else {
+        applyStored(core, stored);
+        core.lifecycle = 'stored';
+      }
+      reloaded.push(key);
+    }
+    return reloaded;
+  }
+
+  // -------------------------------------------------------------------------
+  // Commits
+
+  async commitSession(session: ManagedSession): Promise<CommitResult> {
+    this.assertNotClosed();
+    if (session.kind === 'scope' && !session.closed) {
+      throw new InvalidArgumentError('session', 'a sessionScope commits when its function resolves; do not call commit() on its session');
+    }
+    const result = await this.pipeline.commit({
+      sessionId: session.id,
+      cores: session.candidates(),
+      chain: chainContext.getStore(),
+      wait: true,
+    });
+    session.failures = 0;
+    session.retryAt = 0;
+    return result;
+  }
+
+  /** Commits every session with pending changes; continues past failures and rejects with `CommitError` if any failed. */
+  async commitAll(): Promise<CommitSummary> {
+    this.assertNotClosed();
+    const sessions = [...this.pendingSessions];
+    const results: CommitResult[] = [];
+    const failures: { session: ManagedSession; error: unknown }[] = [];
+    for (const session of sessions) {
+      try {
+        results.push(await this.commitSession(session));
+      } catch (error) {
+        failures.push({ session, error });
+        this.logger.error({ err: error, session: session.id, objects: pendingRefs(session).map(formatRef) }, 'commit failed');
+      }
+    }
+    if (failures.length > 0) {
+      const first = failures[0]!.error;
+      throw new CommitError(
+        `${failures.length} of ${sessions.length} sessions failed to commit; their changes are still pending: ${(first as Error).message}`,
+        { unpersisted: failures.flatMap((f) => unpersistedOf(f.session)), failures: failures.map((f) => f.error) },
+        { cause: first },
+      );
+    }
+    return {
+      sessions: sessions.length,
+      committed: results.reduce((n, r) => n + r.committed.length, 0),
+      failed: 0,
+      results,
+    };
+  }
+
+  /** Same as {@link commitAll}; kept under this name for code migrated from the manual session API. */
+  commitAllAsync(): Promise<CommitSummary> {
+    return this.commitAll();
+  }
+
+  /** Subscribes to background commit failures; returns the unsubscribe function. */
+  onCommitError(listener: CommitErrorListener): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function');
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private async autoCommitTick(): Promise<void> {
+    if (this.state !== 'open') return;
+    const now = Date.now();
+    for (const session of [...this.pendingSessions]) {
+      if (session.retryAt > now || this.state !== 'open') continue;
+      try {
+        await this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false });
+        session.failures = 0;
+        session.retryAt = 0;
+      } catch (error) {
+        await this.backgroundFailure(session, error);
+      }
+    }
+  }
+
+  private async backgroundFailure(session: ManagedSession, error: unknown): Promise<void> {
+    const refs = pendingRefs(session);
+    let discarded: ObjectIdentity[] = [];
+    if (error instanceof ConflictError || error instanceof AlreadyExistsError) {
+      // The store holds newer state: retrying cannot succeed. Reload those objects, keep the rest pending.
+      const stale = error instanceof ConflictError ? error.conflicts.map((c) => c.ref) : error.refs;
+      try {
+        discarded = await this.reloadObjects(stale);
+      } catch (reloadError) {
+        this.logger.error({ err: reloadError, session: session.id }, 'reloading conflicting objects failed');
+      }
+    } else {
+      session.failures += 1;
+      const interval = this.scheduler.interval;
+      session.retryAt = Date.now() + Math.max(interval, Math.min(interval * 2 ** (session.failures - 1), MAX_BACKOFF_MS));
+    }
+    this.report({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded });
+  }
+
+  private report(event: CommitErrorEvent): void {
+    this.logger.error(
+      {
+        err: event.error,
+        session: event.sessionId,
+        objects: event.refs.map(formatRef),
+        discarded: event.discarded.map(formatRef),
+        willRetry: event.willRetry,
+      },
+      event.discarded.length > 0 ? 'background commit conflicted; stale objects reloaded, their changes discarded' : 'background commit failed; changes stay pending',
+    );
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (listenerError) {
+        this.logger.error({ err: listenerError }, 'onCommitError listener threw');
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Auto-commit switches
+
+  enableAutoCommit(): void {
+    this.assertNotClosed();
+    if (!this.scheduler.enabled) this.scheduler.start();
+  }
+
+  disableAutoCommit(): void {
+    this.assertNotClosed();
+    this.scheduler.stop();
+  }
+
+  /** Validates and applies a new interval; a running timer restarts with it. */
+  setAutoCommitInterval(ms: number): void {
+    this.assertNotClosed();
+    let interval: number | undefined;
+    try {
+      interval = checkInterval(ms, 'ms');
+    } catch (error) {
+      throw new InvalidArgumentError('ms', (error as Error).message, { cause: error });
+    }
+    if (interval === undefined) throw new InvalidArgumentError('ms', 'expected a number of milliseconds > 0');
+    this.scheduler.setInterval(interval);
+  }
+
+  get autoCommitEnabled(): boolean {
+    return this.scheduler.enabled;
+  }
+
+  // -------------------------------------------------------------------------
+  // Shutdown
+
+  /**
+   * Stops the timer, waits for running calls and scopes, flushes every
+   * session (retrying transient failures until the deadline), and closes the
+   * store. Idempotent. Rejects with `CommitError` listing what is not persisted.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) return Promise.reject(new InvalidArgumentError('options', 'expected an object'));
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(new InvalidArgumentError('timeoutMs', `expected a number >= 0, got ${String(timeoutMs)}`));
+    }
+    this.shutdownPromise ??= this.closeDown(timeoutMs);
+    return this.shutdownPromise;
+  }
+
+  private async closeDown(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    this.state = 'closing';
+    this.scheduler.stop();
+    process.off('beforeExit', this.onBeforeExit);
+    await this.waitForIdle(deadline);
+    await this.scheduler.idle();
+    let failure: unknown;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.commitAll();
+        failure = undefined;
+        break;
+      } catch (error) {
+        failure = error;
+        const wait = Math.min(this.scheduler.interval * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+        if (!allTransient(error) || Date.now() + wait > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+    await this.pipeline.drain();
+    this.state = 'closed';
+    try {
+      const store = await this.storeReady;
+      await store.close();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'closing the store failed');
+    }
+    this.identity.clear();
+    if (failure !== undefined) throw failure as Error;
+  }
+
+  private async waitForIdle(deadline: number): Promise<void> {
+    if (this.activeTurns === 0 && this.openScopes === 0) return;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, remaining);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Natural exit: flush what is pending (the flush keeps the loop alive, so this runs again after it). */
+  private flushAtExit(): void {
+    if (this.state !== 'open' || this.pendingSessions.size === 0) return;
+    if (this.exitFlushes >= EXIT_FLUSH_ATTEMPTS) return;
+    this.exitFlushes += 1;
+    this.commitAll().then(
+      () => {
+        this.exitFlushes = 0;
+      },
+      (error: unknown) => {
+        this.logger.error({ err: error, attempt: this.exitFlushes }, 'flush at exit failed');
+        if (this.exitFlushes >= EXIT_FLUSH_ATTEMPTS) {
+          this.report({ error: error as Error, sessionId: '*', refs: [...this.pendingSessions].flatMap(pendingRefs), willRetry: false, discarded: [] });
+        }
+      },
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // Introspection
+
+  /** Objects with changes not yet committed. */
+  get pendingObjectCount(): number {
+    const seen = new Set<ObjectCore>();
+    for (const session of this.pendingSessions) for (const core of session.pending) if (core.hasPendingChanges) seen.add(core);
+    return seen.size;
+  }
+
+  /** Live objects this process holds (an upper bound: released objects leave on collection). */
+  get liveObjectCount(): number {
+    return this.identity.size;
+  }
+
+  /** Sessions holding pending changes. */
+  get pendingSessionCount(): number {
+    return this.pendingSessions.size;
+  }
+
+  /** Resolves when the background commit in progress, if any, is done. */
+  async settled(): Promise<void> {
+    await this.scheduler.idle();
+    await this.pipeline.drain();
+  }
+}
+
+/** Sets an object's fields, encodings and version from what the store holds. */
+function applyStored(core: ObjectCore, stored: StoredObject): void {
+  core.version = stored.version;
+  for (const [key, bytes] of stored.entries) {
+    const prop = core.fields.propOf(key);
+    if (prop === undefined) continue;
+    const text = bytesToText(bytes);
+    core.target[prop] = decodeState(text);
+    core.committed.set(prop, text);
+  }
+}
+
+function formatRef(ref: ObjectIdentity): string {
+  return `${ref.clsId}/${String(ref.partitionId)}/${ref.objectId}`;
+}
+
+function pendingRefs(session: ManagedSession): ObjectIdentity[] {
+  return [...session.pending].filter((c) => c.hasPendingChanges).map((c) => c.key);
+}
+
+function unpersistedOf(session: ManagedSession): UnpersistedObject[] {
+  return [...session.pending]
+    .filter((c) => c.hasPendingChanges)
+    .map((c) => ({
+      ref: c.key,
+      fields: c.deleted ? ['<deleted>'] : c.lifecycle === 'new' ? ['<created>'] : [...(c.dirty ?? [])],
+    }));
+}
+
+function allTransient(error: unknown): boolean {
+  const failures = error instanceof CommitError ? error.failures : [error];
+  return failures.every((f) => (f instanceof StoreError && f.transient) || f instanceof LockTimeoutError);
+}

@@ -1,0 +1,256 @@
+/**
+ * Every error the SDK raises is an {@link OaasError} with a stable `code`.
+ *
+ * Codes are part of the public contract: they survive the wire (remote
+ * callers get the same code back), they are documented in `docs/errors.md`,
+ * and a code is never reused for a different meaning.
+ */
+
+/** The table of codes: one row per error class, with the HTTP status it maps to. */
+export const ERROR_CODES = {
+  OAAS_ERR_CONFIG_INVALID: { status: 500, error: 'ConfigurationError' },
+  OAAS_ERR_ARGUMENT_INVALID: { status: 400, error: 'InvalidArgumentError' },
+  OAAS_ERR_REGISTRY_CONFLICT: { status: 500, error: 'RegistrationError' },
+  OAAS_ERR_ID_INVALID: { status: 400, error: 'InvalidIdError' },
+  OAAS_ERR_STATE_UNSERIALIZABLE: { status: 400, error: 'SerializationError' },
+  OAAS_ERR_OBJECT_NOT_FOUND: { status: 404, error: 'ObjectNotFoundError' },
+  OAAS_ERR_OBJECT_EXISTS: { status: 409, error: 'AlreadyExistsError' },
+  OAAS_ERR_OBJECT_DELETED: { status: 410, error: 'ObjectDeletedError' },
+  OAAS_ERR_OBJECT_BUSY: { status: 409, error: 'ObjectBusyError' },
+  OAAS_ERR_COMMIT_CONFLICT: { status: 409, error: 'ConflictError' },
+  OAAS_ERR_LOCK_TIMEOUT: { status: 503, error: 'LockTimeoutError' },
+  OAAS_ERR_INVOKE_TIMEOUT: { status: 504, error: 'InvocationTimeoutError' },
+  OAAS_ERR_COMMIT_FAILED: { status: 500, error: 'CommitError' },
+  OAAS_ERR_RUNTIME_SHUT_DOWN: { status: 503, error: 'ShutdownError' },
+  OAAS_ERR_STORE_FAILED: { status: 503, error: 'StoreError' },
+} as const;
+
+/** A stable error code, `OAAS_ERR_<AREA>_<WHAT>`. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options every {@link OaasError} accepts. */
+export interface OaasErrorOptions {
+  /** The underlying error, kept for diagnosis. */
+  cause?: unknown;
+}
+
+/** The identity of one object, as errors report it. */
+export interface ObjectIdentity {
+  readonly clsId: string;
+  readonly partitionId: number;
+  readonly objectId: string;
+}
+
+/** Formats an identity the way refs print: `cls/partition/id`. */
+export function formatIdentity(key: ObjectIdentity): string {
+  return `${key.clsId}/${key.partitionId}/${key.objectId}`;
+}
+
+/** Base class of every SDK error. */
+export class OaasError extends Error {
+  /** Stable, documented code; never reused. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options: OaasErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  /** The HTTP status this error maps to when it crosses the wire. */
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+/** The configuration (or an environment variable standing for it) is invalid. */
+export class ConfigurationError extends OaasError {
+  /** The config field at fault, e.g. `autoCommitIntervalMs`. */
+  readonly field: string;
+  constructor(field: string, message: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_CONFIG_INVALID', `${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+/** A public function was called with an argument it cannot accept. */
+export class InvalidArgumentError extends OaasError {
+  /** The argument at fault. */
+  readonly argument: string;
+  constructor(argument: string, message: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_ARGUMENT_INVALID', `${argument}: ${message}`, options);
+    this.argument = argument;
+  }
+}
+
+/** A class or method could not be registered (duplicate id, wrong base class, ...). */
+export class RegistrationError extends OaasError {
+  constructor(message: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_REGISTRY_CONFLICT', message, options);
+  }
+}
+
+/** An object id does not match `^[a-z0-9._:-]{1,160}$`. */
+export class InvalidIdError extends OaasError {
+  readonly id: unknown;
+  constructor(id: unknown, message: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_ID_INVALID', message, options);
+    this.id = id;
+  }
+}
+
+/** A value cannot be stored as object state. */
+export class SerializationError extends OaasError {
+  readonly clsId: string | undefined;
+  readonly objectId: string | undefined;
+  /** Path of the offending value inside the object, e.g. `profile.tags[2]`. */
+  readonly path: string;
+  constructor(
+    where: { clsId?: string; objectId?: string; path: string },
+    message: string,
+    options?: OaasErrorOptions,
+  ) {
+    const owner = where.clsId === undefined ? '' : `${where.clsId}${where.objectId === undefined ? '' : `/${where.objectId}`} `;
+    super('OAAS_ERR_STATE_UNSERIALIZABLE', `${owner}field ${where.path}: ${message}`, options);
+    this.clsId = where.clsId;
+    this.objectId = where.objectId;
+    this.path = where.path;
+  }
+}
+
+/** The object does not exist (in this process or in the store). */
+export class ObjectNotFoundError extends OaasError {
+  readonly ref: ObjectIdentity;
+  constructor(ref: ObjectIdentity, options?: OaasErrorOptions) {
+    super('OAAS_ERR_OBJECT_NOT_FOUND', `object ${formatIdentity(ref)} not found`, options);
+    this.ref = ref;
+  }
+}
+
+/** An object with this identity already exists. */
+export class AlreadyExistsError extends OaasError {
+  readonly refs: readonly ObjectIdentity[];
+  constructor(refs: readonly ObjectIdentity[], options?: OaasErrorOptions) {
+    super('OAAS_ERR_OBJECT_EXISTS', `object already exists: ${refs.map(formatIdentity).join(', ')}`, options);
+    this.refs = refs;
+  }
+}
+
+/** The object was deleted; it cannot be used any more. */
+export class ObjectDeletedError extends OaasError {
+  readonly ref: ObjectIdentity;
+  constructor(ref: ObjectIdentity, options?: OaasErrorOptions) {
+    super('OAAS_ERR_OBJECT_DELETED', `object ${formatIdentity(ref)} was deleted`, options);
+    this.ref = ref;
+  }
+}
+
+/**
+ * A synchronous write hit an object whose turn another context holds (a
+ * running method or an open `sessionScope`). Writes cannot wait, so they fail
+ * instead of interleaving with the holder's changes.
+ */
+export class ObjectBusyError extends OaasError {
+  readonly ref: ObjectIdentity;
+  constructor(ref: ObjectIdentity, options?: OaasErrorOptions) {
+    super(
+      'OAAS_ERR_OBJECT_BUSY',
+      `object ${formatIdentity(ref)} is held by another context; call a @method or load it inside your scope instead of writing it directly`,
+      options,
+    );
+    this.ref = ref;
+  }
+}
+
+/** One object whose stored version differed from the version a commit expected. */
+export interface VersionConflict {
+  readonly ref: ObjectIdentity;
+  /** The version the commit expected (0: the object must not exist yet). */
+  readonly expected: number;
+  /** The version found in the store (0: the object does not exist). */
+  readonly actual: number;
+}
+
+/** Optimistic concurrency check failed: the store holds a different version. */
+export class ConflictError extends OaasError {
+  readonly conflicts: readonly VersionConflict[];
+  constructor(conflicts: readonly VersionConflict[], options?: OaasErrorOptions) {
+    super(
+      'OAAS_ERR_COMMIT_CONFLICT',
+      `version conflict on ${conflicts.map((c) => `${formatIdentity(c.ref)} (expected v${c.expected}, found v${c.actual})`).join(', ')}`,
+      options,
+    );
+    this.conflicts = conflicts;
+  }
+}
+
+/** Waiting for an object's turn took longer than `lockTimeoutMs`. */
+export class LockTimeoutError extends OaasError {
+  readonly ref: ObjectIdentity;
+  readonly timeoutMs: number;
+  constructor(ref: ObjectIdentity, timeoutMs: number, options?: OaasErrorOptions) {
+    super('OAAS_ERR_LOCK_TIMEOUT', `timed out after ${timeoutMs} ms waiting for object ${formatIdentity(ref)}`, options);
+    this.ref = ref;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A `@method` ran longer than its `timeoutMs`; its changes are rolled back. */
+export class InvocationTimeoutError extends OaasError {
+  readonly method: string;
+  readonly timeoutMs: number;
+  constructor(method: string, timeoutMs: number, options?: OaasErrorOptions) {
+    super('OAAS_ERR_INVOKE_TIMEOUT', `method ${method} did not finish within ${timeoutMs} ms`, options);
+    this.method = method;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** What a failed commit could not persist. */
+export interface UnpersistedObject {
+  readonly ref: ObjectIdentity;
+  /** The changed fields still pending, or `['<deleted>']` for a pending delete. */
+  readonly fields: readonly string[];
+}
+
+/** A commit (or a flush of many sessions) failed; nothing listed here was persisted. */
+export class CommitError extends OaasError {
+  /** The objects whose changes are still pending. */
+  readonly unpersisted: readonly UnpersistedObject[];
+  /** The individual failures, one per failed session. */
+  readonly failures: readonly unknown[];
+  constructor(
+    message: string,
+    detail: { unpersisted: readonly UnpersistedObject[]; failures: readonly unknown[] },
+    options?: OaasErrorOptions,
+  ) {
+    super('OAAS_ERR_COMMIT_FAILED', message, options);
+    this.unpersisted = detail.unpersisted;
+    this.failures = detail.failures;
+  }
+}
+
+/** The runtime was shut down; call `configureOaas()` to start a new one. */
+export class ShutdownError extends OaasError {
+  constructor(message = 'the OaaS runtime is shut down; call configureOaas() to start a new one', options?: OaasErrorOptions) {
+    super('OAAS_ERR_RUNTIME_SHUT_DOWN', message, options);
+  }
+}
+
+/** The store failed. `transient` errors (connection loss, busy database) are retried. */
+export class StoreError extends OaasError {
+  readonly transient: boolean;
+  constructor(message: string, detail: { transient: boolean }, options?: OaasErrorOptions) {
+    super('OAAS_ERR_STORE_FAILED', message, options);
+    this.transient = detail.transient;
+  }
+}
+
+/** True for errors a retry may cure: conflicts, lock timeouts and transient store failures. */
+export function isRetryable(error: unknown): boolean {
+  return (
+    error instanceof ConflictError ||
+    error instanceof LockTimeoutError ||
+    (error instanceof StoreError && error.transient)
+  );
+}

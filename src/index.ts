@@ -1,0 +1,84 @@
+/**
+ * oaas-sdk: durable service objects for Node.js.
+ *
+ * Decorate a class with `@service` and its methods with `@method`; instances
+ * become durable objects whose state the SDK persists. See README.md.
+ */
+import 'reflect-metadata';
+
+// Configuration and the runtime
+export type { OaasConfig, LogLevel } from './config.js';
+export {
+  configureOaas,
+  getAutoSessionManager,
+  currentSession,
+  runInSession,
+  sessionScope,
+  commitAll,
+  shutdown,
+  onCommitError,
+  enableAutoCommit,
+  disableAutoCommit,
+  setAutoCommitInterval,
+} from './runtime.js';
+export { AutoSessionManager } from './context/auto-session-manager.js';
+export type { CommitSummary, CommitErrorEvent, CommitErrorListener, ShutdownOptions } from './context/auto-session-manager.js';
+
+// Declaring services
+export { service, method, field, transient } from './registry/decorators.js';
+export type { ServiceOptions, MethodOptions, FieldOptions } from './registry/class-meta.js';
+
+// Objects
+export { OaasObject } from './object/oaas-object.js';
+export type { CreateOptions, LoadOptions, StateOf, StateInit } from './object/oaas-object.js';
+export { ObjectRef } from './object/object-ref.js';
+
+// Sessions and scopes
+export type { Session, CommitResult } from './session/session.js';
+export type { ScopeOptions } from './session/scope.js';
+
+// Stores
+export type {
+  Store,
+  ObjectKey,
+  StoredObject,
+  WriteOp,
+  PutOp,
+  DeleteOp,
+  ApplyOptions,
+  Isolation,
+  ListOptions,
+  ListPage,
+  ListedObject,
+} from './stores/store.js';
+export { MemoryStore } from './stores/memory/memory-store.js';
+
+// Errors
+export {
+  ERROR_CODES,
+  OaasError,
+  ConfigurationError,
+  InvalidArgumentError,
+  RegistrationError,
+  InvalidIdError,
+  SerializationError,
+  ObjectNotFoundError,
+  AlreadyExistsError,
+  ObjectDeletedError,
+  ObjectBusyError,
+  ConflictError,
+  LockTimeoutError,
+  InvocationTimeoutError,
+  CommitError,
+  ShutdownError,
+  StoreError,
+} from './errors.js';
+export type { ErrorCode, ObjectIdentity, VersionConflict, UnpersistedObject } from './errors.js';
+
+// Manual session API (migration)
+export { LegacySessionAdapter } from './legacy/legacy-session-adapter.js';
+export type { RpcManager, MetaRepo } from './legacy/legacy-session-adapter.js';
+export { Oparaca, getGlobalOaas, newSession } from './legacy/oparaca.js';
+export type { OparacaOptions } from './legacy/oparaca.js';
+export type { ClsMeta } from './legacy/cls-meta.js';
+export type { InvocationRequest, InvocationResponse, ResponseStatus, InvocationErrorBody } from './invocation/request.js';

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { describeType, describeValue } from '../describe.js';
+import { InvalidArgumentError, InvalidIdError } from '../errors.js';
+
+/** The shape every object id has. */
+export const OBJECT_ID_PATTERN = /^[a-z0-9._:-]{1,160}$/;
+
+/**
+ * Turns a caller's id into the canonical string: strings must match
+ * {@link OBJECT_ID_PATTERN}; safe non-negative integers become their decimal string.
+ */
+export function normalizeObjectId(id: unknown): string {
+  if (typeof id === 'number') {
+    if (!Number.isSafeInteger(id) || id < 0) {
+      throw new InvalidIdError(id, `object id ${String(id)} is not a non-negative safe integer`);
+    }
+    return String(id);
+  }
+  if (typeof id !== 'string') {
+    throw new InvalidIdError(id, `object id must be a string or a number, got ${describeType(id)}`);
+  }
+  if (!OBJECT_ID_PATTERN.test(id)) {
+    throw new InvalidIdError(id, `object id ${JSON.stringify(id)} must match ${OBJECT_ID_PATTERN.source}`);
+  }
+  return id;
+}
+
+/** Validates a partition id: a non-negative safe integer. */
+export function normalizePartitionId(partitionId: unknown, argument = 'partitionId'): number {
+  if (typeof partitionId !== 'number' || !Number.isSafeInteger(partitionId) || partitionId < 0) {
+    throw new InvalidArgumentError(argument, `must be a non-negative integer, got ${describeValue(partitionId)}`);
+  }
+  return partitionId;
+}
+
+let lastTime = 0;
+let sequence = 0;
+
+/**
+ * A new unique id that sorts by creation time: 12 base-36 digits of
+ * milliseconds, a per-millisecond sequence, and random bits so that ids made
+ * by different processes in the same millisecond do not collide.
+ */
+export function generateObjectId(): string {
+  const now = Date.now();
+  if (now === lastTime) {
+    sequence += 1;
+  } else {
+    lastTime = now;
+    sequence = 0;
+  }
+  const time = now.toString(36).padStart(10, '0');
+  const seq = sequence.toString(36).padStart(4, '0');
+  return `${time}${seq}${randomBytes(6).toString('hex')}`;
+}
+

@@ -1,0 +1,146 @@
+import { InvalidArgumentError } from '../errors.js';
+import { OAAS_OBJECT_BRAND } from '../registry/class-meta.js';
+import { ObjectRef, TO_REF } from './object-ref.js';
+import type { ObjectCore } from './object-core.js';
+import { registerProxy } from './raw.js';
+import { CORE, instanceHandler, type Instance } from './tracking.js';
+
+/** Options of `Cls.create()`. */
+export interface CreateOptions {
+  /** The object id; generated (unique, time-sortable) when missing. */
+  readonly id?: string | number | undefined;
+  /** @default the configured `defaultPartition` */
+  readonly partitionId?: number | undefined;
+}
+
+/** Options of `Cls.load()`. */
+export interface LoadOptions {
+  /** @default the configured `defaultPartition` */
+  readonly partitionId?: number | undefined;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+
+/** The state fields of an object type: its data properties, minus SDK members and `_`-prefixed names. */
+export type StateOf<T> = {
+  [K in keyof T as K extends keyof OaasObject ? never : K extends `_${string}` ? never : T[K] extends AnyFunction ? never : K]: T[K];
+};
+
+/** Initial field values for `Cls.create()`. */
+export type StateInit<T> = Partial<StateOf<T>>;
+
+/** How `create`/`load` reach the runtime without the object layer importing it. */
+export interface ObjectFactory {
+  create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions | undefined): OaasObject;
+  load(ctor: abstract new () => OaasObject, id: unknown, options: LoadOptions | undefined): Promise<OaasObject>;
+}
+
+let factory: (() => ObjectFactory) | undefined;
+
+/** @internal The runtime installs itself here. */
+export function setObjectFactory(get: () => ObjectFactory): void {
+  factory = get;
+}
+
+function currentFactory(): ObjectFactory {
+  if (factory === undefined) throw new Error('the OaaS runtime is not loaded; import from the package root');
+  return factory();
+}
+
+/** The core of a live object, or a clear error for an instance made with `new`. */
+export function coreOf(object: object): ObjectCore {
+  const core = (object as Instance)[CORE];
+  if (core === undefined) {
+    throw new InvalidArgumentError('object', 'not a live object: instances made with `new` are not persisted; use Cls.create() or Cls.load()');
+  }
+  return core;
+}
+
+/** The core of a live object, or `undefined`. */
+export function findCore(object: unknown): ObjectCore | undefined {
+  if (typeof object !== 'object' || object === null) return undefined;
+  return (object as Instance)[CORE];
+}
+
+/**
+ * Base class of durable service objects. Decorate subclasses with `@service`;
+ * their fields are the object's state.
+ *
+ * @example
+ * \@service('Counter')
+ * class Counter extends OaasObject {
+ *   count = 0;
+ *   \@method() async increment(by = 1) { this.count += by; return this.count; }
+ * }
+ * const c = Counter.create({ count: 1 }, { id: 'c1' });
+ * await c.increment();
+ */
+export abstract class OaasObject {
+  constructor() {
+    Object.defineProperty(this, CORE, { value: undefined, writable: true, enumerable: false, configurable: false });
+    const proxy = new Proxy(this as unknown as Instance, instanceHandler);
+    registerProxy(proxy, this);
+    // Returning the proxy makes subclass field initialisers and every later access go through it.
+    return proxy as unknown as this;
+  }
+
+  /** The object id. */
+  get id(): string {
+    return coreOf(this).key.objectId;
+  }
+
+  get partitionId(): number {
+    return coreOf(this).key.partitionId;
+  }
+
+  /** `<package>.<name>` of the class. */
+  get clsId(): string {
+    return coreOf(this).key.clsId;
+  }
+
+  /** The last committed version (0 before the first commit). */
+  get version(): number {
+    return coreOf(this).version;
+  }
+
+  /** Deletes the object at the next commit; later calls on it reject with `ObjectDeletedError`. */
+  delete(): Promise<void> {
+    const core = coreOf(this);
+    return core.host.deleteObject(core);
+  }
+
+  /** A durable pointer to this object. */
+  asRef(): ObjectRef {
+    const { clsId, partitionId, objectId } = coreOf(this).key;
+    return new ObjectRef(clsId, partitionId, objectId);
+  }
+
+  /**
+   * Inside a `@method`: commits the object's state so far, and makes this the
+   * point a later failure of the same call rolls back to.
+   */
+  checkpoint(): Promise<void> {
+    const core = coreOf(this);
+    return core.host.checkpoint(core);
+  }
+
+  [TO_REF](): ObjectRef {
+    return this.asRef();
+  }
+
+  /**
+   * Creates a new live object in the current session; it is persisted at the
+   * next commit. Synchronous.
+   */
+  static create<T extends OaasObject>(this: abstract new () => T, init?: StateInit<T>, options?: CreateOptions): T {
+    return currentFactory().create(this, init, options) as T;
+  }
+
+  /** The live instance if this process has one, else the stored object; rejects with `ObjectNotFoundError`. */
+  static load<T extends OaasObject>(this: abstract new () => T, id: string | number, options?: LoadOptions): Promise<T> {
+    return currentFactory().load(this, id, options) as Promise<T>;
+  }
+}
+
+Object.defineProperty(OaasObject.prototype, OAAS_OBJECT_BRAND, { value: true, enumerable: false });

@@ -1,0 +1,62 @@
+import { RegistrationError } from '../errors.js';
+import type { ClassMeta } from '../registry/class-meta.js';
+
+/** Members of every object; a state field may not shadow them. */
+const RESERVED = new Set(['id', 'partitionId', 'clsId', 'version', 'delete', 'asRef', 'checkpoint', 'refresh', 'constructor']);
+
+/**
+ * The persisted fields of a class: the instance's own enumerable properties
+ * after construction with no arguments, minus `_`-prefixed and `@transient`
+ * ones, each with the key it is stored under.
+ */
+export class StateFields {
+  readonly props: readonly string[];
+  private readonly keyByProp: ReadonlyMap<string, string>;
+  private readonly propByKey: ReadonlyMap<string, string>;
+
+  constructor(props: readonly string[], keyByProp: ReadonlyMap<string, string>) {
+    this.props = props;
+    this.keyByProp = keyByProp;
+    this.propByKey = new Map([...keyByProp].map(([p, k]) => [k, p]));
+  }
+
+  has(prop: string): boolean {
+    return this.keyByProp.has(prop);
+  }
+
+  /** The stored key of a property. */
+  keyOf(prop: string): string {
+    return this.keyByProp.get(prop) ?? prop;
+  }
+
+  /** The property a stored key belongs to, if it is still a field of the class. */
+  propOf(key: string): string | undefined {
+    return this.propByKey.get(key);
+  }
+}
+
+const cache = new WeakMap<ClassMeta, StateFields>();
+
+/** The state fields of a class, read off its first constructed instance. */
+export function stateFieldsOf(meta: ClassMeta, instance: object): StateFields {
+  const cached = cache.get(meta);
+  if (cached !== undefined) return cached;
+  const props: string[] = [];
+  const keyByProp = new Map<string, string>();
+  const seenKeys = new Map<string, string>();
+  for (const prop of Object.keys(instance)) {
+    if (prop.startsWith('_') || meta.transient.has(prop)) continue;
+    if (RESERVED.has(prop) || meta.methods.has(prop)) {
+      throw new RegistrationError(`${meta.clsId}: state field ${prop} shadows a member of the object; rename it`);
+    }
+    const key = meta.fieldKeys.get(prop) ?? prop;
+    const other = seenKeys.get(key);
+    if (other !== undefined) throw new RegistrationError(`${meta.clsId}: fields ${other} and ${prop} are both stored as ${key}`);
+    seenKeys.set(key, prop);
+    props.push(prop);
+    keyByProp.set(prop, key);
+  }
+  const fields = new StateFields(props, keyByProp);
+  cache.set(meta, fields);
+  return fields;
+}

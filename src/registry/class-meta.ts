@@ -1,0 +1,73 @@
+/**
+ * What the decorators record: plain data about a service class and its
+ * members. The core reads it; nothing here runs application code.
+ */
+
+/** Options of `@service`. */
+export interface ServiceOptions {
+  /** Package the class belongs to; the class id is `<package>.<name>`. @default 'default' */
+  readonly package?: string | undefined;
+  /** Shown in the exported package description. */
+  readonly description?: string | undefined;
+}
+
+/** Options of `@method`. */
+export interface MethodOptions {
+  /** The name callers invoke it by. @default the property name */
+  readonly name?: string | undefined;
+  /** A stateless method does not read or write its object's state and takes no turn. @default false */
+  readonly stateless?: boolean | undefined;
+  /** Rejects the call with `InvocationTimeoutError` (and rolls it back) after this long. @default no limit */
+  readonly timeoutMs?: number | undefined;
+  /** How many more times a failing call is run again, each after its rollback. @default 0 */
+  readonly retries?: number | undefined;
+  /** Pause between those runs. @default 0 */
+  readonly retryDelayMs?: number | undefined;
+}
+
+/** Options of `@field`. */
+export interface FieldOptions {
+  /** The entry key the field is stored under. @default the property name */
+  readonly key?: string | undefined;
+}
+
+/** A registered `@method`. */
+export interface MethodMeta {
+  /** The invocation name. */
+  readonly name: string;
+  /** The property that holds the function on the prototype. */
+  readonly propertyKey: string;
+  readonly stateless: boolean;
+  readonly timeoutMs: number | undefined;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  /** Declared parameter types, when the compiler emitted decorator metadata. */
+  readonly paramTypes: readonly unknown[] | undefined;
+  /** How many arguments the method takes: a remote payload with more than one is a JSON array. */
+  readonly arity: number;
+}
+
+/** A registered service class. */
+export interface ClassMeta {
+  /** `<package>.<name>` */
+  readonly clsId: string;
+  readonly name: string;
+  readonly pkg: string;
+  readonly description: string | undefined;
+  readonly ctor: abstract new () => object;
+  /** Keyed by property name. */
+  readonly methods: ReadonlyMap<string, MethodMeta>;
+  /** Keyed by invocation name. */
+  readonly methodsByName: ReadonlyMap<string, MethodMeta>;
+  /** Property name -> stored key, for fields with `@field({ key })`. */
+  readonly fieldKeys: ReadonlyMap<string, string>;
+  /** Properties marked `@transient()`. */
+  readonly transient: ReadonlySet<string>;
+}
+
+/** Set on `OaasObject.prototype`, so the registry can check the base class without importing it. */
+export const OAAS_OBJECT_BRAND: unique symbol = Symbol.for('oaas.object');
+
+/** Names of classes, packages and methods: safe in URLs and ids. */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
+export const PACKAGE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;

@@ -1,0 +1,157 @@
+import 'reflect-metadata';
+import { describeValue } from '../describe.js';
+import { RegistrationError } from '../errors.js';
+import {
+  NAME_PATTERN,
+  OAAS_OBJECT_BRAND,
+  PACKAGE_PATTERN,
+  type ClassMeta,
+  type FieldOptions,
+  type MethodMeta,
+  type MethodOptions,
+  type ServiceOptions,
+} from './class-meta.js';
+
+/**
+ * The process-wide class registry. It outlives runtimes: reconfiguring the
+ * SDK keeps every registered class.
+ */
+const byId = new Map<string, ClassMeta>();
+const byCtor = new WeakMap<object, ClassMeta>();
+
+const METHODS_KEY = 'oaas:methods';
+const FIELDS_KEY = 'oaas:fields';
+const TRANSIENT_KEY = 'oaas:transient';
+
+type MemberDrafts<T> = Map<string, T>;
+
+function ownDrafts<T>(key: string, prototype: object): MemberDrafts<T> {
+  let drafts = Reflect.getOwnMetadata(key, prototype) as MemberDrafts<T> | undefined;
+  if (drafts === undefined) {
+    drafts = new Map();
+    Reflect.defineMetadata(key, drafts, prototype);
+  }
+  return drafts;
+}
+
+/** Drafts of this prototype and its ancestors, nearest last so that overrides win. */
+function inheritedDrafts<T>(key: string, prototype: object): Map<string, T> {
+  const chain: object[] = [];
+  for (let p: object | null = prototype; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) chain.unshift(p);
+  const out = new Map<string, T>();
+  for (const p of chain) {
+    const drafts = Reflect.getOwnMetadata(key, p) as MemberDrafts<T> | undefined;
+    if (drafts !== undefined) for (const [k, v] of drafts) out.set(k, v);
+  }
+  return out;
+}
+
+function checkNonNegativeInt(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new RegistrationError(`${what} must be a non-negative integer, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Records a `@method` on a prototype. */
+export function recordMethod(prototype: object, propertyKey: string, options: MethodOptions = {}): void {
+  if (typeof options !== 'object' || options === null) throw new RegistrationError(`@method options for ${propertyKey} must be an object`);
+  const fn: unknown = (prototype as Record<string, unknown>)[propertyKey];
+  if (typeof fn !== 'function') throw new RegistrationError(`@method can only decorate methods; ${propertyKey} is not a function`);
+  const name = options.name ?? propertyKey;
+  if (!NAME_PATTERN.test(name)) throw new RegistrationError(`method name ${JSON.stringify(name)} must match ${NAME_PATTERN.source}`);
+  if (options.timeoutMs !== undefined && (checkNonNegativeInt(options.timeoutMs, `${propertyKey}: timeoutMs`) ?? 0) === 0) {
+    throw new RegistrationError(`${propertyKey}: timeoutMs must be greater than 0`);
+  }
+  const paramTypes = Reflect.getMetadata('design:paramtypes', prototype, propertyKey) as unknown[] | undefined;
+  const meta: MethodMeta = {
+    name,
+    propertyKey,
+    stateless: options.stateless === true,
+    timeoutMs: options.timeoutMs,
+    retries: checkNonNegativeInt(options.retries, `${propertyKey}: retries`) ?? 0,
+    retryDelayMs: checkNonNegativeInt(options.retryDelayMs, `${propertyKey}: retryDelayMs`) ?? 0,
+    paramTypes,
+    arity: paramTypes?.length ?? (fn as (...args: unknown[]) => unknown).length,
+  };
+  ownDrafts<MethodMeta>(METHODS_KEY, prototype).set(propertyKey, meta);
+}
+
+/** Records a `@field` on a prototype. */
+export function recordField(prototype: object, propertyKey: string, options: FieldOptions = {}): void {
+  const key = options.key ?? propertyKey;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
+    throw new RegistrationError(`@field key for ${propertyKey} must be a non-empty string of at most 200 characters`);
+  }
+  ownDrafts<string>(FIELDS_KEY, prototype).set(propertyKey, key);
+}
+
+/** Records a `@transient()` on a prototype. */
+export function recordTransient(prototype: object, propertyKey: string): void {
+  ownDrafts<true>(TRANSIENT_KEY, prototype).set(propertyKey, true);
+}
+
+/**
+ * Registers a class as a service. Registering the same class twice is a
+ * no-op; a different class under a taken id is a {@link RegistrationError}.
+ */
+export function registerClass(ctor: abstract new () => object, name: string, options: ServiceOptions = {}): ClassMeta {
+  if (typeof ctor !== 'function') throw new RegistrationError('@service must decorate a class');
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new RegistrationError(`service name ${JSON.stringify(name)} must match ${NAME_PATTERN.source}`);
+  }
+  if (typeof options !== 'object' || options === null) throw new RegistrationError(`service ${name}: options must be an object`);
+  const pkg = options.package ?? 'default';
+  if (typeof pkg !== 'string' || !PACKAGE_PATTERN.test(pkg)) {
+    throw new RegistrationError(`service ${name}: package ${JSON.stringify(pkg)} must match ${PACKAGE_PATTERN.source}`);
+  }
+  const prototype = ctor.prototype as Record<symbol, unknown> | undefined;
+  if (prototype?.[OAAS_OBJECT_BRAND] !== true) {
+    throw new RegistrationError(`service ${name}: class ${ctor.name} must extend OaasObject`);
+  }
+  const clsId = `${pkg}.${name}`;
+  const existing = byId.get(clsId);
+  if (existing !== undefined) {
+    if (existing.ctor === ctor) return existing;
+    throw new RegistrationError(`class id ${clsId} is already registered by class ${existing.ctor.name}`);
+  }
+  const previous = byCtor.get(ctor);
+  if (previous !== undefined) throw new RegistrationError(`class ${ctor.name} is already registered as ${previous.clsId}`);
+
+  const methods = inheritedDrafts<MethodMeta>(METHODS_KEY, prototype);
+  const methodsByName = new Map<string, MethodMeta>();
+  for (const m of methods.values()) {
+    if (methodsByName.has(m.name)) throw new RegistrationError(`service ${clsId}: two methods are named ${m.name}`);
+    methodsByName.set(m.name, m);
+  }
+  const meta: ClassMeta = {
+    clsId,
+    name,
+    pkg,
+    description: options.description,
+    ctor,
+    methods,
+    methodsByName,
+    fieldKeys: inheritedDrafts<string>(FIELDS_KEY, prototype),
+    transient: new Set(inheritedDrafts<true>(TRANSIENT_KEY, prototype).keys()),
+  };
+  byId.set(clsId, meta);
+  byCtor.set(ctor, meta);
+  return meta;
+}
+
+/** The metadata of a registered class, or `undefined`. */
+export function findClassMeta(ctor: unknown): ClassMeta | undefined {
+  return typeof ctor === 'function' ? byCtor.get(ctor) : undefined;
+}
+
+/** The metadata of a registered class id, or `undefined`. */
+export function findClassMetaById(clsId: string): ClassMeta | undefined {
+  return byId.get(clsId);
+}
+
+/** Every registered class, in registration order. */
+export function registeredClasses(): readonly ClassMeta[] {
+  return [...byId.values()];
+}

@@ -1,0 +1,128 @@
+/**
+ * The process-wide runtime and the top-level functions that delegate to it.
+ * A runtime is created from the environment on first use, or explicitly by
+ * `configureOaas`.
+ */
+import { resolveConfig, type OaasConfig } from './config.js';
+import {
+  AutoSessionManager,
+  type CommitErrorListener,
+  type CommitSummary,
+  type ShutdownOptions,
+} from './context/auto-session-manager.js';
+import { ShutdownError } from './errors.js';
+import { setObjectFactory } from './object/oaas-object.js';
+import { setRefLoader } from './object/object-ref.js';
+import type { ScopeOptions } from './session/scope.js';
+import type { Session } from './session/session.js';
+
+let runtime: AutoSessionManager | undefined;
+/** Set by a `shutdown()` that found no runtime, so later calls still reject until `configureOaas`. */
+let shutDownEarly = false;
+
+/** The active runtime, created from the environment (`OAAS_*` variables) on first use. */
+export function getAutoSessionManager(): AutoSessionManager {
+  if (runtime === undefined) {
+    if (shutDownEarly) throw new ShutdownError();
+    runtime = new AutoSessionManager(resolveConfig());
+  }
+  return runtime;
+}
+
+setObjectFactory(getAutoSessionManager);
+setRefLoader((ref) => getAutoSessionManager().loadRef(ref));
+
+/**
+ * (Re)configures the process-wide runtime. A previous runtime is shut down
+ * first (and flushed); the new one opens its store after that. Registered
+ * classes stay registered; the new runtime starts with no live objects and
+ * no sessions. Rejects with `ConfigurationError` naming the field at fault,
+ * or with the previous runtime's `CommitError` if its flush failed (the new
+ * runtime is installed all the same).
+ *
+ * @example
+ * await configureOaas({ store: 'sqlite:data/state.db', autoCommitIntervalMs: 200 });
+ */
+export async function configureOaas(config?: OaasConfig): Promise<void> {
+  const resolved = resolveConfig(config);
+  const previous = runtime;
+  const closing = previous?.shutdown();
+  runtime = new AutoSessionManager(resolved, closing);
+  shutDownEarly = false;
+  const next = runtime;
+  let previousError: unknown;
+  try {
+    await closing;
+  } catch (error) {
+    previousError = error;
+  }
+  await next.ready();
+  if (previousError !== undefined) throw previousError as Error;
+}
+
+/** The session of the current async context (created and bound on first use). */
+export function currentSession(): Session {
+  return getAutoSessionManager().getSession();
+}
+
+/**
+ * Runs `fn` in a fresh session and resolves with its result. Use one per
+ * unit of work that should not share pending changes with others: an HTTP
+ * request, a queue message, a job.
+ *
+ * @example
+ * http.createServer((req, res) => runInSession(() => handle(req, res)));
+ */
+export async function runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
+  return await getAutoSessionManager().runInSession(fn);
+}
+
+/**
+ * Runs `fn(session)` atomically: what it creates, changes and deletes commits
+ * in one transaction when it resolves; when it throws (or the commit fails)
+ * every touched object is restored and the scope rejects with the error.
+ *
+ * @example
+ * await sessionScope(async () => {
+ *   const [from, to] = await Promise.all([Account.load('a'), Account.load('b')]);
+ *   await from.withdraw(10);
+ *   await to.deposit(10);
+ * }, { retries: 3 });
+ */
+export async function sessionScope<T>(fn: (session: Session) => T | Promise<T>, options?: ScopeOptions): Promise<T> {
+  return await getAutoSessionManager().sessionScope(fn, options);
+}
+
+/** Commits every session with pending changes; rejects with `CommitError` if any failed. */
+export async function commitAll(): Promise<CommitSummary> {
+  return await getAutoSessionManager().commitAll();
+}
+
+/** Flushes and closes the runtime; later SDK calls reject with `ShutdownError` until `configureOaas`. */
+export async function shutdown(options?: ShutdownOptions): Promise<void> {
+  if (runtime === undefined) {
+    shutDownEarly = true;
+    return;
+  }
+  await runtime.shutdown(options);
+}
+
+/** Subscribes to background commit failures; returns the unsubscribe function. */
+export function onCommitError(listener: CommitErrorListener): () => void {
+  return getAutoSessionManager().onCommitError(listener);
+}
+
+/** Starts the background commit. */
+export function enableAutoCommit(): void {
+  getAutoSessionManager().enableAutoCommit();
+}
+
+/** Stops the background commit (pending changes wait for an explicit commit or shutdown). */
+export function disableAutoCommit(): void {
+  getAutoSessionManager().disableAutoCommit();
+}
+
+/** Sets the background commit interval (ms > 0) and restarts its timer. */
+export function setAutoCommitInterval(ms: number): void {
+  getAutoSessionManager().setAutoCommitInterval(ms);
+}

@@ -1,0 +1,139 @@
+import PQueue from 'p-queue';
+import { AlreadyExistsError, ConflictError, LockTimeoutError, OaasError, StoreError, type ObjectIdentity } from '../errors.js';
+import type { ObjectCore } from '../object/object-core.js';
+import type { Isolation, Store } from '../stores/store.js';
+import { chainHolds, type ChainLink } from './call-chain.js';
+import { computeChange, type ObjectChange } from './change-set.js';
+import type { IdentityMap } from './identity-map.js';
+import { forgetEverywhere, type CommitResult } from './session.js';
+
+/** One request to persist a set of objects atomically. */
+export interface CommitRequest {
+  readonly sessionId: string;
+  readonly cores: readonly ObjectCore[];
+  /** The caller's call chain: objects it holds are written as they are. */
+  readonly chain: ChainLink | undefined;
+  /**
+   * `true`: wait (up to the lock timeout) for objects another context holds;
+   * `false`: leave them pending for a later commit (the background commit).
+   */
+  readonly wait: boolean;
+  readonly isolation?: Isolation | undefined;
+}
+
+/**
+ * Persists change sets. Commits run one at a time in arrival order, so two
+ * commits never race on the same object's version; waiting for other
+ * contexts' turns happens before a commit joins the queue, so a waiting
+ * commit never blocks the others.
+ */
+export class CommitPipeline {
+  private readonly queue = new PQueue({ concurrency: 1 });
+
+  constructor(
+    private readonly store: () => Promise<Store>,
+    private readonly identity: IdentityMap,
+    private readonly lockTimeoutMs: () => number,
+  ) {}
+
+  /** Commits waiting in line or running. */
+  get backlog(): number {
+    return this.queue.size + this.queue.pending;
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    const holder = {};
+    const taken: ObjectCore[] = [];
+    try {
+      if (request.wait) await this.takeTurns(request, holder, taken);
+      return await this.queue.add(() => this.write(request, holder));
+    } finally {
+      for (const core of taken) core.releaseLock(holder);
+    }
+  }
+
+  /** Resolves once every commit queued so far has finished. */
+  async drain(): Promise<void> {
+    await this.queue.onIdle();
+  }
+
+  private async takeTurns(request: CommitRequest, holder: object, taken: ObjectCore[]): Promise<void> {
+    const busy = request.cores
+      .filter((core) => core.hasPendingChanges && core.locked && !chainHolds(request.chain, core))
+      .sort((a, b) => (a.keyString < b.keyString ? -1 : a.keyString > b.keyString ? 1 : 0));
+    const timeout = this.lockTimeoutMs();
+    for (const core of busy) {
+      await core.ensureLock().acquire(holder, timeout, () => new LockTimeoutError(core.key, timeout));
+      taken.push(core);
+    }
+  }
+
+  private async write(request: CommitRequest, holder: object): Promise<CommitResult> {
+    const changes: ObjectChange[] = [];
+    const deferred: ObjectIdentity[] = [];
+    for (const core of request.cores) {
+      if (!core.hasPendingChanges && core.dirty === undefined) continue;
+      const heldByOther = core.locked && core.lock?.holder !== holder && !chainHolds(request.chain, core);
+      if (heldByOther) {
+        deferred.push(core.key);
+        continue;
+      }
+      changes.push(computeChange(core));
+    }
+    const withOps = changes.filter((c) => c.op !== undefined);
+    let versions: readonly number[] = [];
+    if (withOps.length > 0) {
+      const store = await this.store();
+      try {
+        versions = await store.apply(
+          withOps.map((c) => c.op!),
+          request.isolation === undefined ? undefined : { isolation: request.isolation },
+        );
+      } catch (error) {
+        throw translateCommitError(error);
+      }
+    }
+    let i = 0;
+    for (const change of changes) {
+      this.settle(change, change.op === undefined ? undefined : versions[i++]);
+    }
+    return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
+  }
+
+  /** Bookkeeping after the store accepted a change. */
+  private settle(change: ObjectChange, version: number | undefined): void {
+    const core = change.core;
+    if (core.deleted && core.writeSeq === change.seq) {
+      core.lifecycle = 'gone';
+      core.dirty = undefined;
+      this.identity.remove(core);
+      forgetEverywhere(core);
+      return;
+    }
+    if (version !== undefined && change.op?.kind === 'put') {
+      core.version = version;
+      core.lifecycle = 'stored';
+      for (const [prop, text] of change.encoded) core.committed.set(prop, text);
+    }
+    if (core.writeSeq === change.seq) {
+      core.dirty = undefined;
+      forgetEverywhere(core);
+    }
+  }
+}
+
+/** Creations that met an existing object become AlreadyExistsError; foreign errors become StoreError. */
+export function translateCommitError(error: unknown): Error {
+  if (error instanceof ConflictError) {
+    const creations = error.conflicts.filter((c) => c.expected === 0);
+    if (creations.length > 0 && creations.length === error.conflicts.length) {
+      return new AlreadyExistsError(
+        creations.map((c) => c.ref),
+        { cause: error },
+      );
+    }
+    return error;
+  }
+  if (error instanceof OaasError) return error;
+  return new StoreError(`store failed during commit: ${error instanceof Error ? error.message : String(error)}`, { transient: false }, { cause: error });
+}

@@ -1,0 +1,184 @@
+import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError } from '../errors.js';
+import { chainContext, runWithSession } from '../context/async-context.js';
+import { normalizePartitionId } from '../object/ids.js';
+import type { ObjectCore } from '../object/object-core.js';
+import type { Isolation } from '../stores/store.js';
+import { chainHolds, innermostScope, type ChainLink, type ScopeFrames } from './call-chain.js';
+import type { ManagedSession, Session } from './session.js';
+import { UndoFrame } from './undo-frame.js';
+
+/** Options of `sessionScope`. */
+export interface ScopeOptions {
+  /** Partition of objects created in the scope without one. @default the configured `defaultPartition` */
+  readonly partitionId?: number | undefined;
+  /** Isolation of the commit's store transaction (stores that are always serializable ignore it). */
+  readonly isolation?: Isolation | undefined;
+  /** How long to wait for an object another context holds. @default the configured `lockTimeoutMs` */
+  readonly lockTimeoutMs?: number | undefined;
+  /** How many times to run `fn` again after a `ConflictError` or `LockTimeoutError`. @default 0 */
+  readonly retries?: number | undefined;
+}
+
+/** What a scope needs from the runtime. */
+export interface ScopeHost {
+  readonly defaultPartition: number;
+  readonly lockTimeoutMs: number;
+  assertAcceptingWork(chain: ChainLink | undefined): void;
+  openScopeSession(partitionId: number): ManagedSession;
+  commitScope(session: ManagedSession, cores: readonly ObjectCore[], chain: ChainLink, isolation: Isolation | undefined): Promise<unknown>;
+  /** Drops an object whose creation is rolled back. */
+  discardCreated(core: ObjectCore): void;
+  /** Re-reads objects a conflict showed to be stale, before a retry. */
+  refreshStale(error: ConflictError): Promise<void>;
+  scopeOpened(): void;
+  scopeClosed(): void;
+}
+
+const ISOLATIONS: ReadonlySet<string> = new Set(['read-committed', 'repeatable-read', 'serializable']);
+
+/** One level of a (possibly nested) scope: its rollback records and, at the root, the held objects. */
+class ScopeLevel implements ScopeFrames {
+  readonly frames = new Map<ObjectCore, UndoFrame>();
+  readonly holder: object;
+  private readonly held: ObjectCore[] = [];
+
+  constructor(
+    readonly parent: ScopeLevel | undefined,
+    readonly session: ManagedSession,
+    private readonly lockTimeoutMs: number,
+  ) {
+    this.holder = parent?.holder ?? {};
+  }
+
+  private get root(): ScopeLevel {
+    return this.parent === undefined ? this : this.parent.root;
+  }
+
+  async hold(core: ObjectCore, chain: ChainLink | undefined): Promise<void> {
+    if (this.frames.has(core)) return;
+    if (!chainHolds(chain, core)) {
+      const timeout = this.lockTimeoutMs;
+      await core.ensureLock().acquire(this.holder, timeout, () => new LockTimeoutError(core.key, timeout));
+      this.root.held.push(core);
+    }
+    this.frameOf(core);
+  }
+
+  holdNow(core: ObjectCore, chain: ChainLink | undefined): UndoFrame {
+    const existing = this.frames.get(core);
+    if (existing !== undefined) return existing;
+    if (!chainHolds(chain, core)) {
+      if (!core.ensureLock().tryAcquire(this.holder)) throw new ObjectBusyError(core.key);
+      this.root.held.push(core);
+    }
+    return this.frameOf(core);
+  }
+
+  private frameOf(core: ObjectCore): UndoFrame {
+    let frame = this.frames.get(core);
+    if (frame === undefined) {
+      frame = new UndoFrame(core, undefined);
+      this.frames.set(core, frame);
+    }
+    return frame;
+  }
+
+  /** Objects this level touched (at the root: everything the scope commits). */
+  touched(): ObjectCore[] {
+    return [...this.frames.keys()];
+  }
+
+  /** A nested level succeeded: its records join the enclosing level. */
+  mergeIntoParent(): void {
+    const parent = this.parent;
+    if (parent === undefined) return;
+    for (const [core, frame] of this.frames) frame.mergeInto(parent.frameOf(core));
+  }
+
+  /** Puts every touched object back as this level first saw it; drops its creations. */
+  rollback(host: ScopeHost): void {
+    for (const [core, frame] of this.frames) {
+      if (frame.created) host.discardCreated(core);
+      else frame.restore();
+    }
+    this.frames.clear();
+  }
+
+  /** Releases what the scope holds (at the root only: nested levels hold for the root). */
+  releaseAll(): void {
+    if (this.parent !== undefined) return;
+    for (const core of this.held.splice(0)) core.releaseLock(this.holder);
+  }
+}
+
+interface CheckedOptions {
+  readonly partitionId: number;
+  readonly isolation: Isolation | undefined;
+  readonly lockTimeoutMs: number;
+  readonly retries: number;
+}
+
+function checkOptions(options: unknown, host: ScopeHost): CheckedOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object');
+  const { partitionId, isolation, lockTimeoutMs, retries } = options as ScopeOptions;
+  if (isolation !== undefined && !ISOLATIONS.has(isolation)) {
+    throw new InvalidArgumentError('isolation', `expected one of ${[...ISOLATIONS].join(', ')}, got ${String(isolation)}`);
+  }
+  if (lockTimeoutMs !== undefined && (!Number.isSafeInteger(lockTimeoutMs) || lockTimeoutMs < 1)) {
+    throw new InvalidArgumentError('lockTimeoutMs', `expected an integer >= 1, got ${String(lockTimeoutMs)}`);
+  }
+  if (retries !== undefined && (!Number.isSafeInteger(retries) || retries < 0)) {
+    throw new InvalidArgumentError('retries', `expected an integer >= 0, got ${String(retries)}`);
+  }
+  return {
+    partitionId: partitionId === undefined ? host.defaultPartition : normalizePartitionId(partitionId),
+    isolation,
+    lockTimeoutMs: lockTimeoutMs ?? host.lockTimeoutMs,
+    retries: retries ?? 0,
+  };
+}
+
+/**
+ * Runs `fn` as an atomic unit: everything it creates, changes and deletes
+ * commits together when it resolves, or is undone entirely when it throws
+ * or the commit fails. Nested inside another scope it is a savepoint: its
+ * failure undoes only its own changes, its success waits for the outer commit.
+ */
+export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T | Promise<T>, options: ScopeOptions = {}): Promise<T> {
+  if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'sessionScope expects a function');
+  const opts = checkOptions(options, host);
+  const chain = chainContext.getStore();
+  host.assertAcceptingWork(chain);
+  const parent = innermostScope(chain) as ScopeLevel | undefined;
+  host.scopeOpened();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const session = parent?.session ?? host.openScopeSession(opts.partitionId);
+      const level = new ScopeLevel(parent, session, opts.lockTimeoutMs);
+      const link: ChainLink = { parent: chain, holder: level.holder, scope: level };
+      try {
+        const run = (): Promise<T> => chainContext.run(link, async () => fn(session));
+        const result = parent === undefined ? await runWithSession(session, run) : await run();
+        if (parent === undefined) await host.commitScope(session, level.touched(), link, opts.isolation);
+        else level.mergeIntoParent();
+        return result;
+      } catch (error) {
+        level.rollback(host);
+        const retryable = error instanceof ConflictError || error instanceof LockTimeoutError;
+        if (attempt >= opts.retries || !retryable) throw error;
+        level.releaseAll();
+        if (error instanceof ConflictError) await host.refreshStale(error);
+      } finally {
+        level.releaseAll();
+        if (parent === undefined) closeScopeSession(session);
+      }
+    }
+  } finally {
+    host.scopeClosed();
+  }
+}
+
+function closeScopeSession(session: ManagedSession): void {
+  session.closed = true;
+  for (const core of [...session.pending]) session.forget(core);
+}

@@ -1,0 +1,99 @@
+import type { ObjectIdentity } from '../errors.js';
+import type { ObjectCore, PendingOwner } from '../object/object-core.js';
+
+/** What one commit wrote. */
+export interface CommitResult {
+  readonly sessionId: string;
+  /** Objects written (created, changed or deleted). */
+  readonly committed: readonly ObjectIdentity[];
+  /** Objects left pending because another context held them (auto-commit only). */
+  readonly deferred: readonly ObjectIdentity[];
+}
+
+/**
+ * A unit of work: the objects changed in one async context (or through one
+ * legacy adapter, or inside one scope) since its last commit.
+ */
+export interface Session {
+  readonly id: string;
+  /** Partition of objects created through this session without one. */
+  readonly partitionId: number;
+  /** How many objects have changes waiting for a commit. */
+  readonly pendingCount: number;
+  /** Writes every pending change in one store transaction. */
+  commit(): Promise<CommitResult>;
+}
+
+/** What a session needs from the runtime. */
+export interface SessionHost {
+  commitSession(session: ManagedSession): Promise<CommitResult>;
+  /** Called when a session gains its first, or loses its last, pending object. */
+  pendingChanged(session: ManagedSession, hasPending: boolean): void;
+}
+
+/** Which kind of unit of work a session is. */
+export type SessionKind = 'context' | 'scope' | 'manual';
+
+let counter = 0;
+
+/** The runtime's session: the set of objects it will commit. */
+export class ManagedSession implements Session, PendingOwner {
+  readonly id: string;
+  readonly pending = new Set<ObjectCore>();
+  /** Consecutive failed background commits, for back-off. */
+  failures = 0;
+  /** Earliest time (ms) the background commit tries again. */
+  retryAt = 0;
+  /** Set once the session can no longer take objects (its scope ended). */
+  closed = false;
+  /** Objects a manual session always considers at commit: everything created or loaded through it. */
+  readonly watched = new Set<ObjectCore>();
+
+  constructor(
+    private readonly host: SessionHost,
+    readonly partitionId: number,
+    readonly kind: SessionKind,
+    readonly runtimeId: number,
+  ) {
+    counter += 1;
+    this.id = `s${counter.toString(36)}-${Date.now().toString(36)}`;
+  }
+
+  get pendingCount(): number {
+    let n = 0;
+    for (const core of this.pending) if (core.hasPendingChanges) n += 1;
+    return n;
+  }
+
+  /** Adds an object to this session's pending set. */
+  track(core: ObjectCore): void {
+    if (this.pending.has(core)) return;
+    this.pending.add(core);
+    (core.owners ??= new Set()).add(this);
+    if (this.pending.size === 1 && this.kind !== 'scope') this.host.pendingChanged(this, true);
+  }
+
+  forget(core: ObjectCore): void {
+    if (!this.pending.delete(core)) return;
+    core.owners?.delete(this);
+    if (this.pending.size === 0 && this.kind !== 'scope') this.host.pendingChanged(this, false);
+  }
+
+  /** What a commit of this session looks at. */
+  candidates(): ObjectCore[] {
+    if (this.watched.size === 0) return [...this.pending];
+    return [...new Set([...this.pending, ...this.watched])];
+  }
+
+  commit(): Promise<CommitResult> {
+    return this.host.commitSession(this);
+  }
+}
+
+/** Removes an object from every session that would commit it. */
+export function forgetEverywhere(core: ObjectCore): void {
+  const owners = core.owners;
+  if (owners === undefined) return;
+  for (const owner of [...owners]) owner.forget(core);
+  core.owners = undefined;
+}

@@ -1,0 +1,272 @@
+/**
+ * The SQLite backend on better-sqlite3: durable state for one machine, with
+ * any number of processes sharing one file (WAL, one writer at a time).
+ */
+import Database from 'better-sqlite3';
+import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
+import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
+import { checkBatch, checkKey, checkListOptions, checkPartition, describe, encodeCursor, translateError } from './errors.js';
+import { configure, ensureSchema } from './schema.js';
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The database file, or `':memory:'` for a private in-memory database. The parent folder must exist. */
+  readonly path: string;
+  /**
+   * `'full'` makes every resolved `apply` survive a power loss; `'normal'` is
+   * faster and still survives a crashed or killed process, but may lose the
+   * last commits when the machine loses power.
+   * @default 'full'
+   */
+  readonly synchronous?: 'full' | 'normal' | undefined;
+  /**
+   * How long a write waits for another process's lock before failing with a
+   * transient `StoreError`. better-sqlite3 is synchronous: the wait blocks the
+   * calling thread, so keep it short.
+   * @default 5000
+   */
+  readonly busyTimeoutMs?: number | undefined;
+}
+
+interface ObjectRow {
+  readonly version: number;
+  readonly entryKey: string | null;
+  readonly value: Buffer | null;
+}
+
+type KeyParams = [clsId: string, partitionId: number, objectId: string];
+type ListParams = [clsId: string, partitionId: number, lower: string, limit: number];
+type BoundedListParams = [clsId: string, partitionId: number, lower: string, upper: string, limit: number];
+
+const SAME_OBJECT = 'e.cls_id = o.cls_id AND e.partition_id = o.partition_id AND e.object_id = o.object_id';
+
+function listSql(lower: '>' | '>=', bounded: boolean): string {
+  return `SELECT o.object_id AS objectId, o.version AS version,
+      (SELECT count(*) FROM oaas_entries e WHERE ${SAME_OBJECT}) AS entryCount
+    FROM oaas_objects o
+    WHERE o.cls_id = ? AND o.partition_id = ? AND o.object_id ${lower} ?${bounded ? ' AND o.object_id < ?' : ''}
+    ORDER BY o.object_id LIMIT ?`;
+}
+
+/** Every statement the store runs, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  const where = 'cls_id = ? AND partition_id = ? AND object_id = ?';
+  return {
+    version: db.prepare<KeyParams, number>(`SELECT version FROM oaas_objects WHERE ${where}`).pluck(),
+    object: db.prepare<KeyParams, ObjectRow>(
+      `SELECT o.version AS version, e.entry_key AS entryKey, e.value AS value
+       FROM oaas_objects o LEFT JOIN oaas_entries e ON ${SAME_OBJECT}
+       WHERE o.cls_id = ? AND o.partition_id = ? AND o.object_id = ?`,
+    ),
+    writeVersion: db.prepare<[...KeyParams, number]>(
+      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version) VALUES (?, ?, ?, ?)
+       ON CONFLICT (cls_id, partition_id, object_id) DO UPDATE SET version = excluded.version`,
+    ),
+    setEntry: db.prepare<[...KeyParams, string, Uint8Array]>(
+      `INSERT INTO oaas_entries (cls_id, partition_id, object_id, entry_key, value) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (cls_id, partition_id, object_id, entry_key) DO UPDATE SET value = excluded.value`,
+    ),
+    removeEntry: db.prepare<[...KeyParams, string]>(`DELETE FROM oaas_entries WHERE ${where} AND entry_key = ?`),
+    deleteEntries: db.prepare<KeyParams>(`DELETE FROM oaas_entries WHERE ${where}`),
+    deleteObject: db.prepare<KeyParams>(`DELETE FROM oaas_objects WHERE ${where}`),
+    listAfter: db.prepare<ListParams, ListedObject>(listSql('>', false)),
+    listFrom: db.prepare<ListParams, ListedObject>(listSql('>=', false)),
+    listAfterBounded: db.prepare<BoundedListParams, ListedObject>(listSql('>', true)),
+    listFromBounded: db.prepare<BoundedListParams, ListedObject>(listSql('>=', true)),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** An open database with its statements and the two transactions built on them. */
+class Connection {
+  readonly statements: Statements;
+  /** A deferred transaction gives every key of one getMany the same snapshot. */
+  readonly readMany: (keys: readonly ObjectKey[]) => (StoredObject | undefined)[];
+  readonly apply: Database.Transaction<(ops: readonly WriteOp[]) => number[]>;
+
+  constructor(readonly db: Database.Database) {
+    const statements = prepareStatements(db);
+    this.statements = statements;
+    this.readMany = db.transaction((keys: readonly ObjectKey[]) => keys.map((key) => read(statements, key)));
+    this.apply = db.transaction((ops: readonly WriteOp[]) => applyBatch(statements, ops));
+  }
+}
+
+/**
+ * A {@link Store} in one SQLite file.
+ *
+ * Calls made before `open()` open the database on first use, so `open()` is
+ * only needed to fail early. Each `apply` is one `BEGIN IMMEDIATE`
+ * transaction: versions are checked, then written, under the database's
+ * single write lock, so processes sharing the file never interleave a batch.
+ *
+ * @example
+ * const store = new SqliteStore({ path: '.oaas/state.db' });
+ * await store.open();
+ */
+export class SqliteStore implements Store {
+  readonly name = 'sqlite';
+  private readonly path: string;
+  private readonly synchronous: 'full' | 'normal';
+  private readonly busyTimeoutMs: number;
+  private connection: Connection | undefined;
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    // Typed callers cannot pass bad values, but configuration read from files and plain JS can.
+    if (typeof options !== 'object' || (options as unknown) === null) throw new InvalidArgumentError('options', `must be an object, got ${describe(options)}`);
+    const { path, synchronous = 'full', busyTimeoutMs = 5000 } = options as Record<keyof SqliteStoreOptions, unknown>;
+    if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('options.path', `must be a non-empty string, got ${describe(path)}`);
+    if (synchronous !== 'full' && synchronous !== 'normal') {
+      throw new InvalidArgumentError('options.synchronous', `must be 'full' or 'normal', got ${describe(synchronous)}`);
+    }
+    if (typeof busyTimeoutMs !== 'number' || !Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      throw new InvalidArgumentError('options.busyTimeoutMs', `must be a non-negative integer, got ${describe(busyTimeoutMs)}`);
+    }
+    this.path = path;
+    this.synchronous = synchronous;
+    this.busyTimeoutMs = busyTimeoutMs;
+  }
+
+  open(): Promise<void> {
+    return this.run('open', () => {
+      this.connect();
+    });
+  }
+
+  get(key: ObjectKey): Promise<StoredObject | undefined> {
+    return this.run('get', () => {
+      checkKey(key, 'key');
+      return read(this.connect().statements, key);
+    });
+  }
+
+  getMany(keys: readonly ObjectKey[]): Promise<readonly (StoredObject | undefined)[]> {
+    return this.run('getMany', () => {
+      const given: unknown = keys; // not `keys`: Array.isArray would narrow it to any[]
+      if (!Array.isArray(given)) throw new InvalidArgumentError('keys', `must be an array, got ${describe(given)}`);
+      keys.forEach((key, i) => { checkKey(key, 'keys', `keys[${i}]`); });
+      return keys.length === 0 ? [] : this.connect().readMany(keys);
+    });
+  }
+
+  apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
+    return this.run('apply', () => {
+      // Always serializable (one writer at a time), so `options.isolation` is only checked.
+      checkBatch(ops, options);
+      return ops.length === 0 ? [] : this.connect().apply.immediate(ops);
+    });
+  }
+
+  list(clsId: string, partitionId: number, options: ListOptions = {}): Promise<ListPage> {
+    return this.run('list', () => {
+      checkPartition(clsId, partitionId);
+      const { prefix, limit, after } = checkListOptions(options);
+      const s = this.connect().statements;
+      // One lower bound, so the primary key index starts at the right row:
+      // the cursor when it lies within the prefix range, else the prefix.
+      const useAfter = after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0;
+      const lower = useAfter ? after : prefix;
+      const upper = prefixEnd(prefix);
+      const rows =
+        upper === undefined
+          ? (useAfter ? s.listAfter : s.listFrom).all(clsId, partitionId, lower, limit + 1)
+          : (useAfter ? s.listAfterBounded : s.listFromBounded).all(clsId, partitionId, lower, upper, limit + 1);
+      const objects = rows.slice(0, limit);
+      const last = objects.at(-1);
+      return rows.length > limit && last !== undefined ? { objects, nextCursor: encodeCursor(last.objectId) } : { objects };
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    const connection = this.connection;
+    this.connection = undefined;
+    return this.run('close', () => {
+      connection?.db.close();
+    }, false);
+  }
+
+  /** Opens the database on first use; a failed open leaves nothing behind, so it can be retried. */
+  private connect(): Connection {
+    if (this.connection !== undefined) return this.connection;
+    const db = new Database(this.path);
+    try {
+      configure(db, { synchronous: this.synchronous, busyTimeoutMs: this.busyTimeoutMs });
+      ensureSchema(db);
+      this.connection = new Connection(db);
+      return this.connection;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** Runs a synchronous body as a promise, translating every error at this boundary. */
+  private run<T>(operation: string, body: () => T, checkOpen = true): Promise<T> {
+    try {
+      if (checkOpen && this.closed) throw new StoreError('store is closed', { transient: false });
+      return Promise.resolve(body());
+    } catch (error) {
+      return Promise.reject(translateError(operation, error));
+    }
+  }
+}
+
+function read(s: Statements, key: ObjectKey): StoredObject | undefined {
+  const rows = s.object.all(key.clsId, key.partitionId, key.objectId);
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  const entries = new Map<string, Uint8Array>();
+  for (const row of rows) {
+    // Copy out of the driver's Buffer: callers get a plain Uint8Array nobody else holds.
+    if (row.entryKey !== null && row.value !== null) entries.set(row.entryKey, new Uint8Array(row.value));
+  }
+  return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: first.version, entries };
+}
+
+/** Runs inside the IMMEDIATE transaction: check every version, then write; a throw rolls everything back. */
+function applyBatch(s: Statements, ops: readonly WriteOp[]): number[] {
+  const current = ops.map((op) => s.version.get(op.key.clsId, op.key.partitionId, op.key.objectId) ?? 0);
+  const conflicts: VersionConflict[] = [];
+  ops.forEach((op, i) => {
+    const actual = current[i] ?? 0;
+    if (op.expectedVersion !== undefined && op.expectedVersion !== actual) {
+      conflicts.push({ ref: { clsId: op.key.clsId, partitionId: op.key.partitionId, objectId: op.key.objectId }, expected: op.expectedVersion, actual });
+    }
+  });
+  if (conflicts.length > 0) throw new ConflictError(conflicts);
+  return ops.map((op, i) => {
+    const k: KeyParams = [op.key.clsId, op.key.partitionId, op.key.objectId];
+    const version = current[i] ?? 0;
+    if (op.kind === 'delete') {
+      if (version > 0) {
+        s.deleteEntries.run(...k);
+        s.deleteObject.run(...k);
+      }
+      return 0;
+    }
+    s.writeVersion.run(...k, version + 1);
+    for (const entryKey of op.remove ?? []) s.removeEntry.run(...k, entryKey);
+    for (const [entryKey, value] of op.set ?? []) s.setEntry.run(...k, entryKey, value);
+    return version + 1;
+  });
+}
+
+/**
+ * The smallest string above every string that starts with `prefix`, in
+ * SQLite's binary (UTF-8 byte, i.e. code point) order: the prefix with its
+ * last code point raised by one. `undefined` when no such bound exists.
+ */
+function prefixEnd(prefix: string): string | undefined {
+  const points = Array.from(prefix, (c) => c.codePointAt(0) ?? 0);
+  for (let last = points.pop(); last !== undefined; last = points.pop()) {
+    if (last < 0x10ffff) {
+      // Surrogate code points cannot be encoded, so U+D7FF is followed by U+E000.
+      points.push(last === 0xd7ff ? 0xe000 : last + 1);
+      return String.fromCodePoint(...points);
+    }
+  }
+  return undefined;
+}

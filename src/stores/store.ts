@@ -1,0 +1,118 @@
+/**
+ * The store contract: the one interface every backend implements.
+ *
+ * A store knows nothing of sessions, classes or codecs. It keeps objects keyed
+ * by (class id, partition id, object id); each object has a version and a map
+ * of entries (field key -> bytes). Writes arrive as one atomic batch with an
+ * expected version per object (optimistic concurrency).
+ *
+ * Every backend runs the same conformance suite (`test/stores/store-contract.ts`)
+ * and translates its driver's errors at this boundary: callers only ever see
+ * `ConflictError`, `StoreError` and `InvalidArgumentError`.
+ */
+
+/** The identity of one stored object. */
+export interface ObjectKey {
+  readonly clsId: string;
+  readonly partitionId: number;
+  readonly objectId: string;
+}
+
+/** One object as the store holds it. */
+export interface StoredObject {
+  readonly key: ObjectKey;
+  /** Starts at 1 when the object is created and grows by 1 with every write. */
+  readonly version: number;
+  readonly entries: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * Create or update one object: set some entries, remove others.
+ * Entries not named are left as they are.
+ */
+export interface PutOp {
+  readonly kind: 'put';
+  readonly key: ObjectKey;
+  /**
+   * The version the writer read: `0` means the object must not exist yet,
+   * `undefined` skips the check. A mismatch fails the whole batch with
+   * `ConflictError`.
+   */
+  readonly expectedVersion?: number | undefined;
+  readonly set?: ReadonlyMap<string, Uint8Array> | undefined;
+  readonly remove?: readonly string[] | undefined;
+}
+
+/** Delete one object with all its entries. Deleting an absent object is a no-op unless a version is expected. */
+export interface DeleteOp {
+  readonly kind: 'delete';
+  readonly key: ObjectKey;
+  readonly expectedVersion?: number | undefined;
+}
+
+/** One write in a batch. */
+export type WriteOp = PutOp | DeleteOp;
+
+/** Transaction isolation a batch asks for; stores that are always serializable ignore it. */
+export type Isolation = 'read-committed' | 'repeatable-read' | 'serializable';
+
+/** Options of {@link Store.apply}. */
+export interface ApplyOptions {
+  readonly isolation?: Isolation | undefined;
+}
+
+/** Options of {@link Store.list}. */
+export interface ListOptions {
+  /** Only object ids starting with this string. */
+  readonly prefix?: string | undefined;
+  /** Page size, 1 to 1000. @default 100 */
+  readonly limit?: number | undefined;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+}
+
+/** One row of {@link ListPage}. */
+export interface ListedObject {
+  readonly objectId: string;
+  readonly version: number;
+  readonly entryCount: number;
+}
+
+/** A page of objects of one class and partition, ordered by object id. */
+export interface ListPage {
+  readonly objects: readonly ListedObject[];
+  /** Present when more objects may follow; pass it back as `cursor`. */
+  readonly nextCursor?: string | undefined;
+}
+
+/** The contract every backend implements. */
+export interface Store {
+  /** A short name for logs and health output, e.g. `sqlite`. */
+  readonly name: string;
+  /** Connects and creates the schema if needed. Idempotent. */
+  open(): Promise<void>;
+  /** Reads one object, or `undefined` when it does not exist. */
+  get(key: ObjectKey): Promise<StoredObject | undefined>;
+  /** Reads many objects; the result is aligned with `keys`. */
+  getMany(keys: readonly ObjectKey[]): Promise<readonly (StoredObject | undefined)[]>;
+  /**
+   * Applies a batch atomically: all ops or none. Resolves with the new version
+   * of each op's object, aligned with `ops` (0 for a delete). Rejects with
+   * `ConflictError` listing every version mismatch, `StoreError`
+   * on a store failure, `InvalidArgumentError` when a batch names one
+   * object twice.
+   */
+  apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]>;
+  /** Lists objects of one class and partition, ordered by object id. */
+  list(clsId: string, partitionId: number, options?: ListOptions): Promise<ListPage>;
+  /** Releases connections and files. Idempotent; later calls reject with a non-transient `StoreError`. */
+  close(): Promise<void>;
+}
+
+/** Default and maximum page size of {@link Store.list}. */
+export const LIST_LIMIT = { default: 100, max: 1000 } as const;
+
+/** A string that identifies a key uniquely, for maps and sets. */
+export function keyString(key: ObjectKey): string {
+  return `${key.clsId}\u0000${String(key.partitionId)}\u0000${key.objectId}`;
+}

@@ -1,0 +1,528 @@
+/**
+ * The store conformance suite: every backend runs it, so every backend keeps
+ * the same promises. It tests only what `src/stores/store.ts` promises,
+ * nothing about how a backend keeps its data.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../src/errors.js';
+import type { ObjectKey, Store, StoredObject, WriteOp } from '../../src/stores/store.js';
+
+/** What a backend's test file hands the suite: an open-able, empty store and how to dispose of it. */
+export interface StoreUnderTest {
+  readonly store: Store;
+  readonly cleanup?: () => Promise<void>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const bytes = (text: string): Uint8Array => encoder.encode(text);
+
+function key(objectId: string, clsId = 'cls', partitionId = 0): ObjectKey {
+  return { clsId, partitionId, objectId };
+}
+
+function put(k: ObjectKey, set: Record<string, string> = {}, more: { expectedVersion?: number; remove?: string[] } = {}): WriteOp {
+  return { kind: 'put', key: k, set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(value)])), ...more };
+}
+
+function del(k: ObjectKey, expectedVersion?: number): WriteOp {
+  return { kind: 'delete', key: k, expectedVersion };
+}
+
+/** An object's entries as text, for readable assertions. */
+function texts(object: StoredObject | undefined): Record<string, string> | undefined {
+  if (object === undefined) return undefined;
+  return Object.fromEntries([...object.entries].map(([name, value]) => [name, decoder.decode(value)]));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('expected the promise to reject');
+}
+
+async function conflictsOf(promise: Promise<unknown>): Promise<VersionConflict[]> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(ConflictError);
+  expect((error as ConflictError).code).toBe('OAAS_ERR_COMMIT_CONFLICT');
+  return [...(error as ConflictError).conflicts].sort((a, b) => (a.ref.objectId < b.ref.objectId ? -1 : 1));
+}
+
+async function expectInvalid(promise: Promise<unknown>, argument?: string): Promise<void> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(InvalidArgumentError);
+  expect((error as InvalidArgumentError).code).toBe('OAAS_ERR_ARGUMENT_INVALID');
+  if (argument !== undefined) expect((error as InvalidArgumentError).argument).toBe(argument);
+}
+
+/**
+ * Registers the store contract tests for one backend. `makeStore` must give
+ * each test its own empty store (a fresh file, database, schema or key
+ * prefix); the suite opens it and closes it after the test.
+ */
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+      await store.open();
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await cleanup?.();
+    });
+
+    describe('reads and writes', () => {
+      it('has a name and opens idempotently', async () => {
+        expect(store.name).toMatch(/^[a-z0-9-]+$/);
+        await store.open();
+        expect(await store.apply([put(key('a'))])).toEqual([1]);
+      });
+
+      it('returns undefined for a missing object', async () => {
+        expect(await store.get(key('missing'))).toBeUndefined();
+        expect(await store.getMany([key('missing')])).toEqual([undefined]);
+      });
+
+      it('creates an object at version 1 and returns its entries byte-exact', async () => {
+        const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+        const versions = await store.apply([{ kind: 'put', key: key('a'), set: new Map([['all', all], ['empty', new Uint8Array(0)]]) }]);
+        expect(versions).toEqual([1]);
+        const object = await store.get(key('a'));
+        expect(object?.version).toBe(1);
+        expect(object?.key).toEqual(key('a'));
+        expect([...(object?.entries.keys() ?? [])].sort()).toEqual(['all', 'empty']);
+        const read = object?.entries.get('all');
+        expect(read).toBeInstanceOf(Uint8Array);
+        expect(Buffer.compare(read ?? new Uint8Array(0), all)).toBe(0);
+        expect(object?.entries.get('empty')?.byteLength).toBe(0);
+      });
+
+      it('grows the version by one with every write, even one that changes no entry', async () => {
+        expect(await store.apply([put(key('a'), { x: '1' })])).toEqual([1]);
+        expect(await store.apply([put(key('a'), { x: '2' })])).toEqual([2]);
+        expect(await store.apply([put(key('a'))])).toEqual([3]);
+        const object = await store.get(key('a'));
+        expect(object?.version).toBe(3);
+        expect(texts(object)).toEqual({ x: '2' });
+      });
+
+      it('leaves entries a put does not name as they are', async () => {
+        await store.apply([put(key('a'), { x: '1', y: '2', z: '3' })]);
+        await store.apply([put(key('a'), { y: 'two', w: '4' })]);
+        expect(texts(await store.get(key('a')))).toEqual({ x: '1', y: 'two', z: '3', w: '4' });
+      });
+
+      it('removes the entries a put names, keeping the object even when no entry is left', async () => {
+        await store.apply([put(key('a'), { x: '1', y: '2', z: '3' })]);
+        expect(await store.apply([put(key('a'), { w: '4' }, { remove: ['x', 'z', 'never-there'] })])).toEqual([2]);
+        expect(texts(await store.get(key('a')))).toEqual({ y: '2', w: '4' });
+        await store.apply([put(key('a'), {}, { remove: ['y', 'w'] })]);
+        const object = await store.get(key('a'));
+        expect(object?.version).toBe(3);
+        expect(object?.entries.size).toBe(0);
+      });
+
+      it('deletes an object with its entries; a new object under the same key starts afresh', async () => {
+        await store.apply([put(key('a'), { x: '1', y: '2' }), put(key('b'), { x: 'b' })]);
+        expect(await store.apply([del(key('a'), 1)])).toEqual([0]);
+        expect(await store.get(key('a'))).toBeUndefined();
+        expect(texts(await store.get(key('b')))).toEqual({ x: 'b' });
+        expect(await store.apply([put(key('a'), { z: '3' }, { expectedVersion: 0 })])).toEqual([1]);
+        expect(texts(await store.get(key('a')))).toEqual({ z: '3' });
+      });
+
+      it('treats deleting an absent object as a no-op unless a version is expected', async () => {
+        expect(await store.apply([del(key('absent'))])).toEqual([0]);
+        expect(await store.apply([del(key('absent'), 0)])).toEqual([0]);
+        expect(await store.get(key('absent'))).toBeUndefined();
+        expect(await conflictsOf(store.apply([del(key('absent'), 2)]))).toEqual([{ ref: key('absent'), expected: 2, actual: 0 }]);
+      });
+
+      it('aligns the returned versions with the ops, 0 for a delete', async () => {
+        await store.apply([put(key('b')), put(key('c'))]);
+        await store.apply([put(key('b'))]);
+        const versions = await store.apply([put(key('a')), put(key('b')), del(key('c')), del(key('none')), put(key('d'), { x: '1' })]);
+        expect(versions).toEqual([1, 3, 0, 0, 1]);
+      });
+
+      it('resolves an empty batch with no versions', async () => {
+        expect(await store.apply([])).toEqual([]);
+        expect((await store.list('cls', 0)).objects).toEqual([]);
+      });
+
+      it('accepts every isolation level', async () => {
+        for (const isolation of ['read-committed', 'repeatable-read', 'serializable'] as const) {
+          await store.apply([put(key(isolation))], { isolation });
+        }
+        expect((await store.list('cls', 0)).objects).toHaveLength(3);
+      });
+    });
+
+    describe('getMany', () => {
+      it('returns objects aligned with the keys, with holes for missing ones', async () => {
+        await store.apply([put(key('a'), { n: 'a' }), put(key('b'), { n: 'b' })]);
+        await store.apply([put(key('b'), { n: 'b2' })]);
+        const found = await store.getMany([key('b'), key('missing'), key('a'), key('b'), key('a', 'other')]);
+        expect(found).toHaveLength(5);
+        expect(found.map((o) => o?.version)).toEqual([2, undefined, 1, 2, undefined]);
+        expect(found.map((o) => o?.key.objectId)).toEqual(['b', undefined, 'a', 'b', undefined]);
+        expect(found.map(texts)).toEqual([{ n: 'b2' }, undefined, { n: 'a' }, { n: 'b2' }, undefined]);
+        expect(await store.getMany([])).toEqual([]);
+      });
+    });
+
+    describe('optimistic concurrency', () => {
+      it('rejects expectedVersion 0 on an existing object with the conflict detail', async () => {
+        await store.apply([put(key('a'), { x: '1' })]);
+        const conflicts = await conflictsOf(store.apply([put(key('a'), { x: '2' }, { expectedVersion: 0 })]));
+        expect(conflicts).toEqual([{ ref: key('a'), expected: 0, actual: 1 }]);
+        expect(texts(await store.get(key('a')))).toEqual({ x: '1' });
+      });
+
+      it('writes nothing of a batch when one expected version is wrong', async () => {
+        await store.apply([put(key('a'), { x: '1' }), put(key('b'), { y: '1' }), put(key('c'), { z: '1' })]);
+        const batch = [
+          put(key('new'), { z: '1' }, { expectedVersion: 0 }),
+          put(key('b'), { y: '2' }, { expectedVersion: 1 }),
+          del(key('c'), 1),
+          put(key('a'), { x: '2' }, { expectedVersion: 7 }),
+        ];
+        const conflicts = await conflictsOf(store.apply(batch));
+        expect(conflicts).toEqual([{ ref: key('a'), expected: 7, actual: 1 }]);
+        expect(await store.get(key('new'))).toBeUndefined();
+        const b = await store.get(key('b'));
+        expect(b?.version).toBe(1);
+        expect(texts(b)).toEqual({ y: '1' });
+        expect(texts(await store.get(key('c')))).toEqual({ z: '1' });
+        expect(texts(await store.get(key('a')))).toEqual({ x: '1' });
+      });
+
+      it('does not delete when a batch with a delete conflicts', async () => {
+        await store.apply([put(key('a'), { x: '1' }), put(key('b'), { y: '1' })]);
+        await conflictsOf(store.apply([del(key('a'), 1), del(key('b'), 5)]));
+        expect((await store.get(key('a')))?.version).toBe(1);
+        expect((await store.get(key('b')))?.version).toBe(1);
+      });
+
+      it('lists every conflicting object in one ConflictError', async () => {
+        await store.apply([put(key('a')), put(key('b')), put(key('ok'))]);
+        const conflicts = await conflictsOf(
+          store.apply([
+            put(key('a'), {}, { expectedVersion: 5 }),
+            put(key('b'), {}, { expectedVersion: 0 }),
+            put(key('c'), {}, { expectedVersion: 0 }),
+            put(key('ok'), {}, { expectedVersion: 1 }),
+            del(key('d'), 2),
+          ]),
+        );
+        expect(conflicts).toEqual([
+          { ref: key('a'), expected: 5, actual: 1 },
+          { ref: key('b'), expected: 0, actual: 1 },
+          { ref: key('d'), expected: 2, actual: 0 },
+        ]);
+        expect(await store.get(key('c'))).toBeUndefined();
+        expect((await store.get(key('ok')))?.version).toBe(1);
+      });
+
+      it('skips the check when expectedVersion is undefined', async () => {
+        expect(await store.apply([put(key('a'), { x: '1' })])).toEqual([1]);
+        await store.apply([put(key('a'))]);
+        expect(await store.apply([put(key('a'), { x: '3' }, { expectedVersion: undefined })])).toEqual([3]);
+        expect(await store.apply([del(key('a'))])).toEqual([0]);
+        expect(await store.get(key('a'))).toBeUndefined();
+      });
+
+      it('accepts the right expected version', async () => {
+        await store.apply([put(key('a'))]);
+        expect(await store.apply([put(key('a'), { x: '1' }, { expectedVersion: 1 })])).toEqual([2]);
+        expect(await store.apply([put(key('a'), { x: '2' }, { expectedVersion: 2 })])).toEqual([3]);
+        expect(texts(await store.get(key('a')))).toEqual({ x: '2' });
+      });
+
+      it('lets exactly one of two racing writers with the same expected version win', async () => {
+        await store.apply([put(key('a'), { n: '0' })]);
+        const results = await Promise.allSettled([
+          store.apply([put(key('a'), { n: 'first' }, { expectedVersion: 1 })]),
+          store.apply([put(key('a'), { n: 'second' }, { expectedVersion: 1 })]),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r) => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]?.reason).toBeInstanceOf(ConflictError);
+        const object = await store.get(key('a'));
+        expect(object?.version).toBe(2);
+        expect(['first', 'second']).toContain(texts(object)?.n);
+      });
+
+      it('applies a multi-object batch as a whole', async () => {
+        await store.apply([put(key('a'), { x: '1' }), put(key('gone'), { y: '1' })]);
+        const versions = await store.apply([
+          put(key('a'), { x: '2' }, { expectedVersion: 1 }),
+          put(key('b'), { x: 'b' }, { expectedVersion: 0 }),
+          put(key('c', 'cls', 7), { x: 'c' }),
+          del(key('gone'), 1),
+        ]);
+        expect(versions).toEqual([2, 1, 1, 0]);
+        const [a, b, c, gone] = await store.getMany([key('a'), key('b'), key('c', 'cls', 7), key('gone')]);
+        expect([texts(a), texts(b), texts(c), gone]).toEqual([{ x: '2' }, { x: 'b' }, { x: 'c' }, undefined]);
+      });
+    });
+
+    describe('byte isolation', () => {
+      it('keeps stored bytes when the caller mutates a buffer it passed in', async () => {
+        const value = bytes('abc');
+        await store.apply([{ kind: 'put', key: key('a'), set: new Map([['v', value]]) }]);
+        value[0] = 0x7a;
+        expect(texts(await store.get(key('a')))).toEqual({ v: 'abc' });
+      });
+
+      it('keeps stored bytes when the caller mutates what it read', async () => {
+        await store.apply([put(key('a'), { v: 'abc', w: 'def' })]);
+        const first = await store.get(key('a'));
+        first?.entries.get('v')?.fill(0x7a);
+        (first?.entries as Map<string, Uint8Array> | undefined)?.delete('w');
+        const [many] = await store.getMany([key('a')]);
+        many?.entries.get('w')?.fill(0x7a);
+        expect(texts(await store.get(key('a')))).toEqual({ v: 'abc', w: 'def' });
+      });
+
+      it('stores only the bytes a view covers', async () => {
+        const backing = bytes('xxHELLOyy');
+        const view = backing.subarray(2, 7);
+        await store.apply([{ kind: 'put', key: key('a'), set: new Map([['v', view], ['buf', Buffer.from('node buffer')]]) }]);
+        expect(texts(await store.get(key('a')))).toEqual({ v: 'HELLO', buf: 'node buffer' });
+      });
+
+      it('round-trips a 1 MiB value and unusual entry keys and object ids', async () => {
+        const big = randomBytes(1024 * 1024);
+        const odd = ['', ' ', 'ключ', '😀', 'a/b.c', `q'"\``, '\\', '%', '_', '*?[', 'line\nbreak', 'x'.repeat(500)];
+        const set = new Map<string, Uint8Array>([['big', big], ...odd.map((k, i): [string, Uint8Array] => [k, bytes(`value ${i}`)])]);
+        const id = 'ид-😀 é';
+        await store.apply([{ kind: 'put', key: key(id), set }]);
+        const object = await store.get(key(id));
+        expect(object?.key.objectId).toBe(id);
+        expect(object?.entries.size).toBe(odd.length + 1);
+        expect(Buffer.compare(object?.entries.get('big') ?? new Uint8Array(0), big)).toBe(0);
+        odd.forEach((k, i) => {
+          expect(decoder.decode(object?.entries.get(k))).toBe(`value ${i}`);
+        });
+        expect((await store.list('cls', 0)).objects.map((o) => o.objectId)).toEqual([id]);
+      });
+    });
+
+    describe('isolation of classes and partitions', () => {
+      it('keeps objects with the same id in other classes and partitions apart', async () => {
+        const keys = [key('x', 'A', 0), key('x', 'A', 1), key('x', 'B', 0), key('2/x', 'a', 1), key('x', 'a/1', 2)];
+        await store.apply(keys.map((k, i) => put(k, { n: String(i) })));
+        await store.apply([put(keys[0] ?? key('x'), { n: 'changed' })]);
+        await store.apply([del(keys[2] ?? key('x'))]);
+        const found = await store.getMany(keys);
+        expect(found.map((o) => o?.version)).toEqual([2, 1, undefined, 1, 1]);
+        expect(found.map((o) => texts(o)?.n)).toEqual(['changed', '1', undefined, '3', '4']);
+        expect((await store.list('A', 0)).objects).toEqual([{ objectId: 'x', version: 2, entryCount: 1 }]);
+        expect((await store.list('A', 1)).objects).toEqual([{ objectId: 'x', version: 1, entryCount: 1 }]);
+        expect((await store.list('B', 0)).objects).toEqual([]);
+        expect((await store.list('a', 1)).objects.map((o) => o.objectId)).toEqual(['2/x']);
+        expect(await conflictsOf(store.apply([put(key('x', 'A', 1), {}, { expectedVersion: 2 })]))).toEqual([
+          { ref: key('x', 'A', 1), expected: 2, actual: 1 },
+        ]);
+      });
+    });
+
+    describe('list', () => {
+      it('orders objects by object id in binary (UTF-8 byte) order with versions and entry counts', async () => {
+        const ids = ['b', '~', 'a_b', 'Z', 'a', 'ab', 'a.b', '0', 'B', 'a-b', '😀', 'é', '\uFFFD', 'z'];
+        await store.apply(ids.map((id) => put(key(id), { k: id })));
+        await store.apply([put(key('a'), { two: '2', three: '3' }), put(key('b'), {}, { remove: ['k'] })]);
+        const page = await store.list('cls', 0);
+        expect(page.objects.map((o) => o.objectId)).toEqual(['0', 'B', 'Z', 'a', 'a-b', 'a.b', 'a_b', 'ab', 'b', 'z', '~', 'é', '\uFFFD', '😀']);
+        expect(page.objects.find((o) => o.objectId === 'a')).toEqual({ objectId: 'a', version: 2, entryCount: 3 });
+        expect(page.objects.find((o) => o.objectId === 'b')).toEqual({ objectId: 'b', version: 2, entryCount: 0 });
+        expect(page.objects.find((o) => o.objectId === 'z')).toEqual({ objectId: 'z', version: 1, entryCount: 1 });
+        expect(page.nextCursor).toBeUndefined();
+      });
+
+      it('returns an empty page for an empty class or partition', async () => {
+        await store.apply([put(key('a', 'other', 0)), put(key('a', 'cls', 1))]);
+        const page = await store.list('cls', 0);
+        expect(page.objects).toEqual([]);
+        expect(page.nextCursor).toBeUndefined();
+      });
+
+      it('leaves out deleted objects', async () => {
+        await store.apply([put(key('a')), put(key('b')), put(key('c'))]);
+        await store.apply([del(key('b'))]);
+        expect((await store.list('cls', 0)).objects.map((o) => o.objectId)).toEqual(['a', 'c']);
+      });
+
+      it('filters by prefix literally, without wildcards', async () => {
+        const ids = ['use', 'user%x', 'user:1', 'user:10', 'user:2', 'user_', 'users', 'usex', 'userx_y', 'v', 'a*b', 'a?c', 'a[d', 'ab'];
+        await store.apply(ids.map((id) => put(key(id))));
+        const listed = async (prefix: string): Promise<string[]> => (await store.list('cls', 0, { prefix })).objects.map((o) => o.objectId);
+        expect(await listed('user:')).toEqual(['user:1', 'user:10', 'user:2']);
+        expect(await listed('user')).toEqual(['user%x', 'user:1', 'user:10', 'user:2', 'user_', 'users', 'userx_y']);
+        expect(await listed('user_')).toEqual(['user_']);
+        expect(await listed('user%')).toEqual(['user%x']);
+        expect(await listed('a*')).toEqual(['a*b']);
+        expect(await listed('a?')).toEqual(['a?c']);
+        expect(await listed('a[')).toEqual(['a[d']);
+        expect(await listed('zzz')).toEqual([]);
+        expect(await listed('')).toHaveLength(ids.length);
+      });
+
+      it('filters by prefixes that end in edge code points', async () => {
+        const ids = ['a\u{10FFFF}', 'a\u{10FFFF}b', 'b', 'a\uD7FF', 'a\uD7FFx', 'a\uE000'];
+        await store.apply(ids.map((id) => put(key(id))));
+        const listed = async (prefix: string): Promise<string[]> => (await store.list('cls', 0, { prefix })).objects.map((o) => o.objectId);
+        expect(await listed('a\u{10FFFF}')).toEqual(['a\u{10FFFF}', 'a\u{10FFFF}b']);
+        expect(await listed('a\uD7FF')).toEqual(['a\uD7FF', 'a\uD7FFx']);
+      });
+
+      it('pages through 250 objects with no duplicates or gaps', async () => {
+        const ids = Array.from({ length: 250 }, (_, i) => `obj-${String(i).padStart(3, '0')}`);
+        const shuffled = [...ids].sort(() => Math.random() - 0.5);
+        await store.apply(shuffled.map((id) => put(key(id), { id })));
+
+        const first = await store.list('cls', 0);
+        expect(first.objects).toHaveLength(100);
+        expect(first.nextCursor).toEqual(expect.any(String));
+
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 100; pages += 1) {
+          const page = await store.list('cls', 0, { limit: 7, cursor });
+          expect(page.objects.length).toBeLessThanOrEqual(7);
+          seen.push(...page.objects.map((o) => o.objectId));
+          cursor = page.nextCursor;
+          if (cursor === undefined) break;
+        }
+        expect(cursor).toBeUndefined();
+        expect(seen).toEqual(ids);
+
+        const all = await store.list('cls', 0, { limit: 1000 });
+        expect(all.objects.map((o) => o.objectId)).toEqual(ids);
+        expect(all.nextCursor).toBeUndefined();
+      });
+
+      it('pages within a prefix', async () => {
+        const ids = Array.from({ length: 250 }, (_, i) => `obj-${String(i).padStart(3, '0')}`);
+        await store.apply(ids.map((id) => put(key(id))));
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 20; pages += 1) {
+          const page = await store.list('cls', 0, { prefix: 'obj-1', limit: 30, cursor });
+          seen.push(...page.objects.map((o) => o.objectId));
+          cursor = page.nextCursor;
+          if (cursor === undefined) break;
+        }
+        expect(seen).toEqual(ids.slice(100, 200));
+      });
+
+      it('keeps to the prefix even with a cursor that points before it', async () => {
+        await store.apply(['a', 'b', 'user:1', 'user:2', 'v'].map((id) => put(key(id))));
+        const first = await store.list('cls', 0, { limit: 1 });
+        expect(first.objects.map((o) => o.objectId)).toEqual(['a']);
+        const page = await store.list('cls', 0, { prefix: 'user', cursor: first.nextCursor });
+        expect(page.objects.map((o) => o.objectId)).toEqual(['user:1', 'user:2']);
+      });
+
+      it('returns at most limit objects, and a cursor only when more may follow', async () => {
+        await store.apply(['a', 'b', 'c'].map((id) => put(key(id))));
+        const one = await store.list('cls', 0, { limit: 1 });
+        expect(one.objects.map((o) => o.objectId)).toEqual(['a']);
+        expect(one.nextCursor).toEqual(expect.any(String));
+        const rest = await store.list('cls', 0, { limit: 1000, cursor: one.nextCursor });
+        expect(rest.objects.map((o) => o.objectId)).toEqual(['b', 'c']);
+        expect(rest.nextCursor).toBeUndefined();
+      });
+
+      it('refuses a limit outside 1..1000 or not an integer', async () => {
+        for (const limit of [0, -1, 1001, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '10' as unknown as number]) {
+          await expectInvalid(store.list('cls', 0, { limit }), 'limit');
+        }
+      });
+
+      it('refuses a malformed cursor', async () => {
+        for (const cursor of ['!!not-a-cursor!!', 'a b', 42 as unknown as string]) {
+          await expectInvalid(store.list('cls', 0, { cursor }), 'cursor');
+        }
+      });
+    });
+
+    describe('argument checks', () => {
+      it('refuses a batch that names one object twice and writes nothing of it', async () => {
+        await store.apply([put(key('a'), { x: '1' })]);
+        await expectInvalid(store.apply([put(key('new')), put(key('a'), { x: '2' }), del(key('a'))]), 'ops');
+        await expectInvalid(store.apply([put(key('a'), { x: '3' }), put(key('a'), { y: '3' })]), 'ops');
+        expect(await store.get(key('new'))).toBeUndefined();
+        const a = await store.get(key('a'));
+        expect(a?.version).toBe(1);
+        expect(texts(a)).toEqual({ x: '1' });
+      });
+
+      const badKeys: unknown[] = [
+        undefined,
+        { clsId: '', partitionId: 0, objectId: 'a' },
+        { clsId: 7, partitionId: 0, objectId: 'a' },
+        { clsId: 'cls', partitionId: -1, objectId: 'a' },
+        { clsId: 'cls', partitionId: 1.5, objectId: 'a' },
+        { clsId: 'cls', partitionId: Number.NaN, objectId: 'a' },
+        { clsId: 'cls', partitionId: '0', objectId: 'a' },
+        { clsId: 'cls', partitionId: 2 ** 53, objectId: 'a' },
+        { clsId: 'cls', partitionId: 0, objectId: '' },
+        { clsId: 'cls', partitionId: 0, objectId: 5 },
+      ];
+
+      it('refuses malformed keys in every call and writes nothing', async () => {
+        for (const bad of badKeys) {
+          const k = bad as ObjectKey;
+          await expectInvalid(store.get(k));
+          await expectInvalid(store.getMany([key('a'), k]));
+          await expectInvalid(store.apply([put(key('fine')), { kind: 'put', key: k }]));
+          await expectInvalid(store.apply([{ kind: 'delete', key: k }]));
+        }
+        expect(await store.get(key('fine'))).toBeUndefined();
+        await expectInvalid(store.list('', 0));
+        await expectInvalid(store.list('cls', -1));
+        await expectInvalid(store.list('cls', 0.5));
+      });
+
+      it('refuses a malformed expected version and writes nothing', async () => {
+        for (const expectedVersion of [-1, 1.5, Number.NaN, '1' as unknown as number]) {
+          await expectInvalid(store.apply([put(key('fine')), put(key('a'), {}, { expectedVersion })]));
+        }
+        expect(await store.get(key('fine'))).toBeUndefined();
+      });
+    });
+
+    describe('close', () => {
+      it('is idempotent, and every later call rejects with a non-transient StoreError', async () => {
+        await store.apply([put(key('a'))]);
+        await store.close();
+        await store.close();
+        const calls: (() => Promise<unknown>)[] = [
+          () => store.get(key('a')),
+          () => store.getMany([key('a')]),
+          () => store.apply([put(key('b'))]),
+          () => store.list('cls', 0),
+          () => store.open(),
+        ];
+        for (const call of calls) {
+          const error = await rejection(call());
+          expect(error).toBeInstanceOf(StoreError);
+          expect((error as StoreError).transient).toBe(false);
+          expect((error as StoreError).code).toBe('OAAS_ERR_STORE_FAILED');
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,24 @@
+import { afterEach } from 'vitest';
+import { configureOaas, getAutoSessionManager, shutdown, type OaasConfig } from '../../src/index.js';
+
+/** Shuts the runtime down after each test of the calling file. */
+export function shutdownAfterEach(): void {
+  afterEach(async () => {
+    try {
+      await shutdown({ timeoutMs: 2000 });
+    } catch {
+      // A test that leaves failing commits behind has asserted on them already.
+    }
+  });
+}
+
+/** Configures a fresh runtime on the memory store (or the given store) with quiet logs. */
+export async function freshRuntime(config: OaasConfig = {}): Promise<ReturnType<typeof getAutoSessionManager>> {
+  await configureOaas({ store: 'memory', autoCommit: false, logLevel: 'silent', ...config });
+  return getAutoSessionManager();
+}
+
+/** Resolves after the current macrotask queue drains (lets timers and I/O callbacks run). */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
