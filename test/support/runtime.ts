@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { configureOaas, getAutoSessionManager, shutdown, type OaasConfig } from '../../src/index.js';
 
@@ -21,4 +24,10 @@ export async function freshRuntime(config: OaasConfig = {}): Promise<ReturnType<
 /** Resolves after the current macrotask queue drains (lets timers and I/O callbacks run). */
 export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A `sqlite:` store spec for a new database file in a fresh temporary folder. */
+export function tempSqlite(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'oaas-test-'));
+  return `sqlite:${join(dir, 'state.db')}`;
 }

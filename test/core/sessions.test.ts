@@ -1,0 +1,71 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { currentSession, getAutoSessionManager, runInSession, type Session } from '../../src/index.js';
+import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { Counter } from '../support/services.js';
+
+shutdownAfterEach();
+
+describe('per-context sessions', () => {
+  it('keeps one session across awaits, timers, emitters and Promise.all branches of a context', async () => {
+    await freshRuntime();
+    await runInSession(async () => {
+      const first = currentSession();
+      await sleep(1);
+      expect(currentSession()).toBe(first);
+      const fromTimer = await new Promise<Session>((resolve) => setTimeout(() => resolve(currentSession()), 1));
+      expect(fromTimer).toBe(first);
+      const branches = await Promise.all([1, 2, 3].map(async (n) => {
+        await sleep(n);
+        return currentSession();
+      }));
+      expect(branches.every((s) => s === first)).toBe(true);
+      const emitter = new EventEmitter();
+      const fromEmitter = new Promise<Session>((resolve) => emitter.once('go', () => resolve(currentSession())));
+      setImmediate(() => emitter.emit('go'));
+      expect(await fromEmitter).toBe(first);
+    });
+  });
+
+  it('gives different contexts different sessions, each with its own pending changes', async () => {
+    await freshRuntime();
+    const seen = await Promise.all(
+      [1, 2, 3].map((n) =>
+        runInSession(async () => {
+          Counter.create({ count: n }, { id: `ctx-${n}` });
+          await sleep(1);
+          return { session: currentSession(), pending: currentSession().pendingCount };
+        }),
+      ),
+    );
+    expect(new Set(seen.map((s) => s.session.id)).size).toBe(3);
+    expect(seen.map((s) => s.pending)).toEqual([1, 1, 1]);
+  });
+
+  it('commits only the changes of the session that is committed', async () => {
+    await freshRuntime();
+    let other: Session | undefined;
+    await runInSession(() => {
+      Counter.create({}, { id: 'mine' });
+      other = currentSession();
+    });
+    const mine = await runInSession(async () => {
+      Counter.create({}, { id: 'yours' });
+      return currentSession().commit();
+    });
+    expect(mine.committed.map((r) => r.objectId)).toEqual(['yours']);
+    expect(other!.pendingCount).toBe(1);
+  });
+
+  it('cleanupSession commits and unbinds the session from its context', async () => {
+    await freshRuntime();
+    await runInSession(async () => {
+      const s = currentSession();
+      Counter.create({}, { id: 'cleaned' });
+      const result = await getAutoSessionManager().cleanupSession();
+      expect(result.committed).toHaveLength(1);
+      expect(currentSession()).not.toBe(s);
+    });
+  });
+});
