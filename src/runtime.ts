@@ -46,6 +46,8 @@ setRefLoader((ref) => getAutoSessionManager().loadRef(ref));
 export async function configureOaas(config?: OaasConfig): Promise<void> {
   const resolved = resolveConfig(config);
   const previous = runtime;
+  // A runtime already shut down by the application reported its outcome there; only a flush started here is ours to report.
+  const ours = previous !== undefined && !previous.isShutDown;
   const closing = previous?.shutdown();
   runtime = new AutoSessionManager(resolved, closing);
   shutDownEarly = false;
@@ -54,7 +56,7 @@ export async function configureOaas(config?: OaasConfig): Promise<void> {
   try {
     await closing;
   } catch (error) {
-    previousError = error;
+    if (ours) previousError = error;
   }
   await next.ready();
   if (previousError !== undefined) throw previousError as Error;

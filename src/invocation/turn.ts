@@ -52,12 +52,13 @@ export interface Turn {
  * already holds it, for the scope when one is open, else for this call alone.
  */
 export async function takeTurn(host: TurnHost, core: ObjectCore, chain: ChainLink | undefined): Promise<Turn> {
-  if (chainHolds(chain, core)) return { holder: core.lock!.holder!, owned: false };
   const scope = innermostScope(chain);
   if (scope !== undefined) {
+    // Even when the chain already holds the object, this scope level needs its own rollback record.
     await scope.hold(core, chain);
-    return { holder: scope.holder, owned: false };
+    return { holder: core.lock?.holder ?? scope.holder, owned: false };
   }
+  if (chainHolds(chain, core)) return { holder: core.lock!.holder!, owned: false };
   const holder = {};
   const timeout = host.lockTimeoutMs;
   await core.ensureLock().acquire(holder, timeout, () => new LockTimeoutError(core.key, timeout));
