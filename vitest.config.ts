@@ -18,6 +18,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Memory tests force collections to show that finished sessions and idle objects are released.
+    execArgv: ['--expose-gc'],
     reporters: ['default'],
   },
 });

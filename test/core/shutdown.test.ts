@@ -1,0 +1,90 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import {
+  CommitError,
+  ShutdownError,
+  StoreError,
+  commitAll,
+  configureOaas,
+  currentSession,
+  getAutoSessionManager,
+  runInSession,
+  sessionScope,
+  shutdown,
+} from '../../src/index.js';
+import { RecordingStore } from '../support/recording-store.js';
+import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
+import { Counter } from '../support/services.js';
+
+shutdownAfterEach();
+
+describe('shutdown', () => {
+  it('waits for running calls and scopes, flushes every session, and closes the store', async () => {
+    const store = new RecordingStore();
+    await freshRuntime({ store });
+    const c = Counter.create({}, { id: 'flushed' });
+    await runInSession(() => Counter.create({ count: 3 }, { id: 'other-session' }));
+    const running = c.slowIncrement(30);
+    const scope = sessionScope(async () => {
+      const s = Counter.create({}, { id: 'from-scope' });
+      await sleep(20);
+      await s.increment(2);
+    });
+    await sleep(5);
+    await shutdown();
+    expect(await running).toBe(1);
+    await scope;
+    const written = store.batches.flat().map((op) => op.key.objectId).sort();
+    expect(written).toEqual(['flushed', 'from-scope', 'other-session']);
+    const op = store.batches.flat().find((o) => o.key.objectId === 'flushed');
+    expect(op?.kind === 'put' ? new TextDecoder().decode(op.set?.get('count')) : undefined).toBe('1');
+  });
+
+  it('is idempotent and makes later SDK calls reject with ShutdownError until configureOaas', async () => {
+    await freshRuntime();
+    const c = Counter.create({}, { id: 'after' });
+    const first = shutdown();
+    const second = shutdown();
+    await Promise.all([first, second]);
+    await shutdown();
+    expect(() => Counter.create({}, { id: 'late' })).toThrow(ShutdownError);
+    await expect(Counter.load('after')).rejects.toBeInstanceOf(ShutdownError);
+    await expect(c.increment()).rejects.toBeInstanceOf(ShutdownError);
+    expect(() => (c.count = 2)).toThrow(ShutdownError);
+    await expect(commitAll()).rejects.toBeInstanceOf(ShutdownError);
+    expect(() => currentSession()).toThrow(ShutdownError);
+    await expect(sessionScope(() => 1)).rejects.toBeInstanceOf(ShutdownError);
+    await configureOaas({ store: 'memory', logLevel: 'silent', autoCommit: false });
+    expect(Counter.create({}, { id: 'after' }).count).toBe(0);
+  });
+
+  it('rejects with CommitError listing what is not persisted when the flush keeps failing', async () => {
+    const store = new RecordingStore();
+    await freshRuntime({ store });
+    const c = Counter.create({}, { id: 'lost-cause' });
+    await c.increment();
+    store.failNext(100, () => new StoreError('read-only file system', { transient: false }));
+    const error = await shutdown({ timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommitError);
+    expect((error as CommitError).unpersisted).toEqual([{ ref: c.asRef().toJSON(), fields: ['<created>'] }]);
+    expect(getAutoSessionManager().isShutDown).toBe(true);
+  });
+
+  it('retries transient flush failures until its deadline', async () => {
+    const store = new RecordingStore();
+    await freshRuntime({ store, autoCommitIntervalMs: 10 });
+    Counter.create({}, { id: 'eventually' });
+    store.failNext(3, () => new StoreError('busy', { transient: true }));
+    await shutdown({ timeoutMs: 2000 });
+    expect(store.batches.flat().map((op) => op.key.objectId)).toEqual(['eventually']);
+  });
+
+  it('is what configureOaas does to the previous runtime: state survives a reconfiguration', async () => {
+    const store = tempSqlite();
+    await freshRuntime({ store });
+    Counter.create({ count: 5 }, { id: 'carried' });
+    await configureOaas({ store, logLevel: 'silent', autoCommit: false });
+    expect((await Counter.load('carried')).count).toBe(5);
+    expect(getAutoSessionManager().liveObjectCount).toBe(1);
+  });
+});
