@@ -59,7 +59,7 @@ describe('legacy manual sessions', () => {
     expect(session).toBeInstanceOf(LegacySessionAdapter);
     const c = session.createObject(Counter, 'made');
     c.count = 4; // a plain write from the caller's context still belongs to the adapter's object
-    const g = session.createObject(Greeter, 'g1');
+    const g = session.createObject<GreeterObj>(Greeter, 'g1');
     await g.greet('ada');
     session.deleteObject(Counter, 'gone');
     expect(session.localObjDict.size).toBe(2);
