@@ -22,7 +22,10 @@ export function describeValue(value: unknown): string {
       return value.toString();
     case 'function':
       return 'a function';
-    default:
-      return `a ${describeType(value)}`;
+    default: {
+      if (value === null) return 'null';
+      const type = describeType(value);
+      return `${/^[aeiouAEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
+    }
   }
 }

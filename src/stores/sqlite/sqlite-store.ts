@@ -5,7 +5,9 @@
 import Database from 'better-sqlite3';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, describe, encodeCursor, translateError } from './errors.js';
+import { describeValue as describe } from '../../describe.js';
+import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
+import { translateError } from './errors.js';
 import { configure, ensureSchema } from './schema.js';
 
 /** Options of {@link SqliteStore}. */

@@ -1,0 +1,106 @@
+/**
+ * Argument checks every backend applies at its boundary. A store is a public
+ * plug-in point, so it refuses malformed input with a coded error instead of
+ * storing something other backends could not read back.
+ */
+import { describeValue as describe } from '../describe.js';
+import { InvalidArgumentError } from '../errors.js';
+import { LIST_LIMIT, keyString, type ObjectKey, type WriteOp } from './store.js';
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/** Strings with lone surrogates cannot be encoded as UTF-8, so they would not read back equal. */
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && !LONE_SURROGATE.test(value);
+}
+
+/** Checks one object key; `argument` names the parameter, `path` the place inside it. */
+export function checkKey(key: unknown, argument: string, path = argument): asserts key is ObjectKey {
+  if (typeof key !== 'object' || key === null) throw new InvalidArgumentError(argument, `${path} must be an object key, got ${describe(key)}`);
+  const { clsId, partitionId, objectId } = key as Record<string, unknown>;
+  if (!isText(clsId) || clsId === '') throw new InvalidArgumentError(argument, `${path}.clsId must be a non-empty string, got ${describe(clsId)}`);
+  if (typeof partitionId !== 'number' || !Number.isSafeInteger(partitionId) || partitionId < 0) {
+    throw new InvalidArgumentError(argument, `${path}.partitionId must be a non-negative safe integer, got ${describe(partitionId)}`);
+  }
+  if (!isText(objectId) || objectId === '') throw new InvalidArgumentError(argument, `${path}.objectId must be a non-empty string, got ${describe(objectId)}`);
+}
+
+/** Checks the class and partition `list` reads. */
+export function checkPartition(clsId: unknown, partitionId: unknown): void {
+  if (!isText(clsId) || clsId === '') throw new InvalidArgumentError('clsId', `must be a non-empty string, got ${describe(clsId)}`);
+  if (typeof partitionId !== 'number' || !Number.isSafeInteger(partitionId) || partitionId < 0) {
+    throw new InvalidArgumentError('partitionId', `must be a non-negative safe integer, got ${describe(partitionId)}`);
+  }
+}
+
+/** Checks a whole batch before any of it runs; a batch may name each object once. */
+export function checkBatch(ops: unknown, options: unknown): asserts ops is readonly WriteOp[] {
+  if (!Array.isArray(ops)) throw new InvalidArgumentError('ops', `must be an array, got ${describe(ops)}`);
+  if (options !== undefined) {
+    const isolation = typeof options === 'object' && options !== null ? (options as Record<string, unknown>).isolation : options;
+    if (isolation !== undefined && isolation !== 'read-committed' && isolation !== 'repeatable-read' && isolation !== 'serializable') {
+      throw new InvalidArgumentError('options', `isolation must be read-committed, repeatable-read or serializable, got ${describe(isolation)}`);
+    }
+  }
+  const seen = new Set<string>();
+  (ops as unknown[]).forEach((op, i) => {
+    const path = `ops[${i}]`;
+    if (typeof op !== 'object' || op === null) throw new InvalidArgumentError('ops', `${path} must be an object, got ${describe(op)}`);
+    const { kind, key, expectedVersion, set, remove } = op as Record<string, unknown>;
+    if (kind !== 'put' && kind !== 'delete') throw new InvalidArgumentError('ops', `${path}.kind must be 'put' or 'delete', got ${describe(kind)}`);
+    checkKey(key, 'ops', `${path}.key`);
+    if (expectedVersion !== undefined && (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0)) {
+      throw new InvalidArgumentError('ops', `${path}.expectedVersion must be a non-negative safe integer or undefined, got ${describe(expectedVersion)}`);
+    }
+    const id = keyString(key);
+    if (seen.has(id)) throw new InvalidArgumentError('ops', `${path} names ${key.clsId}/${key.partitionId}/${key.objectId} a second time; a batch may name each object once`);
+    seen.add(id);
+    if (kind === 'put') checkChanges(set, remove, path);
+  });
+}
+
+function checkChanges(set: unknown, remove: unknown, path: string): void {
+  if (set !== undefined && !(set instanceof Map)) throw new InvalidArgumentError('ops', `${path}.set must be a Map, got ${describe(set)}`);
+  for (const [entryKey, value] of (set as Map<unknown, unknown> | undefined) ?? []) {
+    if (!isText(entryKey)) throw new InvalidArgumentError('ops', `${path}.set has a key that is not a well-formed string: ${describe(entryKey)}`);
+    if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('ops', `${path}.set.get(${JSON.stringify(entryKey)}) must be a Uint8Array, got ${describe(value)}`);
+  }
+  if (remove !== undefined && !Array.isArray(remove)) throw new InvalidArgumentError('ops', `${path}.remove must be an array, got ${describe(remove)}`);
+  for (const entryKey of (remove as unknown[] | undefined) ?? []) {
+    if (!isText(entryKey)) throw new InvalidArgumentError('ops', `${path}.remove has an entry key that is not a well-formed string: ${describe(entryKey)}`);
+    // Setting and removing one entry in one op has no obvious meaning; refuse it rather than pick an order.
+    if ((set as Map<unknown, unknown> | undefined)?.has(entryKey) === true) {
+      throw new InvalidArgumentError('ops', `${path} both sets and removes entry ${JSON.stringify(entryKey)}`);
+    }
+  }
+}
+
+/** Checks `list` options; `after` is the object id the cursor points past. */
+export function checkListOptions(options: unknown): { prefix: string; limit: number; after: string | undefined } {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', `must be an object, got ${describe(options)}`);
+  const { prefix = '', limit = LIST_LIMIT.default, cursor } = options as Record<string, unknown>;
+  if (!isText(prefix)) throw new InvalidArgumentError('prefix', `must be a well-formed string, got ${describe(prefix)}`);
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT.max) {
+    throw new InvalidArgumentError('limit', `must be an integer from 1 to ${LIST_LIMIT.max}, got ${describe(limit)}`);
+  }
+  return { prefix, limit, after: cursor === undefined ? undefined : decodeCursor(cursor) };
+}
+
+/** A cursor is the last listed object id, base64url-encoded: opaque to callers, stable across restarts. */
+export function encodeCursor(objectId: string): string {
+  return Buffer.from(objectId, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): string {
+  const malformed = (cause?: unknown): InvalidArgumentError =>
+    new InvalidArgumentError('cursor', `${describe(cursor)} is not a cursor this store returned`, cause === undefined ? undefined : { cause });
+  if (typeof cursor !== 'string' || !CURSOR_PATTERN.test(cursor)) throw malformed();
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.length === 0 || bytes.toString('base64url') !== cursor) throw malformed();
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw malformed(error);
+  }
+}
