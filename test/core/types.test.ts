@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
+import type {
+  OaasObject} from '../../src/index.js';
 import {
-  OaasObject,
   type CommitResult,
   type ObjectRef,
   type Session,
