@@ -28,6 +28,18 @@ export interface OaasConfig {
   defaultPartition?: number | undefined;
   /** How long a call waits for an object held by another context. @default OAAS_LOCK_TIMEOUT_MS ?? 5000 */
   lockTimeoutMs?: number | undefined;
+  /** Connections in the PostgreSQL store's pool. @default OAAS_POOL_SIZE ?? 10 */
+  poolSize?: number | undefined;
+  /**
+   * A Redis cache in front of the store (`redis://...`): loads read it first,
+   * commits update it after the store commits. @default OAAS_CACHE
+   */
+  cache?: string | undefined;
+  /**
+   * How many objects may wait for a commit before new method calls wait for
+   * the store to catch up (back-pressure). @default OAAS_MAX_PENDING_OBJECTS ?? 100000
+   */
+  maxPendingObjects?: number | undefined;
   /** A pino logger to log through (a child is used). */
   logger?: Logger | undefined;
   /** Level of the logger the SDK creates when none is given. @default OAAS_LOG_LEVEL ?? 'info' */
@@ -41,6 +53,9 @@ export interface ResolvedConfig {
   readonly autoCommitIntervalMs: number;
   readonly defaultPartition: number;
   readonly lockTimeoutMs: number;
+  readonly poolSize: number;
+  readonly cache: string | undefined;
+  readonly maxPendingObjects: number;
   readonly logger: Logger | undefined;
   readonly logLevel: LogLevel;
 }
@@ -53,6 +68,9 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'autoCommitIntervalMs',
   'defaultPartition',
   'lockTimeoutMs',
+  'poolSize',
+  'cache',
+  'maxPendingObjects',
   'logger',
   'logLevel',
 ]);
@@ -160,9 +178,24 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
       checkInt(config.lockTimeoutMs, 'lockTimeoutMs', 1) ??
       fromEnv(env, 'OAAS_LOCK_TIMEOUT_MS', 'lockTimeoutMs', (raw, f) => checkInt(parseNumber(raw, f), f, 1)) ??
       5000,
+    poolSize:
+      checkInt(config.poolSize, 'poolSize', 1) ?? fromEnv(env, 'OAAS_POOL_SIZE', 'poolSize', (raw, f) => checkInt(parseNumber(raw, f), f, 1)) ?? 10,
+    cache: checkCache(config.cache, 'cache') ?? fromEnv(env, 'OAAS_CACHE', 'cache', checkCache),
+    maxPendingObjects:
+      checkInt(config.maxPendingObjects, 'maxPendingObjects', 1) ??
+      fromEnv(env, 'OAAS_MAX_PENDING_OBJECTS', 'maxPendingObjects', (raw, f) => checkInt(parseNumber(raw, f), f, 1)) ??
+      100_000,
     logger: config.logger,
     logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'info',
   };
+}
+
+function checkCache(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ConfigurationError(field, `expected a redis:// URL, got ${describeValue(value)}`);
+  const spec = parseStoreSpec(value, field);
+  if (spec.kind !== 'redis') throw new ConfigurationError(field, 'the cache must be a redis:// URL');
+  return spec.url;
 }
 
 /** Validates an auto-commit interval: a finite number of milliseconds > 0. */

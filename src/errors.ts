@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   OAAS_ERR_OBJECT_EXISTS: { status: 409, error: 'AlreadyExistsError' },
   OAAS_ERR_OBJECT_DELETED: { status: 410, error: 'ObjectDeletedError' },
   OAAS_ERR_OBJECT_BUSY: { status: 409, error: 'ObjectBusyError' },
+  OAAS_ERR_OBJECT_PENDING: { status: 409, error: 'PendingChangesError' },
   OAAS_ERR_COMMIT_CONFLICT: { status: 409, error: 'ConflictError' },
   OAAS_ERR_LOCK_TIMEOUT: { status: 503, error: 'LockTimeoutError' },
   OAAS_ERR_INVOKE_TIMEOUT: { status: 504, error: 'InvocationTimeoutError' },
@@ -158,6 +159,15 @@ export class ObjectBusyError extends OaasError {
       `object ${formatIdentity(ref)} is held by another context; call a @method or load it inside your scope instead of writing it directly`,
       options,
     );
+    this.ref = ref;
+  }
+}
+
+/** `refresh()` met an object with changes not yet committed; re-reading would discard them. */
+export class PendingChangesError extends OaasError {
+  readonly ref: ObjectIdentity;
+  constructor(ref: ObjectIdentity, options?: OaasErrorOptions) {
+    super('OAAS_ERR_OBJECT_PENDING', `object ${formatIdentity(ref)} has changes not yet committed; commit them before refreshing it`, options);
     this.ref = ref;
   }
 }

@@ -20,9 +20,10 @@ export {
   enableAutoCommit,
   disableAutoCommit,
   setAutoCommitInterval,
+  healthCheck,
 } from './runtime.js';
 export { AutoSessionManager } from './context/auto-session-manager.js';
-export type { CommitSummary, CommitErrorEvent, CommitErrorListener, ShutdownOptions } from './context/auto-session-manager.js';
+export type { CommitSummary, CommitErrorEvent, CommitErrorListener, ShutdownOptions, HealthReport } from './context/auto-session-manager.js';
 
 // Declaring services
 export { service, method, field, transient } from './registry/decorators.js';
@@ -66,6 +67,7 @@ export {
   AlreadyExistsError,
   ObjectDeletedError,
   ObjectBusyError,
+  PendingChangesError,
   ConflictError,
   LockTimeoutError,
   InvocationTimeoutError,

@@ -8,6 +8,7 @@ import {
   AutoSessionManager,
   type CommitErrorListener,
   type CommitSummary,
+  type HealthReport,
   type ShutdownOptions,
 } from './context/auto-session-manager.js';
 import { ShutdownError } from './errors.js';
@@ -107,6 +108,11 @@ export async function shutdown(options?: ShutdownOptions): Promise<void> {
     return;
   }
   await runtime.shutdown(options);
+}
+
+/** Checks the store and reports pending work; see `AutoSessionManager.healthCheck`. */
+export async function healthCheck(): Promise<HealthReport> {
+  return await getAutoSessionManager().healthCheck();
 }
 
 /** Subscribes to background commit failures; returns the unsubscribe function. */

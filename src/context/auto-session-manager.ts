@@ -8,6 +8,7 @@ import {
   LockTimeoutError,
   ObjectBusyError,
   ObjectNotFoundError,
+  PendingChangesError,
   RegistrationError,
   ShutdownError,
   StoreError,
@@ -66,6 +67,28 @@ export interface CommitErrorEvent {
 
 export type CommitErrorListener = (event: CommitErrorEvent) => void;
 
+/** What `healthCheck()` reports. */
+export interface HealthReport {
+  /** The runtime is open and its store answered. */
+  readonly ok: boolean;
+  readonly store: {
+    readonly name: string;
+    readonly reachable: boolean;
+    /** Round trip of one read, in ms. */
+    readonly latencyMs: number;
+    /** Connection pool use, for stores that pool (PostgreSQL). */
+    readonly pool?: { readonly total: number; readonly idle: number; readonly waiting: number } | undefined;
+    /** Why the store did not answer. */
+    readonly error?: string | undefined;
+  };
+  /** Objects waiting for a commit. */
+  readonly pendingObjects: number;
+  /** Age of the oldest change not yet committed, in ms (0 when nothing waits). */
+  readonly oldestPendingAgeMs: number;
+  readonly pendingSessions: number;
+  readonly liveObjects: number;
+}
+
 type State = 'open' | 'closing' | 'closed';
 
 const MAX_BACKOFF_MS = 30_000;
@@ -89,6 +112,8 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   private readonly scheduler: AutoCommitScheduler;
   private readonly listeners = new Set<CommitErrorListener>();
   private readonly loading = new Map<string, Promise<ObjectCore>>();
+  private pendingObjects = 0;
+  private admissionWaiters: (() => void)[] = [];
   private activeTurns = 0;
   private openScopes = 0;
   private idleWaiters: (() => void)[] = [];
@@ -110,9 +135,17 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     this.storeReady = (previous ?? Promise.resolve())
       .catch(() => undefined)
       .then(async () => {
-        if (spec.kind !== 'custom') return createStore(spec);
-        await spec.store.open();
-        return spec.store;
+        let store: Store;
+        if (spec.kind === 'custom') {
+          await spec.store.open();
+          store = spec.store;
+        } else {
+          store = await createStore(spec, { poolSize: config.poolSize });
+        }
+        if (config.cache === undefined) return store;
+        const { CachedStore } = await import('../stores/cache/cached-store.js');
+        const { RedisCache } = await import('../stores/cache/redis-cache.js');
+        return new CachedStore(store, new RedisCache({ url: config.cache }), this.logger);
       });
     // Failures reach whoever awaits the store; this only keeps Node from calling them unhandled.
     this.storeReady.catch(() => undefined);
@@ -183,6 +216,30 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     return new ManagedSession(this, partitionId, 'scope', this.id);
   }
 
+  objectPending(core: ObjectCore, pending: boolean): void {
+    if (pending) {
+      this.pendingObjects += 1;
+      core.pendingSince = Date.now();
+      return;
+    }
+    this.pendingObjects -= 1;
+    core.pendingSince = undefined;
+    if (this.pendingObjects < this.config.maxPendingObjects && this.admissionWaiters.length > 0) {
+      for (const wake of this.admissionWaiters.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Back-pressure: a new top-level call waits while more than
+   * `maxPendingObjects` objects wait for a commit (the store is slow or
+   * down), instead of letting memory grow without end. Calls made by running
+   * work pass, so a turn never waits on itself.
+   */
+  admit(chain: ChainLink | undefined): Promise<void> | undefined {
+    if (chain !== undefined || this.pendingObjects < this.config.maxPendingObjects) return undefined;
+    return new Promise<void>((resolve) => this.admissionWaiters.push(resolve));
+  }
+
   pendingChanged(session: ManagedSession, hasPending: boolean): void {
     if (hasPending) this.pendingSessions.add(session);
     else this.pendingSessions.delete(session);
@@ -242,8 +299,8 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     const chain = chainContext.getStore();
     this.assertAcceptingWork(chain);
     const meta = this.metaOf(ctor);
-    if (init !== undefined && (typeof init !== 'object' || init === null || Array.isArray(init))) {
-      throw new InvalidArgumentError('init', 'expected an object of initial field values');
+    if (init !== undefined && !isPlainRecord(init)) {
+      throw new InvalidArgumentError('init', 'expected a plain object of initial field values');
     }
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new InvalidArgumentError('options', 'expected an object');
@@ -279,6 +336,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     // Bind this context's session before the first await, so the caller's later writes land in it.
     const session = this.contextSession();
     const core = await this.resolveCore(meta, key);
+    if (options?.fresh === true && !core.hasPendingChanges && core.lifecycle === 'stored') await this.refresh(core, false);
     if (session.kind === 'manual') session.watched.add(core);
     const scope = innermostScope(chain);
     if (scope !== undefined) await scope.hold(core, chain);
@@ -394,6 +452,32 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       core.deleted = true;
       core.writeSeq += 1;
       this.contextSession().track(core);
+    } finally {
+      if (turn.owned) core.releaseLock(turn.holder);
+    }
+  }
+
+  /** Re-reads an object from the store under its turn; see `OaasObject.refresh`. */
+  async refresh(core: ObjectCore, strict = true): Promise<void> {
+    const chain = chainContext.getStore();
+    this.assertAcceptingWork(chain);
+    core.assertUsable();
+    const turn = await takeTurn(this, core, chain);
+    try {
+      if (core.hasPendingChanges) {
+        if (strict) throw new PendingChangesError(core.key);
+        return;
+      }
+      const stored = await (await this.storeReady).get(core.key);
+      if (stored === undefined) {
+        core.lifecycle = 'gone';
+        this.identity.remove(core);
+        throw new ObjectNotFoundError(core.key);
+      }
+      if (stored.version !== core.version) {
+        core.writeSeq += 1;
+        applyStored(core, stored);
+      }
     } finally {
       if (turn.owned) core.releaseLock(turn.holder);
     }
@@ -730,11 +814,9 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   // -------------------------------------------------------------------------
   // Introspection
 
-  /** Objects with changes not yet committed. */
+  /** Objects waiting for a commit. */
   get pendingObjectCount(): number {
-    const seen = new Set<ObjectCore>();
-    for (const session of this.pendingSessions) for (const core of session.pending) if (core.hasPendingChanges) seen.add(core);
-    return seen.size;
+    return this.pendingObjects;
   }
 
   /** Live objects this process holds (an upper bound: released objects leave on collection). */
@@ -745,6 +827,38 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   /** Sessions holding pending changes. */
   get pendingSessionCount(): number {
     return this.pendingSessions.size;
+  }
+
+  /** Checks the store and reports what waits for a commit; never rejects. */
+  async healthCheck(): Promise<HealthReport> {
+    const started = performance.now();
+    let reachable = false;
+    let error: string | undefined;
+    let pool: HealthReport['store']['pool'];
+    let name = this.storeView.name;
+    try {
+      const store = await this.storeReady;
+      name = store.name;
+      await store.get({ clsId: 'oaas.health', partitionId: 0, objectId: 'probe' });
+      reachable = true;
+      const stats = (store as Partial<{ poolStats(): { total: number; idle: number; waiting: number } }>).poolStats?.();
+      if (stats !== undefined) pool = stats;
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    const latencyMs = performance.now() - started;
+    let oldest = Infinity;
+    for (const session of this.pendingSessions) {
+      for (const core of session.pending) if (core.pendingSince !== undefined && core.pendingSince < oldest) oldest = core.pendingSince;
+    }
+    return {
+      ok: reachable && this.state === 'open',
+      store: { name, reachable, latencyMs, pool, error },
+      pendingObjects: this.pendingObjects,
+      oldestPendingAgeMs: oldest === Infinity ? 0 : Date.now() - oldest,
+      pendingSessions: this.pendingSessions.size,
+      liveObjects: this.identity.size,
+    };
   }
 
   /** Resolves when the background commit in progress, if any, is done. */
@@ -764,6 +878,12 @@ function applyStored(core: ObjectCore, stored: StoredObject): void {
     core.target[prop] = decodeState(text);
     core.committed.set(prop, text);
   }
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 function formatRef(ref: ObjectIdentity): string {

@@ -10,6 +10,8 @@ import { UndoFrame } from '../session/undo-frame.js';
 export interface TurnHost {
   readonly lockTimeoutMs: number;
   assertAcceptingWork(chain: ChainLink | undefined): void;
+  /** Resolves when a new top-level call may start (back-pressure), or `undefined` at once. */
+  admit(chain: ChainLink | undefined): Promise<void> | undefined;
   turnStarted(): void;
   turnEnded(): void;
 }
@@ -69,6 +71,8 @@ async function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, arg
   const chain = chainContext.getStore();
   host.assertAcceptingWork(chain);
   core.assertUsable();
+  const admission = host.admit(chain);
+  if (admission !== undefined) await admission;
   const { holder, owned } = await takeTurn(host, core, chain);
 
   const frame = new UndoFrame(core, frameFor(chain, core));

@@ -207,11 +207,13 @@ function fromJsonTree(node: unknown): unknown {
     case 'u':
       return undefined;
     case 'n':
-      if (typeof v !== 'string') return malformed('bigint tag without a string value');
+      if (typeof v !== 'string' || !/^-?\d+$/.test(v)) return malformed('bigint tag without an integer string');
       return BigInt(v);
-    case 'd':
-      if (typeof v !== 'string') return malformed('date tag without a string value');
-      return new Date(v);
+    case 'd': {
+      const date = typeof v === 'string' ? new Date(v) : undefined;
+      if (date === undefined || Number.isNaN(date.getTime())) return malformed('date tag without a valid ISO date');
+      return date;
+    }
     case 'b':
       if (typeof v !== 'string') return malformed('bytes tag without a string value');
       return new Uint8Array(Buffer.from(v, 'base64'));
@@ -232,7 +234,11 @@ function fromJsonTree(node: unknown): unknown {
     case 'r': {
       const { c, p, i } = record;
       if (typeof c !== 'string' || typeof p !== 'number' || typeof i !== 'string') return malformed('ref tag is incomplete');
-      return new ObjectRef(c, p, i);
+      try {
+        return new ObjectRef(c, p, i);
+      } catch (error) {
+        return malformed(`ref tag names no valid object (${(error as Error).message})`);
+      }
     }
     case 'o':
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return malformed('escaped object tag without an object');

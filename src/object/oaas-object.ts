@@ -17,6 +17,11 @@ export interface CreateOptions {
 export interface LoadOptions {
   /** @default the configured `defaultPartition` */
   readonly partitionId?: number | undefined;
+  /**
+   * Re-read a live instance from the store when it has no pending changes
+   * (another process may have changed it). @default false
+   */
+  readonly fresh?: boolean | undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,6 +55,9 @@ function currentFactory(): ObjectFactory {
 
 /** The core of a live object, or a clear error for an instance made with `new`. */
 export function coreOf(object: object): ObjectCore {
+  if (typeof object !== 'object' || (object as object | null) === null) {
+    throw new InvalidArgumentError('object', 'expected a live object created with Cls.create() or loaded with Cls.load()');
+  }
   const core = (object as Instance)[CORE];
   if (core === undefined) {
     throw new InvalidArgumentError('object', 'not a live object: instances made with `new` are not persisted; use Cls.create() or Cls.load()');
@@ -123,6 +131,16 @@ export abstract class OaasObject {
   checkpoint(): Promise<void> {
     const core = coreOf(this);
     return core.host.checkpoint(core);
+  }
+
+  /**
+   * Re-reads the object from the store, taking its turn, so that changes made
+   * by other processes become visible. Rejects with `PendingChangesError` if
+   * this process has changes of it not yet committed.
+   */
+  refresh(): Promise<void> {
+    const core = coreOf(this);
+    return core.host.refresh(core);
   }
 
   [TO_REF](): ObjectRef {

@@ -30,6 +30,7 @@ export interface ObjectHost {
   invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown>;
   deleteObject(core: ObjectCore): Promise<void>;
   checkpoint(core: ObjectCore): Promise<void>;
+  refresh(core: ObjectCore): Promise<void>;
 }
 
 /**
@@ -51,6 +52,8 @@ export class ObjectCore {
   writeSeq = 0;
   /** Sessions that will commit this object. */
   owners: Set<PendingOwner> | undefined;
+  /** When the object started waiting for a commit (ms since epoch); `undefined` when nothing waits. */
+  pendingSince: number | undefined;
   /** Created on the first turn and dropped when idle, so idle objects stay small. */
   lock: ObjectLock | undefined;
 

@@ -1,4 +1,5 @@
-import type { ObjectIdentity } from '../errors.js';
+import { InvalidArgumentError, type ObjectIdentity } from '../errors.js';
+import { normalizeObjectId, normalizePartitionId } from './ids.js';
 
 /**
  * How an {@link ObjectRef} resolves to a live object. The runtime installs it;
@@ -28,10 +29,12 @@ export class ObjectRef implements ObjectIdentity {
   readonly partitionId: number;
   readonly objectId: string;
 
+  /** @throws InvalidArgumentError / InvalidIdError for a ref that could not be stored and read back. */
   constructor(clsId: string, partitionId: number, objectId: string) {
+    if (typeof clsId !== 'string' || clsId === '') throw new InvalidArgumentError('clsId', 'expected a non-empty class id');
     this.clsId = clsId;
-    this.partitionId = partitionId;
-    this.objectId = objectId;
+    this.partitionId = normalizePartitionId(partitionId);
+    this.objectId = normalizeObjectId(objectId);
     Object.freeze(this);
   }
 

@@ -54,6 +54,46 @@ function checkNonNegativeInt(value: unknown, what: string): number | undefined {
   return value;
 }
 
+/**
+ * How many parameters a function declares, defaults included, read from its
+ * source. `fn.length` stops at the first default, and decorator metadata
+ * depends on the compiler (esbuild emits none), so neither can decide
+ * whether a remote payload is one argument or an array of them.
+ */
+export function declaredParameterCount(fn: (...args: never[]) => unknown): number {
+  const source = Function.prototype.toString.call(fn);
+  const open = source.indexOf('(');
+  if (open === -1) return fn.length;
+  let depth = 0;
+  let count = 0;
+  let seen = false;
+  for (let i = open + 1; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch === '"' || ch === "'" || ch === '`') {
+      // Skip a string literal in a default value.
+      for (i++; i < source.length && source[i] !== ch; i++) if (source[i] === '\\') i++;
+      seen = true;
+      continue;
+    }
+    if (ch === '/' && source[i + 1] === '*') {
+      i = source.indexOf('*/', i + 2) + 1;
+      if (i === 0) break;
+      continue;
+    }
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if (ch === ')' || ch === ']' || ch === '}') {
+      if (depth === 0) return seen ? count + 1 : 0;
+      depth--;
+    } else if (ch === ',' && depth === 0) {
+      count++;
+      seen = false;
+      continue;
+    }
+    if (!/\s/.test(ch)) seen = true;
+  }
+  return fn.length;
+}
+
 /** Records a `@method` on a prototype. */
 export function recordMethod(prototype: object, propertyKey: string, options: MethodOptions = {}): void {
   if (typeof options !== 'object' || options === null) throw new RegistrationError(`@method options for ${propertyKey} must be an object`);
@@ -73,7 +113,7 @@ export function recordMethod(prototype: object, propertyKey: string, options: Me
     retries: checkNonNegativeInt(options.retries, `${propertyKey}: retries`) ?? 0,
     retryDelayMs: checkNonNegativeInt(options.retryDelayMs, `${propertyKey}: retryDelayMs`) ?? 0,
     paramTypes,
-    arity: paramTypes?.length ?? (fn as (...args: unknown[]) => unknown).length,
+    arity: declaredParameterCount(fn as (...args: never[]) => unknown),
   };
   ownDrafts<MethodMeta>(METHODS_KEY, prototype).set(propertyKey, meta);
 }

@@ -150,6 +150,9 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
   const chain = chainContext.getStore();
   host.assertAcceptingWork(chain);
   const parent = innermostScope(chain) as ScopeLevel | undefined;
+  if (parent !== undefined && options.partitionId !== undefined && opts.partitionId !== parent.session.partitionId) {
+    throw new InvalidArgumentError('partitionId', 'a nested sessionScope shares its outer scope`s session; it cannot use another partition');
+  }
   host.scopeOpened();
   try {
     for (let attempt = 0; ; attempt++) {

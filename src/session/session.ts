@@ -27,6 +27,8 @@ export interface Session {
 /** What a session needs from the runtime. */
 export interface SessionHost {
   commitSession(session: ManagedSession): Promise<CommitResult>;
+  /** Called when an object starts (true) or stops (false) waiting for a commit. */
+  objectPending(core: ObjectCore, pending: boolean): void;
   /** Called when a session gains its first, or loses its last, pending object. */
   pendingChanged(session: ManagedSession, hasPending: boolean): void;
 }
@@ -69,13 +71,16 @@ export class ManagedSession implements Session, PendingOwner {
   track(core: ObjectCore): void {
     if (this.pending.has(core)) return;
     this.pending.add(core);
-    (core.owners ??= new Set()).add(this);
+    const owners = (core.owners ??= new Set());
+    if (owners.size === 0) this.host.objectPending(core, true);
+    owners.add(this);
     if (this.pending.size === 1 && this.kind !== 'scope') this.host.pendingChanged(this, true);
   }
 
   forget(core: ObjectCore): void {
     if (!this.pending.delete(core)) return;
-    core.owners?.delete(this);
+    const owners = core.owners;
+    if (owners?.delete(this) === true && owners.size === 0) this.host.objectPending(core, false);
     if (this.pending.size === 0 && this.kind !== 'scope') this.host.pendingChanged(this, false);
   }
 
@@ -95,5 +100,4 @@ export function forgetEverywhere(core: ObjectCore): void {
   const owners = core.owners;
   if (owners === undefined) return;
   for (const owner of [...owners]) owner.forget(core);
-  core.owners = undefined;
 }

@@ -17,9 +17,17 @@ export type StoreSpec =
       /** An absolute file path, or `:memory:`. */
       readonly path: string;
       readonly synchronous: 'full' | 'normal';
-    };
+    }
+  | { readonly kind: 'postgres'; readonly url: string }
+  | { readonly kind: 'redis'; readonly url: string };
 
-const SUPPORTED = 'supported: memory, sqlite:<path>[?synchronous=full|normal] (postgres:// and redis:// come in later releases)';
+/** Settings a store spec does not carry. */
+export interface StoreSettings {
+  /** Connections in the PostgreSQL pool. */
+  readonly poolSize?: number | undefined;
+}
+
+const SUPPORTED = 'supported: memory, sqlite:<path>[?synchronous=full|normal], postgres://..., redis://...';
 const SQLITE_OPTIONS = new Set(['synchronous']);
 
 /**
@@ -46,10 +54,23 @@ export function parseStoreSpec(spec: string, field = 'store'): StoreSpec {
   const text = spec.trim();
   if (text === 'memory') return { kind: 'memory' };
   if (text.startsWith('sqlite:')) return parseSqlite(text.slice('sqlite:'.length), field);
+  if (/^postgres(ql)?:\/\//.test(text)) return { kind: 'postgres', url: checkUrl(text, field) };
+  if (/^rediss?:\/\//.test(text)) return { kind: 'redis', url: checkUrl(text, field) };
   // Name only the scheme: a spec like postgres://user:secret@host must not end up in logs.
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(text)?.[0];
   const shown = scheme === undefined ? JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text) : `scheme "${scheme}"`;
   throw new ConfigurationError(field, `unknown store ${shown}; ${SUPPORTED}`);
+}
+
+function checkUrl(text: string, field: string): string {
+  try {
+    const url = new URL(text);
+    if (url.hostname === '') throw new Error('no host');
+  } catch (error) {
+    // The URL may hold a password: report the scheme only.
+    throw new ConfigurationError(field, `malformed ${text.slice(0, text.indexOf(':'))} URL`, { cause: error instanceof Error ? new Error(error.name) : undefined });
+  }
+  return text;
 }
 
 function parseSqlite(rest: string, field: string): StoreSpec {
@@ -84,12 +105,22 @@ function parseSqlite(rest: string, field: string): StoreSpec {
 }
 
 /**
- * Creates and opens the store a spec names. The SQLite backend is imported
- * only when asked for, so memory-only users never load the native module.
+ * Creates and opens the store a spec names. Backends are imported only when
+ * asked for, so users of one never load the drivers of the others.
  */
-export async function createStore(spec: StoreSpec): Promise<Store> {
+export async function createStore(spec: StoreSpec, settings: StoreSettings = {}): Promise<Store> {
   let store: Store;
   switch (spec.kind) {
+    case 'postgres': {
+      const { PostgresStore } = await import('./postgres/postgres-store.js');
+      store = new PostgresStore({ url: spec.url, poolSize: settings.poolSize });
+      break;
+    }
+    case 'redis': {
+      const { RedisStore } = await import('./redis/redis-store.js');
+      store = new RedisStore({ url: spec.url });
+      break;
+    }
     case 'memory':
       store = new MemoryStore();
       break;

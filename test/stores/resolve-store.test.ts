@@ -68,11 +68,20 @@ describe('parseStoreSpec', () => {
   });
 
   it('refuses an unknown scheme, listing the supported ones', () => {
-    for (const spec of ['', 'mem', 'MEMORY', 'memory:x', 'sqlite', 'postgres://user:secret@db/oaas', 'redis://localhost']) {
+    for (const spec of ['', 'mem', 'MEMORY', 'memory:x', 'sqlite', 'mysql://user:secret@db/oaas', 'mongodb://localhost']) {
       const error = configError(spec, 'store (OAAS_STORE)');
       expect(error.message).toContain('memory, sqlite:<path>');
+      expect(error.message).toContain('postgres://');
       expect(error.message).not.toContain('secret');
     }
+  });
+
+  it('accepts postgres and redis URLs as they are, and refuses malformed ones without echoing them', () => {
+    expect(parseStoreSpec('postgres://app:pw@db:5432/oaas')).toEqual({ kind: 'postgres', url: 'postgres://app:pw@db:5432/oaas' });
+    expect(parseStoreSpec('postgresql://db/oaas')).toEqual({ kind: 'postgres', url: 'postgresql://db/oaas' });
+    expect(parseStoreSpec('redis://cache:6379/2')).toEqual({ kind: 'redis', url: 'redis://cache:6379/2' });
+    const error = configError('postgres://user:secret@', 'store');
+    expect(error.message).not.toContain('secret');
   });
 
   it('refuses an empty sqlite path', () => {
@@ -131,6 +140,6 @@ describe('createStore', () => {
   });
 
   it('refuses an unknown kind', async () => {
-    await expect(createStore({ kind: 'postgres' } as unknown as Parameters<typeof createStore>[0])).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(createStore({ kind: 'mysql' } as unknown as Parameters<typeof createStore>[0])).rejects.toBeInstanceOf(ConfigurationError);
   });
 });

@@ -1,0 +1,346 @@
+/**
+ * The PostgreSQL backend on node-postgres (`pg`): durable state shared by any
+ * number of processes and machines. `pg` is loaded on first use, so users of
+ * other backends never load it.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { describeValue as describe } from '../../describe.js';
+import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
+import { keyString, type ApplyOptions, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
+import { isSerializationFailure, translateError } from './errors.js';
+import { BEGIN, columns, ensureSchema, keyOf, prefixEnd, SQL, type KeyRow, type ListRow, type ReadRow } from './schema.js';
+
+/** Options of {@link PostgresStore}. */
+export interface PostgresStoreOptions {
+  /** Connection string, e.g. `postgres://app:secret@db:5432/app`. Never logged or put in errors. Unused when `pool` is given. */
+  readonly url: string;
+  /** Most connections the store opens. @default 10 */
+  readonly poolSize?: number | undefined;
+  /** How long connecting, or waiting for a free connection, may take before a transient `StoreError`. @default 5000 */
+  readonly connectTimeoutMs?: number | undefined;
+  /** The server cancels a statement that runs longer (a transient `StoreError`); `0` turns the limit off. @default 30000 */
+  readonly statementTimeoutMs?: number | undefined;
+  /**
+   * A pool to use instead of creating one from the settings above, for tests
+   * or to share one pool. The caller owns it: `close()` leaves it open.
+   */
+  readonly pool?: Pool | undefined;
+}
+
+/** Connection counts for health checks. */
+export interface PoolStats {
+  readonly total: number;
+  readonly idle: number;
+  /** Callers waiting for a free connection. */
+  readonly waiting: number;
+}
+
+/** PostgreSQL `integer`, the type of `partition_id`. */
+const MAX_PARTITION = 2 ** 31 - 1;
+const NUL = '\u0000';
+const NO_NUL = 'must not contain U+0000, which PostgreSQL text cannot hold';
+
+/** One op of a batch, its bytes copied when `apply` was called. */
+interface Prepared { readonly op: WriteOp; readonly id: string; readonly set: readonly (readonly [string, Buffer])[] }
+
+/**
+ * A {@link Store} in a PostgreSQL database.
+ *
+ * Each `apply` is one transaction at the isolation the batch asks for: it
+ * locks the batch's objects with one `SELECT ... FOR UPDATE`, checks every
+ * expected version, then writes with at most four set-based statements, so a
+ * batch of any size costs the same few round trips. A serialization failure
+ * or deadlock means another writer won: it is reported as a `ConflictError`
+ * with versions read after the rollback, so a retrying scope runs again on
+ * fresh state. Calls made before `open()` open the store on first use.
+ *
+ * @example
+ * const store = new PostgresStore({ url: process.env.DATABASE_URL ?? 'postgres://localhost/app' });
+ * await store.open();
+ */
+export class PostgresStore implements Store {
+  readonly name = 'postgres';
+  private readonly options: { url: string; poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
+  private readonly injected: Pool | undefined;
+  private pool: Pool | undefined;
+  private opening: Promise<Pool> | undefined;
+  private closing: Promise<void> | undefined;
+  /** A pooled connection that breaks while idle is dropped by the pool; the next call reports the outage. */
+  private readonly onIdleError = (): void => undefined;
+
+  constructor(options: PostgresStoreOptions) {
+    // Typed callers cannot pass bad values, but configuration read from files and plain JS can.
+    if (typeof options !== 'object' || (options as unknown) === null) throw new InvalidArgumentError('options', `must be an object, got ${describe(options)}`);
+    const { url, poolSize = 10, connectTimeoutMs = 5000, statementTimeoutMs = 30_000, pool } = options as Record<keyof PostgresStoreOptions, unknown>;
+    if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof (pool as Pool).connect !== 'function')) {
+      throw new InvalidArgumentError('options.pool', `must be a pg Pool, got ${describe(pool)}`);
+    }
+    if (pool === undefined && (typeof url !== 'string' || url === '')) throw new InvalidArgumentError('options.url', `must be a non-empty connection string, got ${typeof url}`);
+    const integer = (name: string, value: unknown, min: number): number => {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`options.${name}`, `must be an integer of at least ${min}, got ${describe(value)}`);
+      return value;
+    };
+    this.options = {
+      url: typeof url === 'string' ? url : '',
+      poolSize: integer('poolSize', poolSize, 1),
+      connectTimeoutMs: integer('connectTimeoutMs', connectTimeoutMs, 1),
+      statementTimeoutMs: integer('statementTimeoutMs', statementTimeoutMs, 0),
+    };
+    this.injected = pool as Pool | undefined;
+  }
+
+  open(): Promise<void> {
+    return this.run('open', async () => {
+      await this.ready();
+    });
+  }
+
+  get(key: ObjectKey): Promise<StoredObject | undefined> {
+    return this.run('get', async () => {
+      checkStorableKey(key, 'key', 'key');
+      return (await readObjects(await this.ready(), [key]))[0];
+    });
+  }
+
+  getMany(keys: readonly ObjectKey[]): Promise<readonly (StoredObject | undefined)[]> {
+    return this.run('getMany', async () => {
+      const given: unknown = keys; // not `keys`: Array.isArray would narrow it to any[]
+      if (!Array.isArray(given)) throw new InvalidArgumentError('keys', `must be an array, got ${describe(given)}`);
+      keys.forEach((key, i) => { checkStorableKey(key, 'keys', `keys[${i}]`); });
+      return keys.length === 0 ? [] : readObjects(await this.ready(), keys);
+    });
+  }
+
+  apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
+    return this.run('apply', async () => {
+      checkBatch(ops, options);
+      const prepared = ops.map((op, i) => prepare(op, i));
+      if (prepared.length === 0) return [];
+      return applyBatch(await this.ready(), prepared, options?.isolation ?? 'read-committed');
+    });
+  }
+
+  list(clsId: string, partitionId: number, options: ListOptions = {}): Promise<ListPage> {
+    return this.run('list', async () => {
+      checkPartition(clsId, partitionId);
+      if (clsId.includes(NUL)) throw new InvalidArgumentError('clsId', NO_NUL);
+      if (partitionId > MAX_PARTITION) throw new InvalidArgumentError('partitionId', `must be at most ${MAX_PARTITION} in PostgreSQL, got ${partitionId}`);
+      const { prefix, limit, after } = checkListOptions(options);
+      if (prefix.includes(NUL)) throw new InvalidArgumentError('prefix', NO_NUL);
+      if (after?.includes(NUL) === true) throw new InvalidArgumentError('cursor', 'is not a cursor this store returned');
+      // One lower bound, so the primary key index starts at the right row: the cursor when it lies within the prefix range, else the prefix.
+      const useAfter = after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0;
+      const upper = prefixEnd(prefix);
+      const params: unknown[] = [clsId, partitionId, useAfter ? after : prefix, limit + 1, ...(upper === undefined ? [] : [upper])];
+      const pool = await this.ready();
+      const { rows } = await pool.query<ListRow>(SQL.list(useAfter, upper !== undefined), params);
+      const objects = rows.slice(0, limit).map((row) => ({ objectId: row.object_id, version: Number(row.version), entryCount: Number(row.entry_count) }));
+      const last = objects.at(-1);
+      return rows.length > limit && last !== undefined ? { objects, nextCursor: encodeCursor(last.objectId) } : { objects };
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown().catch((error: unknown) => {
+      throw translateError('close', error);
+    });
+    return this.closing;
+  }
+
+  /** Connection counts for health checks; all zero before the first call and after `close()`. */
+  poolStats(): PoolStats {
+    const pool = this.pool;
+    return pool === undefined ? { total: 0, idle: 0, waiting: 0 } : { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  }
+
+  /** The open pool; the first call creates it and the schema. A failed open leaves nothing behind, so it can be retried. */
+  private ready(): Promise<Pool> {
+    // A call that passed the closed check before close() began must not open a new pool behind it.
+    if (this.closing !== undefined) return Promise.reject(closedError());
+    this.opening ??= this.openPool().catch((error: unknown) => {
+      this.opening = undefined;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  private async openPool(): Promise<Pool> {
+    let pool = this.injected;
+    if (pool === undefined) {
+      const { default: pg } = await import('pg');
+      const { url, poolSize, connectTimeoutMs, statementTimeoutMs } = this.options;
+      pool = new pg.Pool({
+        connectionString: url,
+        max: poolSize,
+        connectionTimeoutMillis: connectTimeoutMs,
+        statement_timeout: statementTimeoutMs === 0 ? false : statementTimeoutMs,
+        fallback_application_name: 'oaas-sdk',
+        keepAlive: true,
+      });
+    }
+    pool.on('error', this.onIdleError);
+    this.pool = pool;
+    try {
+      await ensureSchema(pool);
+      return pool;
+    } catch (error) {
+      this.pool = undefined;
+      await this.release(pool);
+      throw error;
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    const opening = this.opening;
+    this.opening = undefined;
+    const pool = await opening?.catch(() => undefined);
+    this.pool = undefined;
+    if (pool !== undefined) await this.release(pool);
+  }
+
+  /**
+   * Ends a pool this store created; an injected pool only loses the store's
+   * listener. An ended pool keeps it: `end()` resolves before its clients have
+   * closed, and a late error from one of them must not crash the process.
+   */
+  private async release(pool: Pool): Promise<void> {
+    if (pool === this.injected) pool.off('error', this.onIdleError);
+    else await pool.end();
+  }
+
+  /** Runs a call unless the store is closed, translating every error at this boundary. */
+  private async run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      if (this.closing !== undefined) throw closedError();
+      return await body();
+    } catch (error) {
+      throw translateError(operation, error);
+    }
+  }
+}
+
+function closedError(): StoreError {
+  return new StoreError('postgres store is closed', { transient: false });
+}
+
+/** PostgreSQL text cannot hold U+0000 and `partition_id` is an `integer`: refuse both before they reach the server. */
+function checkStorableKey(key: unknown, argument: string, path: string): asserts key is ObjectKey {
+  checkKey(key, argument, path);
+  if (key.clsId.includes(NUL)) throw new InvalidArgumentError(argument, `${path}.clsId ${NO_NUL}`);
+  if (key.objectId.includes(NUL)) throw new InvalidArgumentError(argument, `${path}.objectId ${NO_NUL}`);
+  if (key.partitionId > MAX_PARTITION) throw new InvalidArgumentError(argument, `${path}.partitionId must be at most ${MAX_PARTITION} in PostgreSQL, got ${key.partitionId}`);
+}
+
+/** Checks what `checkBatch` leaves to the backend and copies the bytes, so later changes by the caller cannot leak in. */
+function prepare(op: WriteOp, i: number): Prepared {
+  checkStorableKey(op.key, 'ops', `ops[${i}].key`);
+  const set = op.kind === 'put' ? [...(op.set ?? [])].map(([k, v]) => [k, Buffer.from(v)] as const) : [];
+  const keys = [...set.map(([k]) => k), ...(op.kind === 'put' ? op.remove ?? [] : [])];
+  if (keys.some((k) => k.includes(NUL))) throw new InvalidArgumentError('ops', `ops[${i}] has an entry key that ${NO_NUL}`);
+  return { op, id: keyString(op.key), set };
+}
+
+/** Reads many objects in one statement (one snapshot); each result gets its own copies of the bytes. */
+async function readObjects(pool: Pool, keys: readonly ObjectKey[]): Promise<(StoredObject | undefined)[]> {
+  const { rows } = await pool.query<ReadRow>(SQL.read, columns(keys));
+  const found = new Map<string, { version: number; entries: [string, Buffer][] }>();
+  for (const row of rows) {
+    const id = keyOf(row);
+    const object = found.get(id) ?? { version: Number(row.version), entries: [] };
+    found.set(id, object);
+    if (row.entry_key !== null && row.value !== null) object.entries.push([row.entry_key, row.value]);
+  }
+  return keys.map((key) => {
+    const object = found.get(keyString(key));
+    if (object === undefined) return undefined;
+    const entries = new Map(object.entries.map(([k, v]) => [k, new Uint8Array(v)]));
+    return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: object.version, entries };
+  });
+}
+
+/** One transaction: lock and check, then write set-based; versions come back aligned with `batch`. */
+async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation): Promise<number[]> {
+  // Sorted, so concurrent batches lock and insert in one order.
+  const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error): void => { broken = error; }; // a checked-out client without a listener would crash the process
+  client.on('error', onError);
+  let read: Map<string, number> | undefined;
+  try {
+    await client.query(BEGIN[isolation]);
+    const { rows } = await client.query<KeyRow>(SQL.lock, columns(sorted.map((p) => p.op.key)));
+    const current = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
+    read = current;
+    const conflicts = batch.flatMap(({ op, id }) => {
+      const actual = current.get(id) ?? 0;
+      return op.expectedVersion !== undefined && op.expectedVersion !== actual ? [conflict(op, op.expectedVersion, actual)] : [];
+    });
+    if (conflicts.length > 0) throw new ConflictError(conflicts);
+    const written = await writeBatch(client, sorted, current);
+    const raced = batch.filter((p) => p.op.kind === 'put' && !written.has(p.id));
+    if (raced.length > 0) throw new CreationRace(raced);
+    await client.query('COMMIT');
+    return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    if (error instanceof CreationRace) throw await freshConflict(pool, error.raced, read, undefined);
+    if (isSerializationFailure(error)) throw await freshConflict(pool, batch, read, error);
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken); // a broken client is destroyed, not pooled
+  }
+}
+
+/** Writes a checked batch with one statement per kind of change; returns the new version of each put's object. */
+async function writeBatch(client: PoolClient, sorted: readonly Prepared[], current: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  const puts = sorted.filter((p) => p.op.kind === 'put');
+  const written = new Map<string, number>();
+  if (puts.length > 0) {
+    const unchecked = puts.filter((p) => p.op.expectedVersion === undefined && !current.has(p.id)).map((p) => p.op.key);
+    const versions = puts.map((p) => (current.get(p.id) ?? 0) + 1);
+    const { rows } = await client.query<KeyRow>(SQL.putObjects, [...columns(puts.map((p) => p.op.key)), versions, ...columns(unchecked)]);
+    for (const row of rows) written.set(keyOf(row), Number(row.version));
+  }
+  const removed = puts.flatMap((p) => (p.op.kind === 'put' ? (p.op.remove ?? []).map((entryKey) => [p.op.key, entryKey] as const) : []));
+  if (removed.length > 0) await client.query(SQL.removeEntries, [...columns(removed.map(([k]) => k)), removed.map(([, e]) => e)]);
+  const set = puts.flatMap((p) => p.set.map(([entryKey, value]) => [p.op.key, entryKey, value] as const));
+  if (set.length > 0) await client.query(SQL.setEntries, [...columns(set.map(([k]) => k)), set.map(([, e]) => e), set.map(([, , v]) => v)]);
+  const deleted = sorted.filter((p) => p.op.kind === 'delete' && current.has(p.id)).map((p) => p.op.key);
+  if (deleted.length > 0) await client.query(SQL.deleteObjects, columns(deleted));
+  return written;
+}
+
+/** Puts that expected to create an object another transaction created since the batch's read. */
+class CreationRace extends Error {
+  constructor(readonly raced: readonly Prepared[]) {
+    super('objects were created concurrently');
+  }
+}
+
+/**
+ * The conflict a lost race reports, with versions read after the rollback. An
+ * op that expected no version reports the version the batch had read (or the
+ * current one, when the batch never got to read) as the one it expected.
+ */
+async function freshConflict(pool: Pool, ops: readonly Prepared[], read: ReadonlyMap<string, number> | undefined, cause: unknown): Promise<ConflictError> {
+  const fresh = await readVersions(pool, ops.map((p) => p.op.key));
+  const conflicts = ops.map(({ op, id }) => {
+    const actual = fresh.get(id) ?? 0;
+    return conflict(op, op.expectedVersion ?? read?.get(id) ?? actual, actual);
+  });
+  return new ConflictError(conflicts, cause === undefined ? undefined : { cause });
+}
+
+async function readVersions(pool: Pool, keys: readonly ObjectKey[]): Promise<Map<string, number>> {
+  const { rows } = await pool.query<KeyRow>(SQL.versions, columns(keys));
+  return new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
+}
+
+function conflict(op: WriteOp, expected: number, actual: number): VersionConflict {
+  return { ref: { clsId: op.key.clsId, partitionId: op.key.partitionId, objectId: op.key.objectId }, expected, actual };
+}

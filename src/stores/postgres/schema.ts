@@ -1,0 +1,181 @@
+/**
+ * The PostgreSQL schema, created on open, and every statement the store runs
+ * over it (kept together so table and column names live in one file).
+ *
+ * Object and entry ids use the "C" collation, so indexes, `ORDER BY` and the
+ * prefix ranges of `list` compare UTF-8 bytes (code points), the order every
+ * other backend gives, whatever the database's default collation is.
+ * `oaas_meta` records the schema version, so a database written by another
+ * release is refused instead of being misread.
+ */
+import type { Pool } from 'pg';
+import { StoreError } from '../../errors.js';
+import { keyString, type Isolation, type ObjectKey } from '../store.js';
+
+/** The schema version this release reads and writes. */
+export const SCHEMA_VERSION = '1';
+
+/**
+ * The advisory lock that serialises schema creation across processes
+ * ("oaas" in ASCII). Concurrent `CREATE TABLE IF NOT EXISTS` is not safe in
+ * PostgreSQL: two sessions can both decide to create and one then fails on a
+ * catalog unique index.
+ */
+const SCHEMA_LOCK = 0x6f616173;
+
+const META_DDL = `
+CREATE TABLE IF NOT EXISTS oaas_meta (
+  key text PRIMARY KEY,
+  value text NOT NULL
+)`;
+
+const TABLES_DDL = `
+CREATE TABLE IF NOT EXISTS oaas_objects (
+  cls_id text NOT NULL,
+  partition_id integer NOT NULL,
+  object_id text COLLATE "C" NOT NULL,
+  version bigint NOT NULL,
+  PRIMARY KEY (cls_id, partition_id, object_id)
+);
+CREATE TABLE IF NOT EXISTS oaas_entries (
+  cls_id text NOT NULL,
+  partition_id integer NOT NULL,
+  object_id text COLLATE "C" NOT NULL,
+  entry_key text COLLATE "C" NOT NULL,
+  value bytea NOT NULL,
+  PRIMARY KEY (cls_id, partition_id, object_id, entry_key),
+  FOREIGN KEY (cls_id, partition_id, object_id)
+    REFERENCES oaas_objects (cls_id, partition_id, object_id) ON DELETE CASCADE
+);`;
+
+/**
+ * Creates the schema if it is missing and checks its version.
+ *
+ * A current schema is recognised with two reads and no DDL, so a role
+ * without CREATE rights can use a database someone else set up. Otherwise
+ * creation runs in one transaction under {@link SCHEMA_LOCK}: of two
+ * processes opening a new database at once, one creates the tables and the
+ * other waits for the lock, then finds them.
+ */
+export async function ensureSchema(pool: Pool): Promise<void> {
+  if (checkVersion(await readVersion(pool))) return;
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+    // Not readVersion(): this connection may still cache "no oaas_meta" from before the lock. Statements
+    // that open the table take a relation lock, which brings the catalog up to date with the winner's commit.
+    await client.query(META_DDL);
+    const found = await client.query<{ value: string }>(READ_VERSION);
+    if (!checkVersion(found.rows[0]?.value)) {
+      await client.query(TABLES_DDL);
+      await client.query("INSERT INTO oaas_meta (key, value) VALUES ('schema_version', $1)", [SCHEMA_VERSION]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    // A client whose rollback failed is in an unknown state: destroy it rather than pool it.
+    client.release(broken);
+  }
+}
+
+const READ_VERSION = "SELECT value FROM oaas_meta WHERE key = 'schema_version'";
+
+/** The stored version, read without DDL; `undefined` when there is no schema yet. */
+async function readVersion(pool: Pool): Promise<string | undefined> {
+  const meta = await pool.query<{ present: boolean }>("SELECT to_regclass('oaas_meta') IS NOT NULL AS present");
+  if (meta.rows[0]?.present !== true) return undefined;
+  const found = await pool.query<{ value: string }>(READ_VERSION);
+  return found.rows[0]?.value;
+}
+
+/** True when the schema is present and current; throws when it belongs to another release. */
+function checkVersion(found: string | undefined): boolean {
+  if (found === undefined) return false;
+  if (found === SCHEMA_VERSION) return true;
+  throw new StoreError(
+    `postgres open failed: the database has schema version ${found}; this release of oaas-sdk supports schema version ${SCHEMA_VERSION}`,
+    { transient: false },
+  );
+}
+
+/** How each isolation level of a batch begins its transaction. */
+export const BEGIN: Readonly<Record<Isolation, string>> = {
+  'read-committed': 'BEGIN ISOLATION LEVEL READ COMMITTED',
+  'repeatable-read': 'BEGIN ISOLATION LEVEL REPEATABLE READ',
+  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+};
+
+const KEY_COLUMNS = '(cls_id, partition_id, object_id)';
+/** Keys arrive as three parallel arrays (see {@link columns}) that `unnest` zips back into rows: one statement for any number. */
+const KEYS = (first: number): string => `SELECT * FROM unnest($${first}::text[], $${first + 1}::int[], $${first + 2}::text[])`;
+const SAME_OBJECT = 'e.cls_id = o.cls_id AND e.partition_id = o.partition_id AND e.object_id = o.object_id';
+
+/** Every statement the store runs; each takes whole arrays, never one statement per object. */
+export const SQL = {
+  read: `SELECT o.cls_id, o.partition_id, o.object_id, o.version, e.entry_key, e.value
+    FROM oaas_objects o LEFT JOIN oaas_entries e ON ${SAME_OBJECT} WHERE (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(1)})`,
+  versions: `SELECT cls_id, partition_id, object_id, version FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
+  // ORDER BY makes every batch lock rows in one order, so two batches over the same objects queue instead of deadlocking.
+  lock: `SELECT cls_id, partition_id, object_id, version FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})
+    ORDER BY cls_id, partition_id, object_id FOR UPDATE`,
+  // Rows read as present are locked, so `o.version = excluded.version - 1` holds for them. A row another transaction
+  // created since the read is only updated when its op expected no version ($5-$7); otherwise it is not returned.
+  putObjects: `INSERT INTO oaas_objects AS o (cls_id, partition_id, object_id, version)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[])
+    ON CONFLICT ${KEY_COLUMNS} DO UPDATE SET version = o.version + 1
+    WHERE o.version = excluded.version - 1 OR (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(5)})
+    RETURNING cls_id, partition_id, object_id, version`,
+  removeEntries: `DELETE FROM oaas_entries WHERE (cls_id, partition_id, object_id, entry_key) IN
+    (SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]))`,
+  setEntries: `INSERT INTO oaas_entries (cls_id, partition_id, object_id, entry_key, value)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[])
+    ON CONFLICT (cls_id, partition_id, object_id, entry_key) DO UPDATE SET value = excluded.value`,
+  // Entries go with their object (ON DELETE CASCADE).
+  deleteObjects: `DELETE FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
+  /** `$3` is the lower bound (exclusive after a cursor), `$5` the prefix's upper bound, `$4` the limit. */
+  list: (after: boolean, bounded: boolean): string => `SELECT o.object_id, o.version,
+      (SELECT count(*) FROM oaas_entries e WHERE ${SAME_OBJECT}) AS entry_count
+    FROM oaas_objects o WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id ${after ? '>' : '>='} $3
+    ${bounded ? 'AND o.object_id < $5' : ''} ORDER BY o.object_id COLLATE "C" LIMIT $4`,
+} as const;
+
+/** A row naming one object. `bigint` columns arrive as strings unless the application changed pg's type parsers. */
+export interface KeyRow { cls_id: string; partition_id: number; object_id: string; version: string | number }
+/** A row of {@link SQL.read}: one per entry, or one with null entry columns for an object without entries. */
+export interface ReadRow extends KeyRow { entry_key: string | null; value: Buffer | null }
+/** A row of {@link SQL.list}. */
+export interface ListRow { object_id: string; version: string | number; entry_count: string | number }
+
+/** The {@link keyString} of the object a row names. */
+export function keyOf(row: KeyRow): string {
+  return keyString({ clsId: row.cls_id, partitionId: row.partition_id, objectId: row.object_id });
+}
+
+/** Keys as the three parallel arrays {@link KEYS} takes. */
+export function columns(keys: readonly ObjectKey[]): [string[], number[], string[]] {
+  return [keys.map((k) => k.clsId), keys.map((k) => k.partitionId), keys.map((k) => k.objectId)];
+}
+
+/**
+ * The smallest string above every string that starts with `prefix`, in code
+ * point (UTF-8 byte, "C" collation) order: the prefix with its last code point
+ * raised by one. `undefined` when no such bound exists. (The SQLite backend
+ * has the same function; both could move to `validate.ts`.)
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  const points = Array.from(prefix, (c) => c.codePointAt(0) ?? 0);
+  for (let last = points.pop(); last !== undefined; last = points.pop()) {
+    if (last < 0x10ffff) {
+      // Surrogate code points cannot be encoded, so U+D7FF is followed by U+E000.
+      points.push(last === 0xd7ff ? 0xe000 : last + 1);
+      return String.fromCodePoint(...points);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,109 @@
+/**
+ * The Redis backend's connection: how its ioredis client is configured,
+ * connected, checked and closed.
+ */
+import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
+import { StoreError } from '../../errors.js';
+import { SCHEMA_VERSION } from './scripts.js';
+
+/**
+ * Builds the store's own client, loading ioredis only now so that installs
+ * that never use Redis never import it.
+ */
+export async function createClient(url: string, connectTimeoutMs: number, commandTimeoutMs: number): Promise<Redis> {
+  const { Redis: RedisClient } = await import('ioredis');
+  const settings: RedisOptions = {
+    lazyConnect: true,
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
+    // Fail fast rather than queue: a command sent while disconnected rejects at once, and commands in
+    // flight when the connection drops reject instead of being resent after a reconnect (a resent
+    // batch could be applied twice, or after its caller was told it failed). Every call waits for
+    // the first connection before sending, so no queue is needed at start either.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    // Reconnect forever, at most a second apart, so the store heals by itself when the server is back.
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+  };
+  return new RedisClient(url, settings);
+}
+
+/** What {@link waitUntilReady} needs besides the client. */
+export interface ReadyWait {
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** The last error the client emitted, reported as the cause of a failure. */
+  readonly lastError: () => Error | undefined;
+}
+
+/**
+ * Connects (unless the client is connecting already) and waits, bounded,
+ * for ioredis's ready check to pass. ioredis's own `connectTimeout` covers
+ * only the TCP connect, not a server that accepts and then stays busy
+ * loading its data, so the whole wait gets a deadline here.
+ */
+export async function waitUntilReady(client: Redis, wait: ReadyWait): Promise<void> {
+  if (client.status === 'ready') return;
+  if (client.status === 'wait') client.connect().catch(() => undefined); // the events below report the outcome
+  else if (client.status === 'end') throw new Error('Connection is closed.');
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('close', onClose);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = (): void => { settle(); };
+    const onClose = (): void => { settle(wait.lastError() ?? new Error('Connection is closed.')); };
+    const timer = setTimeout(() => {
+      const message = `redis open failed: no connection to ${redact(wait.url)} within ${wait.timeoutMs} ms`;
+      settle(new StoreError(message, { transient: true }, { cause: wait.lastError() }));
+    }, wait.timeoutMs);
+    client.once('ready', onReady);
+    client.once('close', onClose);
+  });
+}
+
+/** Records the schema version on first use; a database written by another release is refused, not misread. */
+export async function checkSchema(client: Redis, metaKey: string): Promise<void> {
+  const [, found] = await execAll(client.multi().hsetnx(metaKey, 'schema_version', SCHEMA_VERSION).hget(metaKey, 'schema_version'), 2);
+  if (found === SCHEMA_VERSION) return;
+  throw new StoreError(
+    `redis open failed: ${metaKey} has schema version ${String(found)}; this release of oaas-sdk supports schema version ${SCHEMA_VERSION}`,
+    { transient: false },
+  );
+}
+
+/** Runs a MULTI and returns its replies, throwing the first command error. */
+export async function execAll(multi: ChainableCommander, count: number): Promise<unknown[]> {
+  const results = await multi.exec();
+  if (results?.length !== count) throw new Error(`MULTI returned ${results === null ? 'null' : `${results.length} replies`}, expected ${count}`);
+  return results.map(([error, result]) => {
+    if (error !== null) throw error;
+    return result;
+  });
+}
+
+/** Quits gracefully (pending replies arrive first), and drops the connection even when the server is gone. */
+export async function quit(client: Redis): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    // The connection is down or hung; disconnect() below drops it either way.
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable url)';
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * How the Redis backend lays out its data, and the Lua script that applies a
+ * batch.
+ *
+ * Layout, under a key prefix (`oaas` unless configured):
+ * - `<prefix>:o:{<cls>:<partition>}:<objectId>`: one hash per object. Its
+ *   fields are the entry keys, plus {@link VERSION_FIELD} holding the version.
+ * - `<prefix>:i:{<cls>:<partition>}`: a sorted set of the object ids of one
+ *   class and partition, every score 0, so `ZRANGE ... BYLEX` walks them in
+ *   byte order, which for UTF-8 is the code-point order `list` promises.
+ * - `<prefix>:meta`: a hash with `schema_version`.
+ *
+ * The version lives in the object's own hash, under a field name no entry key
+ * can have: the single byte 0xFF, which is never valid UTF-8, while entry
+ * keys are well-formed strings sent as UTF-8. Keeping it there (rather than
+ * in a companion key) means one key per object: an object whose entries were
+ * all removed still exists (Redis drops empty hashes, the version field keeps
+ * it), `DEL` removes an object whole, and `HGETALL` reads it in one command.
+ *
+ * `{<cls>:<partition>}` is a Redis Cluster hash tag, so an object and its
+ * partition's index always share a slot. In `<cls>`, `%`, `{`, `}` and `:`
+ * are percent-escaped: the tag then ends at the first `}`, and no two
+ * (class, partition, id) triples can build the same key.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ObjectKey, WriteOp } from '../store.js';
+
+/** The schema version this release reads and writes. */
+export const SCHEMA_VERSION = '1';
+
+/** The hash field holding an object's version: 0xFF is never part of UTF-8, so no entry key can collide with it. */
+export const VERSION_FIELD = Buffer.from([0xff]);
+
+/** The key names of one store, built from its prefix. */
+export class KeyLayout {
+  constructor(readonly prefix: string) {}
+
+  /** The hash that records the schema version. */
+  get meta(): string {
+    return `${this.prefix}:meta`;
+  }
+
+  /** The hash of one object. */
+  object(key: ObjectKey): string {
+    return `${this.prefix}:o:${slotTag(key.clsId, key.partitionId)}:${key.objectId}`;
+  }
+
+  /** The sorted set of the object ids of one class and partition. */
+  index(clsId: string, partitionId: number): string {
+    return `${this.prefix}:i:${slotTag(clsId, partitionId)}`;
+  }
+}
+
+function slotTag(clsId: string, partitionId: number): string {
+  const escaped = clsId.replace(/[%{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `{${escaped}:${String(partitionId)}}`;
+}
+
+/**
+ * Applies a batch: checks every version first, writes only when all match.
+ *
+ * KEYS: for op i (1-based), KEYS[2i-1] is the object's hash and KEYS[2i] its
+ * partition's index. ARGV[1] is the op count, then per op: kind (`p` or `d`),
+ * expected version (`''` to skip the check), object id, number of entries
+ * set, number removed, the set pairs (field, value), the removed fields.
+ *
+ * Replies `{0, v1, ..., vn}` with the new versions, or `{1, i, actual, ...}`
+ * naming every op whose expected version differs, having written nothing.
+ *
+ * Redis does not roll a script back when a command in it fails, so every key
+ * type is checked before the first write: the writes that follow cannot fail
+ * on a wrong type, and an out-of-memory refusal comes at the first write,
+ * before anything changed.
+ */
+const APPLY_LUA = `
+local VERSION = '\\255'
+local n = tonumber(ARGV[1])
+local ops = {}
+local conflicts = {1}
+local pos = 2
+for i = 1, n do
+  local op = { kind = ARGV[pos], expected = ARGV[pos + 1], id = ARGV[pos + 2],
+    nset = tonumber(ARGV[pos + 3]), nremove = tonumber(ARGV[pos + 4]), at = pos + 5 }
+  pos = op.at + 2 * op.nset + op.nremove
+  ops[i] = op
+  local key, index = KEYS[2 * i - 1], KEYS[2 * i]
+  local keyType = redis.call('TYPE', key)['ok']
+  if keyType ~= 'none' and keyType ~= 'hash' then return redis.error_reply('WRONGTYPE oaas: ' .. key .. ' is a ' .. keyType .. ', not an object hash') end
+  local indexType = redis.call('TYPE', index)['ok']
+  if indexType ~= 'none' and indexType ~= 'zset' then return redis.error_reply('WRONGTYPE oaas: ' .. index .. ' is a ' .. indexType .. ', not an index') end
+  local stored = redis.call('HGET', key, VERSION)
+  if keyType == 'hash' and not stored then return redis.error_reply('ERR oaas: ' .. key .. ' has no version field') end
+  local actual = tonumber(stored or '0')
+  if op.expected ~= '' and tonumber(op.expected) ~= actual then
+    conflicts[#conflicts + 1] = i
+    conflicts[#conflicts + 1] = actual
+  end
+end
+if #conflicts > 1 then return conflicts end
+
+-- unpack() is bounded by Lua's C stack, so long argument lists go in chunks.
+local function chunked(command, key, from, count)
+  local i = 0
+  while i < count do
+    local take = math.min(count - i, 500)
+    local args = {}
+    for j = 1, take do args[j] = ARGV[from + i + j - 1] end
+    redis.call(command, key, unpack(args))
+    i = i + take
+  end
+end
+
+local versions = {0}
+for i = 1, n do
+  local op, key, index = ops[i], KEYS[2 * i - 1], KEYS[2 * i]
+  if op.kind == 'd' then
+    redis.call('DEL', key)
+    redis.call('ZREM', index, op.id)
+    versions[i + 1] = 0
+  else
+    chunked('HSET', key, op.at, 2 * op.nset)
+    chunked('HDEL', key, op.at + 2 * op.nset, op.nremove)
+    versions[i + 1] = redis.call('HINCRBY', key, VERSION, 1)
+    redis.call('ZADD', index, 0, op.id)
+  end
+end
+return versions
+`;
+
+/** A Lua script run by its SHA-1, falling back to sending its source when the server's script cache lacks it (after a restart, or on first use). */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Runs the script; argument lists go as arrays, never spread, so large batches stay within call limits. */
+  async run(client: Redis, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
+    const rest = [keys.length, ...keys, ...args];
+    try {
+      return await client.call('EVALSHA', [this.sha, ...rest]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.call('EVAL', [this.source, ...rest]);
+    }
+  }
+}
+
+/** The batch script. */
+export const applyScript = new LuaScript(APPLY_LUA);
+
+/** The KEYS and ARGV of {@link applyScript} for a batch. */
+export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[]): { keys: string[]; args: (string | Buffer)[] } {
+  const keys: string[] = [];
+  const args: (string | Buffer)[] = [String(ops.length)];
+  for (const op of ops) {
+    keys.push(layout.object(op.key), layout.index(op.key.clsId, op.key.partitionId));
+    const expected = op.expectedVersion === undefined ? '' : String(op.expectedVersion);
+    if (op.kind === 'delete') {
+      args.push('d', expected, op.key.objectId, '0', '0');
+      continue;
+    }
+    const set = op.set ?? new Map<string, Uint8Array>();
+    const remove = op.remove ?? [];
+    args.push('p', expected, op.key.objectId, String(set.size), String(remove.length));
+    // Buffer.from copies: ioredis would otherwise send a caller-owned Uint8Array as text, and the copy
+    // keeps the bytes fixed even if the caller reuses its buffer before the socket drains.
+    for (const [entryKey, value] of set) args.push(entryKey, Buffer.from(value));
+    args.push(...remove);
+  }
+  return { keys, args };
+}
+
+/** What {@link applyScript} replied: the new versions, or the conflicts as (op index, actual version) pairs. */
+export type ApplyReply = { readonly ok: true; readonly versions: number[] } | { readonly ok: false; readonly conflicts: { index: number; actual: number }[] };
+
+/** Reads the script's reply; anything else is a bug or a foreign script, so it throws. */
+export function parseApplyReply(reply: unknown, opCount: number): ApplyReply {
+  if (!Array.isArray(reply) || !reply.every((item) => typeof item === 'number')) throw new Error(`unexpected apply script reply: ${String(reply)}`);
+  const [status, ...rest] = reply;
+  if (status === 0 && rest.length === opCount) return { ok: true, versions: rest };
+  if (status === 1 && rest.length > 0 && rest.length % 2 === 0) {
+    const conflicts: { index: number; actual: number }[] = [];
+    for (let i = 0; i < rest.length; i += 2) conflicts.push({ index: (rest[i] ?? 1) - 1, actual: rest[i + 1] ?? 0 });
+    return { ok: false, conflicts };
+  }
+  throw new Error(`unexpected apply script reply: [${reply.join(', ')}]`);
+}

@@ -1,0 +1,307 @@
+import { randomBytes } from 'node:crypto';
+import { Redis, ReplyError as UntypedReplyError } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, InvalidArgumentError, StoreError } from '../../src/errors.js';
+import { translateError } from '../../src/stores/redis/errors.js';
+import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis-store.js';
+import type { ObjectKey, WriteOp } from '../../src/stores/store.js';
+import { redisUnavailableReason, startRedis, type RedisServer } from '../servers/redis-server.js';
+import { describeStoreContract } from './store-contract.js';
+
+const unavailable = await redisUnavailableReason();
+if (unavailable !== undefined) console.log(`redis store suites skipped: ${unavailable}`);
+
+/** ioredis types its ReplyError export as `any`; it is an Error subclass named 'ReplyError'. */
+const ReplyError = UntypedReplyError as new (message: string) => Error;
+
+const key = (objectId: string, clsId = 'cls', partitionId = 0): ObjectKey => ({ clsId, partitionId, objectId });
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const text = (value: Uint8Array | undefined): string | undefined => (value === undefined ? undefined : new TextDecoder().decode(value));
+const put = (k: ObjectKey, set: Record<string, string> = {}, expectedVersion?: number): WriteOp => ({
+  kind: 'put',
+  key: k,
+  expectedVersion,
+  set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(value)])),
+});
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('expected the promise to reject');
+}
+
+function expectStoreError(error: unknown, transient: boolean): void {
+  expect(error).toBeInstanceOf(StoreError);
+  expect((error as StoreError).code).toBe('OAAS_ERR_STORE_FAILED');
+  expect((error as StoreError).transient).toBe(transient);
+}
+
+describe('redis error translation', () => {
+  it('marks unreachable, restarting and busy servers transient, and keeps the cause', () => {
+    const transient = [
+      new ReplyError('LOADING Redis is loading the dataset in memory'),
+      new ReplyError("READONLY You can't write against a read only replica."),
+      new ReplyError('CLUSTERDOWN The cluster is down'),
+      new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot'),
+      new ReplyError('BUSY Redis is busy running a script.'),
+      new ReplyError("ERR Error running script (call to f_1): @user_script:1: -READONLY You can't write against a read only replica."),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      new Error('Connection is closed.'),
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+      new Error('Command timed out'),
+    ];
+    for (const cause of transient) {
+      const error = translateError('get', cause);
+      expectStoreError(error, true);
+      expect((error as StoreError).cause).toBe(cause);
+      expect(error.message).toMatch(/^redis get failed: /);
+    }
+    for (const cause of [new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value'), new ReplyError('BUSYKEY Target key name already exists.'), new Error('boom'), 'text']) {
+      expectStoreError(translateError('apply', cause), false);
+    }
+    const conflict = new ConflictError([]);
+    expect(translateError('apply', conflict)).toBe(conflict);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('redis', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  let prefixes = 0;
+  const freshPrefix = (): string => `t${process.pid}-${(prefixes += 1)}`;
+
+  beforeAll(async () => {
+    const started = await startRedis();
+    if (started === undefined) throw new Error(`redis-server vanished: ${(await redisUnavailableReason()) ?? 'unknown reason'}`);
+    server = started;
+    admin = new Redis(server.url, { lazyConnect: true });
+    admin.on('error', () => undefined); // outage tests take the server away on purpose
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.destroy();
+  });
+
+  describeStoreContract('redis', () => Promise.resolve({ store: new RedisStore({ url: server.url, keyPrefix: freshPrefix() }) }));
+
+  describe('RedisStore', () => {
+    const opened: RedisStore[] = [];
+    const makeStore = (options: Partial<RedisStoreOptions> = {}): RedisStore => {
+      const store = new RedisStore({ url: server.url, keyPrefix: freshPrefix(), ...options });
+      opened.push(store);
+      return store;
+    };
+
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+
+    /** Calls `attempt` until it resolves, for at most `timeoutMs`. */
+    async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+      const started = Date.now();
+      for (;;) {
+        try {
+          return await attempt();
+        } catch (error) {
+          if (Date.now() - started > timeoutMs) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+    }
+
+    it('keeps the documented layout: one hash per object, a lexical index, a schema version', async () => {
+      const store = makeStore({ keyPrefix: 'layout' });
+      await store.apply([put(key('a'), { x: '1' }), put(key('b', 'c:l{a}ss', 3))]);
+      expect(await admin.hget('layout:meta', 'schema_version')).toBe('1');
+      expect(await admin.type('layout:o:{cls:0}:a')).toBe('hash');
+      expect(await admin.hget('layout:o:{cls:0}:a', 'x')).toBe('1');
+      expect((await admin.hgetBuffer('layout:o:{cls:0}:a', Buffer.from([0xff])))?.toString()).toBe('1');
+      expect(await admin.zrange('layout:i:{cls:0}', 0, -1, 'WITHSCORES')).toEqual(['a', '0']);
+      expect(await admin.exists('layout:o:{c%3Al%7Ba%7Dss:3}:b')).toBe(1);
+      expect(await admin.zrange('layout:i:{c%3Al%7Ba%7Dss:3}', 0, -1)).toEqual(['b']);
+    });
+
+    it('keeps keys apart that a naive layout would merge, and entry keys apart from the version field', async () => {
+      const store = makeStore();
+      // Unescaped, both would be <prefix>:o:{a:0}:b:1}:c.
+      const first = key('b:1}:c', 'a', 0);
+      const second = key('c', 'a:0}:b', 1);
+      await store.apply([put(first, { n: 'first' }), put(second, { n: 'second' })]);
+      const [a, b] = await store.getMany([first, second]);
+      expect([text(a?.entries.get('n')), text(b?.entries.get('n'))]).toEqual(['first', 'second']);
+      await store.apply([put(key('v'), { '\uFFFD': 'replacement', '\u00FF': 'y-umlaut', ['__proto__']: 'proto' })]);
+      const v = await store.get(key('v'));
+      expect(v?.version).toBe(1);
+      expect([...(v?.entries.keys() ?? [])].sort()).toEqual(['__proto__', '\u00FF', '\uFFFD']);
+      expect(text(v?.entries.get('\uFFFD'))).toBe('replacement');
+      expect((await store.list('cls', 0)).objects).toEqual([{ objectId: 'v', version: 1, entryCount: 3 }]);
+    });
+
+    it('leaves the first object unchanged when the second object of a batch conflicts', async () => {
+      const store = makeStore();
+      await store.apply([put(key('a'), { x: '1' }), put(key('b'), { y: '1' })]);
+      const error = await rejection(store.apply([put(key('a'), { x: '2' }, 1), put(key('b'), { y: '2' }, 5)]));
+      expect(error).toBeInstanceOf(ConflictError);
+      expect((error as ConflictError).conflicts).toEqual([{ ref: key('b'), expected: 5, actual: 1 }]);
+      const a = await store.get(key('a'));
+      expect(a?.version).toBe(1);
+      expect(text(a?.entries.get('x'))).toBe('1');
+      expect((await store.get(key('b')))?.version).toBe(1);
+    });
+
+    it('lets exactly one of two conflicting batches from two clients win, every time', async () => {
+      const prefix = freshPrefix();
+      const one = makeStore({ keyPrefix: prefix });
+      const two = makeStore({ keyPrefix: prefix });
+      await one.apply([put(key('a'), { by: 'none' }), put(key('b'), { by: 'none' })]);
+      for (let version = 1; version <= 25; version += 1) {
+        const results = await Promise.allSettled([
+          one.apply([put(key('a'), { by: 'one' }, version), put(key('b'), { by: 'one' }, version)]),
+          two.apply([put(key('b'), { by: 'two' }, version), put(key('a'), { by: 'two' }, version)]),
+        ]);
+        const winners = results.flatMap((result, i) => (result.status === 'fulfilled' ? [i === 0 ? 'one' : 'two'] : []));
+        expect(winners).toHaveLength(1);
+        const loser = results.find((result) => result.status === 'rejected');
+        expect(loser?.reason).toBeInstanceOf(ConflictError);
+        expect((loser?.reason as ConflictError).conflicts).toHaveLength(2);
+        const [a, b] = await two.getMany([key('a'), key('b')]);
+        expect([a?.version, b?.version]).toEqual([version + 1, version + 1]);
+        expect([text(a?.entries.get('by')), text(b?.entries.get('by'))]).toEqual([winners[0], winners[0]]);
+      }
+    });
+
+    it('refuses a database with another schema version', async () => {
+      const prefix = freshPrefix();
+      await admin.hset(`${prefix}:meta`, 'schema_version', '99');
+      const store = makeStore({ keyPrefix: prefix });
+      for (const call of [() => store.open(), () => store.get(key('a'))]) {
+        const error = await rejection(call());
+        expectStoreError(error, false);
+        expect((error as StoreError).message).toMatch(/schema version 99.*supports schema version 1/);
+      }
+      expect(await admin.hget(`${prefix}:meta`, 'schema_version')).toBe('99');
+    });
+
+    it('fails fast with a transient StoreError while the server is down, and heals when it is back', async () => {
+      const store = makeStore({ commandTimeoutMs: 1000 });
+      await store.apply([put(key('a'), { x: 'before' })]);
+      await server.stop();
+      try {
+        for (const call of [() => store.get(key('a')), () => store.apply([put(key('a'), { x: 'during' })]), () => store.list('cls', 0), () => store.ping()]) {
+          const started = Date.now();
+          const error = await rejection(call());
+          expect(Date.now() - started).toBeLessThan(1500);
+          expectStoreError(error, true);
+          expect((error as StoreError).cause).toBeInstanceOf(Error);
+        }
+      } finally {
+        await server.start();
+      }
+      const object = await eventually(() => store.get(key('a')));
+      expect(object?.version).toBe(1);
+      expect(text(object?.entries.get('x'))).toBe('before');
+      expect(await store.apply([put(key('a'), { x: 'after' }, 1)])).toEqual([2]);
+    });
+
+    it('times out a command on a server that stops answering, as a transient StoreError', async () => {
+      const store = makeStore({ commandTimeoutMs: 200 });
+      await store.open();
+      await admin.call('CLIENT', 'PAUSE', '700', 'ALL');
+      const started = Date.now();
+      const error = await rejection(store.get(key('a')));
+      expect(Date.now() - started).toBeLessThan(650);
+      expectStoreError(error, true);
+      expect(((error as StoreError).cause as Error).message).toMatch(/timed out/);
+      // A timed-out write is ambiguous: the server still holds it and runs it once the pause ends.
+      // The expected version is what makes retrying it safe.
+      expectStoreError(await rejection(store.apply([put(key('a'), { x: '1' }, 0)])), true);
+      await eventually(() => store.ping());
+      expect((await store.get(key('a')))?.version).toBe(1);
+      const retry = await rejection(store.apply([put(key('a'), { x: '1' }, 0)]));
+      expect((retry as ConflictError).conflicts).toEqual([{ ref: key('a'), expected: 0, actual: 1 }]);
+    });
+
+    it('keeps every acknowledged write across a crash of the server (appendfsync always)', async () => {
+      const prefix = freshPrefix();
+      const store = makeStore({ keyPrefix: prefix });
+      for (let i = 0; i < 20; i += 1) await store.apply([put(key(`o${String(i).padStart(2, '0')}`), { i: String(i) }), put(key('counter'))]);
+      await server.kill();
+      await server.start();
+      const reopened = makeStore({ keyPrefix: prefix });
+      expect((await reopened.get(key('counter')))?.version).toBe(20);
+      const page = await reopened.list('cls', 0, { prefix: 'o' });
+      expect(page.objects.map((o) => o.objectId)).toEqual(Array.from({ length: 20 }, (_, i) => `o${String(i).padStart(2, '0')}`));
+      await eventually(() => store.ping()); // the first store reconnects by itself
+    });
+
+    it('round-trips 1 MiB binary values byte-exact', async () => {
+      const store = makeStore();
+      const values = [randomBytes(1024 * 1024), randomBytes(1024 * 1024), Buffer.alloc(1024 * 1024, 0xff)];
+      await store.apply([
+        { kind: 'put', key: key('a'), set: new Map([['one', values[0]!], ['two', values[1]!]]) },
+        { kind: 'put', key: key('b'), set: new Map([['ff', values[2]!]]) },
+      ]);
+      const [a, b] = await store.getMany([key('a'), key('b')]);
+      expect(Buffer.compare(a?.entries.get('one') ?? new Uint8Array(0), values[0]!)).toBe(0);
+      expect(Buffer.compare(a?.entries.get('two') ?? new Uint8Array(0), values[1]!)).toBe(0);
+      expect(Buffer.compare(b?.entries.get('ff') ?? new Uint8Array(0), values[2]!)).toBe(0);
+      expect(Buffer.isBuffer(b?.entries.get('ff'))).toBe(false);
+    });
+
+    it('applies batches too large for one Lua unpack(), and reloads its script after a flush of the script cache', async () => {
+      const store = makeStore();
+      const many = new Map(Array.from({ length: 3000 }, (_, i): [string, Uint8Array] => [`e${i}`, bytes(String(i))]));
+      const ops: WriteOp[] = [{ kind: 'put', key: key('wide'), set: many }, ...Array.from({ length: 2000 }, (_, i) => put(key(`n${i}`), { i: String(i) }, 0))];
+      expect(await store.apply(ops)).toEqual(ops.map(() => 1));
+      await admin.script('FLUSH');
+      const remove = Array.from({ length: 2500 }, (_, i) => `e${i}`);
+      expect(await store.apply([{ kind: 'put', key: key('wide'), remove, expectedVersion: 1 }])).toEqual([2]);
+      const wide = await store.get(key('wide'));
+      expect(wide?.entries.size).toBe(500);
+      expect(text(wide?.entries.get('e2999'))).toBe('2999');
+      expect((await store.list('cls', 0, { limit: 1000 })).objects).toHaveLength(1000);
+    });
+
+    it('measures a round trip with ping()', async () => {
+      const ms = await makeStore().ping();
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(1000);
+    });
+
+    it('fails to open with a transient StoreError when nothing listens, and leaves nothing behind', async () => {
+      const store = makeStore({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 1000 });
+      const error = await rejection(store.open());
+      expectStoreError(error, true);
+      expect(((error as StoreError).cause as { code?: unknown }).code).toBe('ECONNREFUSED');
+      expectStoreError(await rejection(store.get(key('a'))), true);
+    });
+
+    it('uses an injected client and leaves it connected on close', async () => {
+      const client = new Redis(server.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+      try {
+        const store = makeStore({ client });
+        expect(await store.apply([put(key('a'))])).toEqual([1]);
+        await store.close();
+        expect(client.status).toBe('ready');
+        expect(await client.ping()).toBe('PONG');
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    it('refuses bad options', () => {
+      expect(() => new RedisStore({ url: '' })).toThrow(InvalidArgumentError);
+      expect(() => new RedisStore({ url: server.url, keyPrefix: '' })).toThrow(InvalidArgumentError);
+      expect(() => new RedisStore({ url: server.url, keyPrefix: 'a{b}' })).toThrow(InvalidArgumentError);
+      expect(() => new RedisStore({ url: server.url, connectTimeoutMs: 0 })).toThrow(InvalidArgumentError);
+      expect(() => new RedisStore({ url: server.url, commandTimeoutMs: 1.5 })).toThrow(InvalidArgumentError);
+      expect(() => new RedisStore(null as unknown as RedisStoreOptions)).toThrow(InvalidArgumentError);
+    });
+  });
+});

@@ -1,0 +1,296 @@
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { resolveConfig, type OaasConfig } from '../../src/config.js';
+import {
+  ConfigurationError,
+  MemoryStore,
+  OaasObject,
+  commitAll,
+  configureOaas,
+  getAutoSessionManager,
+  service,
+  shutdown,
+} from '../../src/index.js';
+
+const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'oaas-config-')));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** An environment with nothing set. */
+const none = {};
+
+/** Runs `fn` and returns the ConfigurationError it throws. */
+function configError(fn: () => unknown): ConfigurationError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).code).toBe('OAAS_ERR_CONFIG_INVALID');
+    return error as ConfigurationError;
+  }
+  throw new Error('expected a ConfigurationError, but nothing was thrown');
+}
+
+describe('resolveConfig defaults', () => {
+  it('uses sqlite:.oaas/state.db under the current directory and documented defaults', () => {
+    const dir = realpathSync(mkdtempSync(join(tmp, 'cwd-')));
+    const before = process.cwd();
+    process.chdir(dir);
+    try {
+      const resolved = resolveConfig({}, none);
+      expect(resolved.store).toEqual({ kind: 'sqlite', path: join(dir, '.oaas', 'state.db'), synchronous: 'full' });
+      // The parent folder is created at configuration time, so a bad path fails early.
+      expect(existsSync(join(dir, '.oaas'))).toBe(true);
+      expect(resolved.autoCommit).toBe(true);
+      expect(resolved.autoCommitIntervalMs).toBe(1000);
+      expect(resolved.defaultPartition).toBe(0);
+      expect(resolved.lockTimeoutMs).toBe(5000);
+      expect(resolved.logLevel).toBe('info');
+      expect(resolved.logger).toBeUndefined();
+    } finally {
+      process.chdir(before);
+    }
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    const env = {
+      OAAS_STORE: 'memory',
+      OAAS_MOCK_MODE: '',
+      OAAS_AUTO_COMMIT: '',
+      OAAS_AUTO_COMMIT_INTERVAL_MS: '',
+      OAAS_DEFAULT_PARTITION: '',
+      OAAS_LOCK_TIMEOUT_MS: '',
+      OAAS_LOG_LEVEL: '',
+    };
+    const resolved = resolveConfig({}, env);
+    expect(resolved).toMatchObject({ autoCommit: true, autoCommitIntervalMs: 1000, defaultPartition: 0, lockTimeoutMs: 5000, logLevel: 'info' });
+  });
+
+  it('accepts no config at all', () => {
+    expect(resolveConfig(undefined, { OAAS_STORE: 'memory' }).store).toEqual({ kind: 'memory' });
+  });
+});
+
+describe('resolveConfig reads the environment', () => {
+  it('OAAS_STORE: memory, sqlite with options, surrounding whitespace', () => {
+    expect(resolveConfig({}, { OAAS_STORE: 'memory' }).store).toEqual({ kind: 'memory' });
+    expect(resolveConfig({}, { OAAS_STORE: '  memory\n' }).store).toEqual({ kind: 'memory' });
+    const file = join(tmp, 'env', 'state.db');
+    expect(resolveConfig({}, { OAAS_STORE: `sqlite:${file}?synchronous=normal` }).store).toEqual({ kind: 'sqlite', path: file, synchronous: 'normal' });
+    expect(existsSync(join(tmp, 'env'))).toBe(true);
+    expect(resolveConfig({}, { OAAS_STORE: 'sqlite::memory:' }).store).toEqual({ kind: 'sqlite', path: ':memory:', synchronous: 'full' });
+  });
+
+  it('OAAS_MOCK_MODE selects the memory store, over OAAS_STORE too', () => {
+    for (const on of ['1', 'true', 'TRUE', 'yes', 'on']) {
+      expect(resolveConfig({}, { OAAS_MOCK_MODE: on }).store).toEqual({ kind: 'memory' });
+    }
+    expect(resolveConfig({}, { OAAS_MOCK_MODE: 'true', OAAS_STORE: `sqlite:${join(tmp, 'mock.db')}` }).store).toEqual({ kind: 'memory' });
+    expect(resolveConfig({}, { OAAS_MOCK_MODE: 'false', OAAS_STORE: 'sqlite::memory:' }).store).toMatchObject({ kind: 'sqlite' });
+  });
+
+  it('OAAS_AUTO_COMMIT', () => {
+    const env = { OAAS_STORE: 'memory' };
+    for (const off of ['0', 'false', 'no', 'off', ' Off ']) expect(resolveConfig({}, { ...env, OAAS_AUTO_COMMIT: off }).autoCommit).toBe(false);
+    for (const on of ['1', 'true', 'yes', 'on']) expect(resolveConfig({}, { ...env, OAAS_AUTO_COMMIT: on }).autoCommit).toBe(true);
+  });
+
+  it('OAAS_AUTO_COMMIT_INTERVAL_MS, OAAS_DEFAULT_PARTITION, OAAS_LOCK_TIMEOUT_MS, OAAS_LOG_LEVEL', () => {
+    const resolved = resolveConfig(
+      {},
+      {
+        OAAS_STORE: 'memory',
+        OAAS_AUTO_COMMIT_INTERVAL_MS: '250',
+        OAAS_DEFAULT_PARTITION: '7',
+        OAAS_LOCK_TIMEOUT_MS: '120',
+        OAAS_LOG_LEVEL: 'debug',
+      },
+    );
+    expect(resolved).toMatchObject({ autoCommitIntervalMs: 250, defaultPartition: 7, lockTimeoutMs: 120, logLevel: 'debug' });
+    expect(resolveConfig({}, { OAAS_STORE: 'memory', OAAS_AUTO_COMMIT_INTERVAL_MS: '12.5' }).autoCommitIntervalMs).toBe(12.5);
+  });
+
+  it.each([
+    ['OAAS_MOCK_MODE', 'maybe', 'mockMode (OAAS_MOCK_MODE)'],
+    ['OAAS_AUTO_COMMIT', 'maybe', 'autoCommit (OAAS_AUTO_COMMIT)'],
+    ['OAAS_AUTO_COMMIT_INTERVAL_MS', 'abc', 'autoCommitIntervalMs (OAAS_AUTO_COMMIT_INTERVAL_MS)'],
+    ['OAAS_AUTO_COMMIT_INTERVAL_MS', '0', 'autoCommitIntervalMs (OAAS_AUTO_COMMIT_INTERVAL_MS)'],
+    ['OAAS_AUTO_COMMIT_INTERVAL_MS', '-5', 'autoCommitIntervalMs (OAAS_AUTO_COMMIT_INTERVAL_MS)'],
+    ['OAAS_AUTO_COMMIT_INTERVAL_MS', 'Infinity', 'autoCommitIntervalMs (OAAS_AUTO_COMMIT_INTERVAL_MS)'],
+    ['OAAS_AUTO_COMMIT_INTERVAL_MS', '  ', 'autoCommitIntervalMs (OAAS_AUTO_COMMIT_INTERVAL_MS)'],
+    ['OAAS_DEFAULT_PARTITION', '-1', 'defaultPartition (OAAS_DEFAULT_PARTITION)'],
+    ['OAAS_DEFAULT_PARTITION', '1.5', 'defaultPartition (OAAS_DEFAULT_PARTITION)'],
+    ['OAAS_DEFAULT_PARTITION', 'two', 'defaultPartition (OAAS_DEFAULT_PARTITION)'],
+    ['OAAS_LOCK_TIMEOUT_MS', '0', 'lockTimeoutMs (OAAS_LOCK_TIMEOUT_MS)'],
+    ['OAAS_LOCK_TIMEOUT_MS', 'soon', 'lockTimeoutMs (OAAS_LOCK_TIMEOUT_MS)'],
+    ['OAAS_LOG_LEVEL', 'loud', 'logLevel (OAAS_LOG_LEVEL)'],
+    ['OAAS_STORE', 'mongodb://user:secret@host:27017', 'store (OAAS_STORE)'],
+    ['OAAS_STORE', 'sqlite:', 'store (OAAS_STORE)'],
+    ['OAAS_STORE', 'sqlite::memory:?synchronous=sometimes', 'store (OAAS_STORE)'],
+  ])('refuses %s=%j, naming the field and the variable', (name, value, field) => {
+    const env: Record<string, string> = { OAAS_STORE: 'memory', [name]: value };
+    const e = configError(() => resolveConfig({}, env));
+    expect(e.field).toBe(field);
+    expect(e.message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  it('never echoes credentials from a store URL', () => {
+    const e = configError(() => resolveConfig({}, { OAAS_STORE: 'mongodb://admin:hunter2@db.internal/app' }));
+    expect(e.message).not.toContain('hunter2');
+    expect(e.message).toContain('mongodb:');
+  });
+});
+
+describe('explicit configuration wins over the environment', () => {
+  it('for every field, even when the variable is malformed', () => {
+    const env = {
+      OAAS_STORE: 'mongodb://nope',
+      OAAS_MOCK_MODE: 'maybe',
+      OAAS_AUTO_COMMIT: 'maybe',
+      OAAS_AUTO_COMMIT_INTERVAL_MS: 'abc',
+      OAAS_DEFAULT_PARTITION: '-1',
+      OAAS_LOCK_TIMEOUT_MS: '0',
+      OAAS_LOG_LEVEL: 'loud',
+    };
+    const resolved = resolveConfig(
+      { store: 'memory', mockMode: false, autoCommit: false, autoCommitIntervalMs: 50, defaultPartition: 2, lockTimeoutMs: 30, logLevel: 'warn' },
+      env,
+    );
+    expect(resolved).toMatchObject({ store: { kind: 'memory' }, autoCommit: false, autoCommitIntervalMs: 50, defaultPartition: 2, lockTimeoutMs: 30, logLevel: 'warn' });
+  });
+
+  it('for valid variables too', () => {
+    const env = { OAAS_STORE: 'memory', OAAS_AUTO_COMMIT: 'false', OAAS_AUTO_COMMIT_INTERVAL_MS: '999', OAAS_DEFAULT_PARTITION: '9', OAAS_LOG_LEVEL: 'trace' };
+    const resolved = resolveConfig({ autoCommit: true, autoCommitIntervalMs: 10, defaultPartition: 0, logLevel: 'error' }, env);
+    expect(resolved).toMatchObject({ autoCommit: true, autoCommitIntervalMs: 10, defaultPartition: 0, logLevel: 'error' });
+  });
+
+  it('an explicit store wins over mockMode', () => {
+    const file = join(tmp, 'explicit', 'state.db');
+    expect(resolveConfig({ mockMode: true, store: `sqlite:${file}` }, none).store).toEqual({ kind: 'sqlite', path: file, synchronous: 'full' });
+    expect(resolveConfig({ mockMode: true }, { OAAS_STORE: `sqlite:${file}` }).store).toEqual({ kind: 'memory' });
+    expect(resolveConfig({ mockMode: false }, { OAAS_MOCK_MODE: 'true', OAAS_STORE: 'sqlite::memory:' }).store).toMatchObject({ kind: 'sqlite' });
+  });
+
+  it('accepts a Store object and a pino logger as given', () => {
+    const store = new MemoryStore();
+    const logger = pino({ level: 'silent' });
+    const resolved = resolveConfig({ store, logger }, { OAAS_STORE: 'mongodb://ignored' });
+    expect(resolved.store).toEqual({ kind: 'custom', store });
+    expect((resolved.store as { store: unknown }).store).toBe(store);
+    expect(resolved.logger).toBe(logger);
+  });
+
+  it('accepts the biggest interval and refuses one above it', () => {
+    expect(resolveConfig({ store: 'memory', autoCommitIntervalMs: 2_147_483_647 }, none).autoCommitIntervalMs).toBe(2_147_483_647);
+    expect(configError(() => resolveConfig({ store: 'memory', autoCommitIntervalMs: 2_147_483_648 }, none)).field).toBe('autoCommitIntervalMs');
+  });
+});
+
+describe('resolveConfig refuses bad configuration', () => {
+  it.each([
+    ['null', null],
+    ['a string', 'memory'],
+    ['an array', []],
+    ['a number', 42],
+  ])('a config that is %s', (_label, config) => {
+    expect(configError(() => resolveConfig(config as never, none)).field).toBe('config');
+  });
+
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['an unknown key', { stroe: 'memory' }, 'stroe'],
+    ['an unknown store scheme', { store: 'mongodb://localhost/db' }, 'store'],
+    ['a bare unknown store name', { store: 'mongo' }, 'store'],
+    ['an unknown sqlite option', { store: 'sqlite::memory:?journal=off' }, 'store'],
+    ['a store of the wrong type', { store: 42 }, 'store'],
+    ['a store object missing methods', { store: { open: async () => {}, get: async () => undefined } }, 'store'],
+    ['a store object with a non-function method', { store: { ...methodsOf(new MemoryStore()), list: 'nope' } }, 'store'],
+    ['interval 0', { store: 'memory', autoCommitIntervalMs: 0 }, 'autoCommitIntervalMs'],
+    ['a negative interval', { store: 'memory', autoCommitIntervalMs: -1 }, 'autoCommitIntervalMs'],
+    ['a NaN interval', { store: 'memory', autoCommitIntervalMs: Number.NaN }, 'autoCommitIntervalMs'],
+    ['an infinite interval', { store: 'memory', autoCommitIntervalMs: Number.POSITIVE_INFINITY }, 'autoCommitIntervalMs'],
+    ['a string interval', { store: 'memory', autoCommitIntervalMs: '100' }, 'autoCommitIntervalMs'],
+    ['a non-boolean mockMode', { mockMode: 'yes' }, 'mockMode'],
+    ['a non-boolean autoCommit', { store: 'memory', autoCommit: 'true' }, 'autoCommit'],
+    ['a bad logLevel', { store: 'memory', logLevel: 'verbose' }, 'logLevel'],
+    ['a non-string logLevel', { store: 'memory', logLevel: 3 }, 'logLevel'],
+    ['a logger that is not pino', { store: 'memory', logger: { info: () => {} } }, 'logger'],
+    ['console as the logger', { store: 'memory', logger: console }, 'logger'],
+    ['a negative defaultPartition', { store: 'memory', defaultPartition: -1 }, 'defaultPartition'],
+    ['a fractional defaultPartition', { store: 'memory', defaultPartition: 0.5 }, 'defaultPartition'],
+    ['a string defaultPartition', { store: 'memory', defaultPartition: '1' }, 'defaultPartition'],
+    ['lockTimeoutMs 0', { store: 'memory', lockTimeoutMs: 0 }, 'lockTimeoutMs'],
+    ['a fractional lockTimeoutMs', { store: 'memory', lockTimeoutMs: 1.5 }, 'lockTimeoutMs'],
+  ];
+  it.each(cases)('%s', (_label, config, field) => {
+    const e = configError(() => resolveConfig(config, none));
+    expect(e.field).toBe(field);
+    expect(e.message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  it('refuses an sqlite path that is a folder', () => {
+    expect(configError(() => resolveConfig({ store: `sqlite:${tmp}` }, none)).field).toBe('store');
+  });
+});
+
+function methodsOf(store: MemoryStore): Record<string, unknown> {
+  return {
+    open: store.open.bind(store),
+    get: store.get.bind(store),
+    getMany: store.getMany.bind(store),
+    apply: store.apply.bind(store),
+    list: store.list.bind(store),
+    close: store.close.bind(store),
+  };
+}
+
+@service('ConfigKept', { package: 'unit_config' })
+class ConfigKept extends OaasObject {
+  n = 0;
+}
+
+describe('configureOaas', () => {
+  afterEach(async () => {
+    await shutdown({ timeoutMs: 2000 }).catch(() => undefined);
+  });
+
+  it('accepts a methods-only store object', async () => {
+    const store = new MemoryStore();
+    await configureOaas({ store: { name: 'wrapped', ...methodsOf(store) } as never, autoCommit: false, logLevel: 'silent' });
+    ConfigKept.create({ n: 1 }, { id: 'wrapped' });
+    await commitAll();
+    expect((await store.get({ clsId: 'unit_config.ConfigKept', partitionId: 0, objectId: 'wrapped' }))?.version).toBe(1);
+  });
+
+  it.each([
+    ['an unknown key', { store: 'memory', autoComit: false }, 'autoComit'],
+    ['interval 0', { store: 'memory', autoCommitIntervalMs: 0 }, 'autoCommitIntervalMs'],
+    ['an unknown store', { store: 'ftp://host' }, 'store'],
+    ['a bad logLevel', { store: 'memory', logLevel: 'loud' }, 'logLevel'],
+  ])('rejects %s and leaves the previous runtime usable', async (_label, config, field) => {
+    await configureOaas({ store: 'memory', autoCommit: false, logLevel: 'silent', defaultPartition: 4 });
+    const before = getAutoSessionManager();
+    const obj = ConfigKept.create({ n: 5 }, { id: 'kept' });
+    await commitAll();
+    obj.n = 6;
+    expect(before.pendingObjectCount).toBe(1);
+
+    const error: unknown = await configureOaas(config as OaasConfig).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).field).toBe(field);
+
+    const after = getAutoSessionManager();
+    expect(after).toBe(before);
+    expect(after.isShutDown).toBe(false);
+    expect(after.defaultPartition).toBe(4);
+    expect(after.pendingObjectCount).toBe(1);
+    expect(obj.n).toBe(6);
+    expect(await ConfigKept.load('kept')).toBe(obj);
+    await commitAll();
+    expect(obj.version).toBe(2);
+  });
+});
