@@ -76,9 +76,8 @@ export class RedisCache implements VersionedCache {
 
   private async redis(): Promise<Redis> {
     if (this.client !== undefined) return this.client;
-    this.connecting ??= import('ioredis').then(({ Redis: Client }) => {
+    this.connecting ??= import('ioredis').then(async ({ Redis: Client }) => {
       const client = new Client(this.options.url, {
-        lazyConnect: false,
         connectTimeout: this.timeoutMs * 4,
         commandTimeout: this.timeoutMs,
         maxRetriesPerRequest: 0,
@@ -88,6 +87,16 @@ export class RedisCache implements VersionedCache {
       });
       client.on('error', () => undefined); // failures surface on the commands; the client reconnects by itself
       this.client = client;
+      // Commands sent before the first connection would fail (no offline queue): wait for it, bounded.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`no connection within ${String(this.timeoutMs * 4)} ms`));
+        }, this.timeoutMs * 4);
+        client.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       return client;
     });
     return this.connecting;

@@ -1,0 +1,37 @@
+import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../servers/postgres-server.js';
+import { redisUnavailableReason, startRedis, type RedisServer } from '../servers/redis-server.js';
+
+/** A throw-away database server a suite can point stores at, stop and start. */
+export interface TestServer {
+  readonly kind: 'postgres' | 'redis';
+  /** A store URL with nothing in it yet. */
+  freshStore(): Promise<string>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** Why each kind of server cannot run here (`undefined` when it can). Printed once by the suites that skip. */
+export async function unavailable(kind: TestServer['kind']): Promise<string | undefined> {
+  return kind === 'postgres' ? postgresUnavailableReason() : await redisUnavailableReason();
+}
+
+/** Starts a server of `kind`; `undefined` when its binaries are missing. */
+export async function startServer(kind: TestServer['kind']): Promise<TestServer | undefined> {
+  if (kind === 'postgres') {
+    const server: PostgresServer | undefined = await startPostgres();
+    if (server === undefined) return undefined;
+    return { kind, freshStore: () => server.createDatabase(), stop: () => server.stop(), start: () => server.start(), destroy: () => server.destroy() };
+  }
+  const server: RedisServer | undefined = await startRedis();
+  if (server === undefined) return undefined;
+  let db = 0;
+  // Redis has 16 numbered databases: each fresh store gets its own.
+  return {
+    kind,
+    freshStore: () => Promise.resolve(`${server.url}/${String(db++ % 16)}`),
+    stop: () => server.stop(),
+    start: () => server.start(),
+    destroy: () => server.destroy(),
+  };
+}
