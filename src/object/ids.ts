@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeType, describeValue } from '../describe.js';
 import { InvalidArgumentError, InvalidIdError } from '../errors.js';
+import { MAX_PARTITION_ID } from '../stores/store.js';
 
 /** The shape every object id has. */
 export const OBJECT_ID_PATTERN = /^[a-z0-9._:-]{1,160}$/;
@@ -27,8 +28,8 @@ export function normalizeObjectId(id: unknown): string {
 
 /** Validates a partition id: a non-negative safe integer. */
 export function normalizePartitionId(partitionId: unknown, argument = 'partitionId'): number {
-  if (typeof partitionId !== 'number' || !Number.isSafeInteger(partitionId) || partitionId < 0) {
-    throw new InvalidArgumentError(argument, `must be a non-negative integer, got ${describeValue(partitionId)}`);
+  if (typeof partitionId !== 'number' || !Number.isSafeInteger(partitionId) || partitionId < 0 || partitionId > MAX_PARTITION_ID) {
+    throw new InvalidArgumentError(argument, `must be an integer from 0 to ${MAX_PARTITION_ID}, got ${describeValue(partitionId)}`);
   }
   return partitionId;
 }

@@ -109,6 +109,9 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Partition ids are 32-bit: every backend can index them as a plain integer column. */
+export const MAX_PARTITION_ID = 2_147_483_647;
+
 /** Default and maximum page size of {@link Store.list}. */
 export const LIST_LIMIT = { default: 100, max: 1000 } as const;
 

@@ -5,7 +5,11 @@
  */
 import { describeValue as describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
-import { LIST_LIMIT, keyString, type ObjectKey, type WriteOp } from './store.js';
+import { LIST_LIMIT, MAX_PARTITION_ID, keyString, type ObjectKey, type WriteOp } from './store.js';
+
+function isPartitionId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_PARTITION_ID;
+}
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
@@ -20,8 +24,8 @@ export function checkKey(key: unknown, argument: string, path = argument): asser
   if (typeof key !== 'object' || key === null) throw new InvalidArgumentError(argument, `${path} must be an object key, got ${describe(key)}`);
   const { clsId, partitionId, objectId } = key as Record<string, unknown>;
   if (!isText(clsId) || clsId === '') throw new InvalidArgumentError(argument, `${path}.clsId must be a non-empty string, got ${describe(clsId)}`);
-  if (typeof partitionId !== 'number' || !Number.isSafeInteger(partitionId) || partitionId < 0) {
-    throw new InvalidArgumentError(argument, `${path}.partitionId must be a non-negative safe integer, got ${describe(partitionId)}`);
+  if (!isPartitionId(partitionId)) {
+    throw new InvalidArgumentError(argument, `${path}.partitionId must be an integer from 0 to ${MAX_PARTITION_ID}, got ${describe(partitionId)}`);
   }
   if (!isText(objectId) || objectId === '') throw new InvalidArgumentError(argument, `${path}.objectId must be a non-empty string, got ${describe(objectId)}`);
 }
@@ -29,8 +33,8 @@ export function checkKey(key: unknown, argument: string, path = argument): asser
 /** Checks the class and partition `list` reads. */
 export function checkPartition(clsId: unknown, partitionId: unknown): void {
   if (!isText(clsId) || clsId === '') throw new InvalidArgumentError('clsId', `must be a non-empty string, got ${describe(clsId)}`);
-  if (typeof partitionId !== 'number' || !Number.isSafeInteger(partitionId) || partitionId < 0) {
-    throw new InvalidArgumentError('partitionId', `must be a non-negative safe integer, got ${describe(partitionId)}`);
+  if (!isPartitionId(partitionId)) {
+    throw new InvalidArgumentError('partitionId', `must be an integer from 0 to ${MAX_PARTITION_ID}, got ${describe(partitionId)}`);
   }
 }
 

@@ -7,9 +7,9 @@ import type { Pool, PoolClient } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import { keyString, type ApplyOptions, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
+import { checkBatch, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
 import { isSerializationFailure, translateError } from './errors.js';
-import { BEGIN, columns, ensureSchema, keyOf, prefixEnd, SQL, type KeyRow, type ListRow, type ReadRow } from './schema.js';
+import { BEGIN, checkStorableEntryKeys, checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, prefixEnd, SQL, type KeyRow, type ListRow, type ReadRow } from './schema.js';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -35,11 +35,6 @@ export interface PoolStats {
   /** Callers waiting for a free connection. */
   readonly waiting: number;
 }
-
-/** PostgreSQL `integer`, the type of `partition_id`. */
-const MAX_PARTITION = 2 ** 31 - 1;
-const NUL = '\u0000';
-const NO_NUL = 'must not contain U+0000, which PostgreSQL text cannot hold';
 
 /** One op of a batch, its bytes copied when `apply` was called. */
 interface Prepared { readonly op: WriteOp; readonly id: string; readonly set: readonly (readonly [string, Buffer])[] }
@@ -124,11 +119,8 @@ export class PostgresStore implements Store {
   list(clsId: string, partitionId: number, options: ListOptions = {}): Promise<ListPage> {
     return this.run('list', async () => {
       checkPartition(clsId, partitionId);
-      if (clsId.includes(NUL)) throw new InvalidArgumentError('clsId', NO_NUL);
-      if (partitionId > MAX_PARTITION) throw new InvalidArgumentError('partitionId', `must be at most ${MAX_PARTITION} in PostgreSQL, got ${partitionId}`);
       const { prefix, limit, after } = checkListOptions(options);
-      if (prefix.includes(NUL)) throw new InvalidArgumentError('prefix', NO_NUL);
-      if (after?.includes(NUL) === true) throw new InvalidArgumentError('cursor', 'is not a cursor this store returned');
+      checkStorableList(clsId, partitionId, prefix, after);
       // One lower bound, so the primary key index starts at the right row: the cursor when it lies within the prefix range, else the prefix.
       const useAfter = after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0;
       const upper = prefixEnd(prefix);
@@ -224,20 +216,12 @@ function closedError(): StoreError {
   return new StoreError('postgres store is closed', { transient: false });
 }
 
-/** PostgreSQL text cannot hold U+0000 and `partition_id` is an `integer`: refuse both before they reach the server. */
-function checkStorableKey(key: unknown, argument: string, path: string): asserts key is ObjectKey {
-  checkKey(key, argument, path);
-  if (key.clsId.includes(NUL)) throw new InvalidArgumentError(argument, `${path}.clsId ${NO_NUL}`);
-  if (key.objectId.includes(NUL)) throw new InvalidArgumentError(argument, `${path}.objectId ${NO_NUL}`);
-  if (key.partitionId > MAX_PARTITION) throw new InvalidArgumentError(argument, `${path}.partitionId must be at most ${MAX_PARTITION} in PostgreSQL, got ${key.partitionId}`);
-}
-
 /** Checks what `checkBatch` leaves to the backend and copies the bytes, so later changes by the caller cannot leak in. */
 function prepare(op: WriteOp, i: number): Prepared {
   checkStorableKey(op.key, 'ops', `ops[${i}].key`);
   const set = op.kind === 'put' ? [...(op.set ?? [])].map(([k, v]) => [k, Buffer.from(v)] as const) : [];
   const keys = [...set.map(([k]) => k), ...(op.kind === 'put' ? op.remove ?? [] : [])];
-  if (keys.some((k) => k.includes(NUL))) throw new InvalidArgumentError('ops', `ops[${i}] has an entry key that ${NO_NUL}`);
+  checkStorableEntryKeys(keys, `ops[${i}]`);
   return { op, id: keyString(op.key), set };
 }
 
@@ -287,9 +271,11 @@ async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Iso
     await client.query('ROLLBACK').catch((rollbackError: unknown) => {
       broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
     });
-    if (error instanceof CreationRace) throw await freshConflict(pool, error.raced, read, undefined);
-    if (isSerializationFailure(error)) throw await freshConflict(pool, batch, read, error);
-    throw error;
+    const lost = error instanceof CreationRace ? error.raced : isSerializationFailure(error) ? batch : undefined;
+    if (lost === undefined) throw error;
+    if (broken !== undefined) throw broken;
+    // On this connection, not another from the pool: a pool of one would wait for itself.
+    throw await freshConflict(client, lost, read, error instanceof CreationRace ? undefined : error);
   } finally {
     client.off('error', onError);
     client.release(broken); // a broken client is destroyed, not pooled
@@ -327,18 +313,14 @@ class CreationRace extends Error {
  * op that expected no version reports the version the batch had read (or the
  * current one, when the batch never got to read) as the one it expected.
  */
-async function freshConflict(pool: Pool, ops: readonly Prepared[], read: ReadonlyMap<string, number> | undefined, cause: unknown): Promise<ConflictError> {
-  const fresh = await readVersions(pool, ops.map((p) => p.op.key));
+async function freshConflict(client: PoolClient, ops: readonly Prepared[], read: ReadonlyMap<string, number> | undefined, cause: unknown): Promise<ConflictError> {
+  const { rows } = await client.query<KeyRow>(SQL.versions, columns(ops.map((p) => p.op.key)));
+  const fresh = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
   const conflicts = ops.map(({ op, id }) => {
     const actual = fresh.get(id) ?? 0;
-    return conflict(op, op.expectedVersion ?? read?.get(id) ?? actual, actual);
+    return conflict(op, op.expectedVersion ?? (read === undefined ? actual : read.get(id) ?? 0), actual);
   });
   return new ConflictError(conflicts, cause === undefined ? undefined : { cause });
-}
-
-async function readVersions(pool: Pool, keys: readonly ObjectKey[]): Promise<Map<string, number>> {
-  const { rows } = await pool.query<KeyRow>(SQL.versions, columns(keys));
-  return new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
 }
 
 function conflict(op: WriteOp, expected: number, actual: number): VersionConflict {

@@ -9,8 +9,9 @@
  * release is refused instead of being misread.
  */
 import type { Pool } from 'pg';
-import { StoreError } from '../../errors.js';
-import { keyString, type Isolation, type ObjectKey } from '../store.js';
+import { InvalidArgumentError, StoreError } from '../../errors.js';
+import { MAX_PARTITION_ID, keyString, type Isolation, type ObjectKey } from '../store.js';
+import { checkKey } from '../validate.js';
 
 /** The schema version this release reads and writes. */
 export const SCHEMA_VERSION = '1';
@@ -178,4 +179,33 @@ export function prefixEnd(prefix: string): string | undefined {
     }
   }
   return undefined;
+}
+
+const NUL = '\u0000';
+const NO_NUL = 'must not contain U+0000, which PostgreSQL text cannot hold';
+
+/**
+ * `checkKey`, plus what these columns cannot hold: U+0000 in text, and a
+ * partition id above the `integer` range. Refused up front with the same
+ * `InvalidArgumentError` as any other bad key, rather than failing on the server.
+ */
+export function checkStorableKey(key: unknown, argument: string, path: string): asserts key is ObjectKey {
+  checkKey(key, argument, path);
+  if (key.clsId.includes(NUL)) throw new InvalidArgumentError(argument, `${path}.clsId ${NO_NUL}`);
+  if (key.objectId.includes(NUL)) throw new InvalidArgumentError(argument, `${path}.objectId ${NO_NUL}`);
+  if (key.partitionId > MAX_PARTITION_ID) throw new InvalidArgumentError(argument, `${path}.partitionId must be at most ${MAX_PARTITION_ID} in PostgreSQL, got ${key.partitionId}`);
+}
+
+/** Entry keys of one op (`path`), for the U+0000 that text cannot hold. */
+export function checkStorableEntryKeys(keys: readonly string[], path: string): void {
+  if (keys.some((k) => k.includes(NUL))) throw new InvalidArgumentError('ops', `${path} has an entry key that ${NO_NUL}`);
+}
+
+/** The arguments of `list`, after the shared checks; `after` is the decoded cursor. */
+export function checkStorableList(clsId: string, partitionId: number, prefix: string, after: string | undefined): void {
+  if (clsId.includes(NUL)) throw new InvalidArgumentError('clsId', NO_NUL);
+  if (partitionId > MAX_PARTITION_ID) throw new InvalidArgumentError('partitionId', `must be at most ${MAX_PARTITION_ID} in PostgreSQL, got ${partitionId}`);
+  if (prefix.includes(NUL)) throw new InvalidArgumentError('prefix', NO_NUL);
+  // No stored id holds U+0000, so no cursor this store returned can.
+  if (after?.includes(NUL) === true) throw new InvalidArgumentError('cursor', 'is not a cursor this store returned');
 }
