@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commitAll } from '../../src/index.js';
+import { commitAll, healthCheck } from '../../src/index.js';
 import { TsChild } from '../support/child.js';
 import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
 import { startServer, unavailable, type TestServer } from '../support/servers.js';
@@ -40,6 +40,22 @@ for (const kind of ['postgres', 'redis'] as const) {
       const sum = counts.reduce((a, b) => a + b, 0);
       console.log(`${kind}: ${WORKERS} processes x ${PER_WORKER} increments on ${COUNTERS} counters: sum ${sum}, lost ${WORKERS * PER_WORKER - sum}, conflicts retried ${conflicts.join(' + ')}`);
       expect(sum).toBe(WORKERS * PER_WORKER);
+    });
+
+    it('reports reachability, latency and (for PostgreSQL) pool use in healthCheck, and an outage as unreachable', { timeout: 60_000 }, async () => {
+      const store = await server.freshStore();
+      await freshRuntime({ store });
+      const up = await healthCheck();
+      expect(up).toMatchObject({ ok: true, store: { name: kind, reachable: true } });
+      if (kind === 'postgres') expect(up.store.pool?.total).toBeGreaterThan(0);
+      await server.stop();
+      try {
+        const down = await healthCheck();
+        expect(down.ok).toBe(false);
+        expect(down.store.reachable).toBe(false);
+      } finally {
+        await server.start();
+      }
     });
 
     it('keeps every acknowledged scope across a server outage, and never half of one', { timeout: 120_000 }, async () => {
