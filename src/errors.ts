@@ -24,6 +24,12 @@ export const ERROR_CODES = {
   OAAS_ERR_COMMIT_FAILED: { status: 500, error: 'CommitError' },
   OAAS_ERR_RUNTIME_SHUT_DOWN: { status: 503, error: 'ShutdownError' },
   OAAS_ERR_STORE_FAILED: { status: 503, error: 'StoreError' },
+  OAAS_ERR_CLASS_NOT_FOUND: { status: 404, error: 'ClassNotFoundError' },
+  OAAS_ERR_METHOD_NOT_FOUND: { status: 404, error: 'MethodNotFoundError' },
+  OAAS_ERR_APP_FAILED: { status: 422, error: 'ApplicationError' },
+  OAAS_ERR_PAYLOAD_TOO_LARGE: { status: 413, error: 'PayloadTooLargeError' },
+  OAAS_ERR_AUTH_REQUIRED: { status: 401, error: 'UnauthorizedError' },
+  OAAS_ERR_REMOTE_UNREACHABLE: { status: 502, error: 'RemoteError' },
 } as const;
 
 /** A stable error code, `OAAS_ERR_<AREA>_<WHAT>`. */
@@ -256,6 +262,102 @@ export class StoreError extends OaasError {
   }
 }
 
+/** No class is registered under the requested id. */
+export class ClassNotFoundError extends OaasError {
+  readonly clsId: string;
+  constructor(clsId: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_CLASS_NOT_FOUND', `unknown class ${clsId}`, options);
+    this.clsId = clsId;
+  }
+}
+
+/** The class has no invocable member (a `@method`, `@getter` or `@setter`) of that name. */
+export class MethodNotFoundError extends OaasError {
+  readonly clsId: string;
+  readonly method: string;
+  constructor(clsId: string, method: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_METHOD_NOT_FOUND', `class ${clsId} has no invocable method ${method}`, options);
+    this.clsId = clsId;
+    this.method = method;
+  }
+}
+
+/**
+ * A `@method` threw: the call was rolled back. Carries the thrown error's type
+ * and message across the wire (never its stack).
+ */
+export class ApplicationError extends OaasError {
+  /** The name of the error the method threw, e.g. `RangeError`. */
+  readonly errorType: string;
+  constructor(errorType: string, message: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_APP_FAILED', message, options);
+    this.errorType = errorType;
+  }
+}
+
+/** A request body is larger than the server accepts. */
+export class PayloadTooLargeError extends OaasError {
+  readonly limitBytes: number;
+  constructor(limitBytes: number, options?: OaasErrorOptions) {
+    super('OAAS_ERR_PAYLOAD_TOO_LARGE', `request body exceeds ${String(limitBytes)} bytes`, options);
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** The server wants a bearer token, and the request had none or a wrong one. */
+export class UnauthorizedError extends OaasError {
+  constructor(message = 'missing or invalid bearer token', options?: OaasErrorOptions) {
+    super('OAAS_ERR_AUTH_REQUIRED', message, options);
+  }
+}
+
+/** A remote call failed on the way: the server could not be reached, timed out, or answered something that is not an OaaS reply. */
+export class RemoteError extends OaasError {
+  constructor(message: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_REMOTE_UNREACHABLE', message, options);
+  }
+}
+
+/** The JSON body of an error on the wire. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  /** For `ApplicationError`: the thrown error's type. */
+  readonly type?: string | undefined;
+}
+
+/** An error as it crosses the wire: code and message only (never a stack). */
+export function toWireError(error: OaasError): WireError {
+  return {
+    code: error.code,
+    message: error.message,
+    ...(error instanceof ApplicationError ? { type: error.errorType } : {}),
+  };
+}
+
+/**
+ * Rebuilds the `OaasError` subclass a wire error names, with the same code
+ * and message, so remote callers can `instanceof` and switch on codes as
+ * in-process callers do. Details beyond code and message (refs, conflicts)
+ * do not cross the wire.
+ */
+export function fromWireError(wire: WireError): OaasError {
+  const row = (ERROR_CODES as Record<string, { status: number; error: string } | undefined>)[wire.code];
+  const Class = row === undefined ? undefined : ERROR_CLASSES[row.error];
+  if (row === undefined || typeof Class !== 'function') return new RemoteError(`${wire.code}: ${wire.message}`);
+  const error = Object.create((Class as { prototype: object }).prototype) as OaasError & { errorType?: string; transient?: boolean };
+  Object.defineProperties(error, {
+    message: { value: wire.message, writable: true, configurable: true },
+    name: { value: row.error, writable: true, configurable: true },
+    code: { value: wire.code, enumerable: true },
+    stack: { value: `${row.error}: ${wire.message}\n    at (remote)`, writable: true, configurable: true },
+  });
+  if (error instanceof ApplicationError) Object.defineProperty(error, 'errorType', { value: wire.type ?? 'Error', enumerable: true });
+  // A store failure on the server is worth retrying from the client.
+  if (error instanceof StoreError) Object.defineProperty(error, 'transient', { value: true, enumerable: true });
+  return error;
+}
+
 /** True for errors a retry may cure: conflicts, lock timeouts and transient store failures. */
 export function isRetryable(error: unknown): boolean {
   return (
@@ -264,3 +366,29 @@ export function isRetryable(error: unknown): boolean {
     (error instanceof StoreError && error.transient)
   );
 }
+
+/** Error classes by name, for {@link fromWireError}. */
+const ERROR_CLASSES: Readonly<Record<string, abstract new (...args: never[]) => OaasError>> = {
+  ConfigurationError,
+  InvalidArgumentError,
+  RegistrationError,
+  InvalidIdError,
+  SerializationError,
+  ObjectNotFoundError,
+  AlreadyExistsError,
+  ObjectDeletedError,
+  ObjectBusyError,
+  PendingChangesError,
+  ConflictError,
+  LockTimeoutError,
+  InvocationTimeoutError,
+  CommitError,
+  ShutdownError,
+  StoreError,
+  ClassNotFoundError,
+  MethodNotFoundError,
+  ApplicationError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  RemoteError,
+};

@@ -26,8 +26,8 @@ export { AutoSessionManager } from './context/auto-session-manager.js';
 export type { CommitSummary, CommitErrorEvent, CommitErrorListener, ShutdownOptions, HealthReport } from './context/auto-session-manager.js';
 
 // Declaring services
-export { service, method, field, transient } from './registry/decorators.js';
-export type { ServiceOptions, MethodOptions, FieldOptions } from './registry/class-meta.js';
+export { service, method, field, transient, getter, setter } from './registry/decorators.js';
+export type { ServiceOptions, MethodOptions, FieldOptions, GetterOptions } from './registry/class-meta.js';
 
 // Objects
 export { OaasObject } from './object/oaas-object.js';
@@ -74,8 +74,14 @@ export {
   CommitError,
   ShutdownError,
   StoreError,
+  ClassNotFoundError,
+  MethodNotFoundError,
+  ApplicationError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  RemoteError,
 } from './errors.js';
-export type { ErrorCode, ObjectIdentity, VersionConflict, UnpersistedObject } from './errors.js';
+export type { ErrorCode, ObjectIdentity, VersionConflict, UnpersistedObject, WireError } from './errors.js';
 
 // Manual session API (migration)
 export { LegacySessionAdapter } from './legacy/legacy-session-adapter.js';

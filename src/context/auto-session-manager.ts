@@ -15,7 +15,7 @@ import {
   type ObjectIdentity,
   type UnpersistedObject,
 } from '../errors.js';
-import { invokeMethod, takeTurn } from '../invocation/turn.js';
+import { invokeMethod, runAccessor, takeTurn } from '../invocation/turn.js';
 import { bytesToText, decodeState, toStateValue } from '../object/codec.js';
 import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../object/ids.js';
 import { ObjectCore, type Lifecycle, type ObjectHost } from '../object/object-core.js';
@@ -24,7 +24,7 @@ import { coreOf, type CreateOptions, type LoadOptions, type OaasObject, type Obj
 import { rawOf } from '../object/raw.js';
 import { stateFieldsOf } from '../object/state-fields.js';
 import { CORE, type Instance } from '../object/tracking.js';
-import type { ClassMeta, MethodMeta } from '../registry/class-meta.js';
+import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { findClassMeta, findClassMetaById } from '../registry/registry.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
 import { CommitPipeline } from '../session/commit-pipeline.js';
@@ -437,8 +437,12 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     this.contextSession().track(core);
   }
 
-  invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> {
+  invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
     return invokeMethod(this, core, method, args);
+  }
+
+  access(core: ObjectCore, accessor: AccessorMeta, args: unknown[]): Promise<unknown> {
+    return runAccessor(this, core, accessor, args);
   }
 
   async deleteObject(core: ObjectCore): Promise<void> {
@@ -599,6 +603,13 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     session.failures = 0;
     session.retryAt = 0;
     return result;
+  }
+
+  /** Commits the pending changes of these objects now, in one transaction (waiting for turns other contexts hold). */
+  async commitObjects(objects: readonly OaasObject[]): Promise<CommitResult> {
+    this.assertNotClosed();
+    const cores = objects.map((o) => coreOf(o));
+    return this.pipeline.commit({ sessionId: this.contextSession().id, cores, chain: chainContext.getStore(), wait: true });
   }
 
   /** Commits every session with pending changes; continues past failures and rejects with `CommitError` if any failed. */

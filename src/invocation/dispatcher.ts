@@ -49,7 +49,7 @@ function checkRequest(request: unknown): InvocationRequest {
 }
 
 /** Turns a payload into the method's arguments: one argument, or an array of them when it takes several. */
-export function decodeArguments(payload: Uint8Array | string | undefined, method: MethodMeta): unknown[] {
+export function decodeArguments(payload: Uint8Array | string | undefined, method: Pick<MethodMeta, 'name' | 'arity'>): unknown[] {
   const text = payload === undefined ? '' : typeof payload === 'string' ? payload : decoder.decode(payload);
   if (text.trim() === '') return [];
   let value: unknown;

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError } from '../errors.js';
+import { InvalidArgumentError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError } from '../errors.js';
+import { toStateValue } from '../object/codec.js';
 import { chainContext } from '../context/async-context.js';
 import type { ObjectCore } from '../object/object-core.js';
-import type { MethodMeta } from '../registry/class-meta.js';
+import type { AccessorMeta, MethodMeta } from '../registry/class-meta.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
 import { UndoFrame } from '../session/undo-frame.js';
 
@@ -27,7 +28,12 @@ function methodOf(core: ObjectCore, method: MethodMeta): Method {
  * (re-entrant for the chain that holds it), atomic on the object (a failure
  * restores the fields it changed), retried as the method's options say.
  */
-export async function invokeMethod(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> {
+export function invokeMethod(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
+  if (method.streaming) return streamTurn(host, core, method, args);
+  return callMethod(host, core, method, args);
+}
+
+async function callMethod(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> {
   if (method.stateless) {
     host.assertAcceptingWork(chainContext.getStore());
     return methodOf(core, method).apply(core.proxy, args);
@@ -146,4 +152,79 @@ async function raceTimeout(body: Promise<unknown>, method: MethodMeta, end: (ok:
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A streaming (`async *`) method as one turn: the object is held from the
+ * first value to the last. Each `await this.checkpoint()` in it commits the
+ * progress so far; if the stream fails or its consumer stops early (a client
+ * that disconnects), the object goes back to its last checkpoint.
+ */
+async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[]): AsyncGenerator<unknown> {
+  const chain = chainContext.getStore();
+  host.assertAcceptingWork(chain);
+  core.assertUsable();
+  const admission = host.admit(chain);
+  if (admission !== undefined) await admission;
+  const { holder, owned } = await takeTurn(host, core, chain);
+  const frame = new UndoFrame(core, frameFor(chain, core));
+  const link: ChainLink = { parent: chain, holder, core, frame };
+  host.turnStarted();
+  let finished = false;
+  try {
+    const fn = methodOf(core, method);
+    const inner = chainContext.run(link, () => fn.apply(core.proxy, args)) as AsyncGenerator<unknown>;
+    try {
+      for (;;) {
+        const step: IteratorResult<unknown> = await chainContext.run(link, () => inner.next());
+        if (step.done === true) {
+          finished = true;
+          return step.value as unknown;
+        }
+        yield step.value;
+      }
+    } finally {
+      if (!finished) await chainContext.run(link, () => inner.return(undefined)).catch(() => undefined);
+    }
+  } finally {
+    if (finished) frame.mergeIntoParent();
+    else frame.restore();
+    host.turnEnded();
+    if (owned) core.releaseLock(holder);
+  }
+}
+
+/** Runs a `@getter` (a read, no turn) or a `@setter` (a write, as a turn). */
+export async function runAccessor(host: TurnHost, core: ObjectCore, accessor: AccessorMeta, args: unknown[]): Promise<unknown> {
+  const chain = chainContext.getStore();
+  host.assertAcceptingWork(chain);
+  core.assertUsable();
+  if (accessor.kind === 'getter') {
+    if (args.length > 0) throw new InvalidArgumentError('args', `${accessor.name} takes no arguments`);
+    return project(toStateValue(core.target[accessor.field], core.location(accessor.field)), accessor.projection);
+  }
+  if (args.length !== 1) throw new InvalidArgumentError('args', `${accessor.name} takes exactly one argument, the new value`);
+  const { holder, owned } = await takeTurn(host, core, chain);
+  const link: ChainLink = { parent: chain, holder, core, frame: new UndoFrame(core, frameFor(chain, core)) };
+  host.turnStarted();
+  try {
+    core.assertUsable();
+    chainContext.run(link, () => {
+      (core.proxy as Record<string, unknown>)[accessor.field] = args[0];
+    });
+    link.frame?.mergeIntoParent();
+  } finally {
+    host.turnEnded();
+    if (owned) core.releaseLock(holder);
+  }
+  return undefined;
+}
+
+/** Keeps only the projected keys of an object value. */
+function project(value: unknown, projection: readonly string[] | undefined): unknown {
+  if (projection === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of projection) if (Object.prototype.hasOwnProperty.call(record, key)) out[key] = record[key];
+  return out;
 }

@@ -1,5 +1,5 @@
 import { ObjectDeletedError } from '../errors.js';
-import type { ClassMeta, MethodMeta } from '../registry/class-meta.js';
+import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { keyString, type ObjectKey } from '../stores/store.js';
 import type { ValueLocation } from './codec.js';
 import { ObjectLock } from './object-lock.js';
@@ -27,7 +27,10 @@ export interface PendingOwner {
 export interface ObjectHost {
   /** Runs before a state field changes; may refuse by throwing. */
   beforeWrite(core: ObjectCore, prop: string): void;
-  invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown>;
+  /** Calls a `@method`; a streaming one returns an async iterator instead of a promise. */
+  invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncIterable<unknown>;
+  /** Runs a `@getter` or `@setter`. */
+  access(core: ObjectCore, accessor: AccessorMeta, args: unknown[]): Promise<unknown>;
   deleteObject(core: ObjectCore): Promise<void>;
   checkpoint(core: ObjectCore): Promise<void>;
   refresh(core: ObjectCore): Promise<void>;

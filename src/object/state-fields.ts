@@ -45,7 +45,7 @@ export function stateFieldsOf(meta: ClassMeta, instance: object): StateFields {
   const keyByProp = new Map<string, string>();
   const seenKeys = new Map<string, string>();
   for (const prop of Object.keys(instance)) {
-    if (prop.startsWith('_') || meta.transient.has(prop)) continue;
+    if (prop.startsWith('_') || meta.transient.has(prop) || meta.accessors.has(prop)) continue;
     if (RESERVED.has(prop) || meta.methods.has(prop)) {
       throw new RegistrationError(`${meta.clsId}: state field ${prop} shadows a member of the object; rename it`);
     }
@@ -55,6 +55,11 @@ export function stateFieldsOf(meta: ClassMeta, instance: object): StateFields {
     seenKeys.set(key, prop);
     props.push(prop);
     keyByProp.set(prop, key);
+  }
+  for (const accessor of meta.accessors.values()) {
+    if (!keyByProp.has(accessor.field)) {
+      throw new RegistrationError(`${meta.clsId}: @${accessor.kind} ${accessor.name} names ${accessor.field}, which is not a state field`);
+    }
   }
   const fields = new StateFields(props, keyByProp);
   cache.set(meta, fields);

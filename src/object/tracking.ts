@@ -187,6 +187,10 @@ export const instanceHandler: ProxyHandler<Instance> = {
     if (method !== undefined) {
       return (...args: unknown[]) => core.host.invoke(core, method, args);
     }
+    const accessor = core.meta.accessors.get(prop);
+    if (accessor !== undefined) {
+      return (...args: unknown[]) => core.host.access(core, accessor, args);
+    }
     if (core.fields.has(prop)) return track(target[prop], core, prop, prop);
     return Reflect.get(target, prop, receiver);
   },

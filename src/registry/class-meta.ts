@@ -31,6 +31,22 @@ export interface FieldOptions {
   readonly key?: string | undefined;
 }
 
+/** Options of `@getter`. */
+export interface GetterOptions {
+  /** For an object-valued field: the keys to return (the rest stays on the server). */
+  readonly projection?: readonly string[] | undefined;
+}
+
+/** A registered `@getter` or `@setter`: reads or writes one state field without running a method body. */
+export interface AccessorMeta {
+  readonly kind: 'getter' | 'setter';
+  /** The invocation name (the decorated property's name). */
+  readonly name: string;
+  /** The state field it reads or writes. */
+  readonly field: string;
+  readonly projection: readonly string[] | undefined;
+}
+
 /** A registered `@method`. */
 export interface MethodMeta {
   /** The invocation name. */
@@ -43,6 +59,8 @@ export interface MethodMeta {
   readonly retryDelayMs: number;
   /** Declared parameter types, when the compiler emitted decorator metadata. */
   readonly paramTypes: readonly unknown[] | undefined;
+  /** An `async *` method: calls return an async iterator whose values stream to the caller. */
+  readonly streaming: boolean;
   /** How many arguments the method takes: a remote payload with more than one is a JSON array. */
   readonly arity: number;
 }
@@ -59,6 +77,8 @@ export interface ClassMeta {
   readonly methods: ReadonlyMap<string, MethodMeta>;
   /** Keyed by invocation name. */
   readonly methodsByName: ReadonlyMap<string, MethodMeta>;
+  /** `@getter`s and `@setter`s, keyed by name (they are reached like methods but are not exported as functions). */
+  readonly accessors: ReadonlyMap<string, AccessorMeta>;
   /** Property name -> stored key, for fields with `@field({ key })`. */
   readonly fieldKeys: ReadonlyMap<string, string>;
   /** Properties marked `@transient()`. */

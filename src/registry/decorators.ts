@@ -1,5 +1,5 @@
-import type { FieldOptions, MethodOptions, ServiceOptions } from './class-meta.js';
-import { recordField, recordMethod, recordTransient, registerClass } from './registry.js';
+import type { FieldOptions, GetterOptions, MethodOptions, ServiceOptions } from './class-meta.js';
+import { recordAccessor, recordField, recordMethod, recordTransient, registerClass } from './registry.js';
 import { RegistrationError } from '../errors.js';
 
 // Decorators only record metadata; the runtime reads the registry.
@@ -45,5 +45,32 @@ export function field(options?: FieldOptions) {
 export function transient() {
   return (prototype: object, key: string | symbol): void => {
     recordTransient(prototype, propertyName(key, '@transient'));
+  };
+}
+
+/**
+ * Declares a read of one state field, reachable like a method (in process,
+ * on refs and over HTTP) without running a method body. The field defaults
+ * to the member's name without `get` (`getCount` reads `count`).
+ *
+ * @example
+ * \@getter('profile', { projection: ['name'] }) declare getName: () => Promise<{ name: string }>;
+ */
+export function getter(field?: string, options: GetterOptions = {}) {
+  return (prototype: object, key: string | symbol): void => {
+    recordAccessor(prototype, propertyName(key, '@getter'), 'getter', field, options.projection);
+  };
+}
+
+/**
+ * Declares a write of one state field (a turn on the object, validated like
+ * any write). The field defaults to the member's name without `set`.
+ *
+ * @example
+ * \@setter() declare setCount: (count: number) => Promise<void>;
+ */
+export function setter(field?: string) {
+  return (prototype: object, key: string | symbol): void => {
+    recordAccessor(prototype, propertyName(key, '@setter'), 'setter', field, undefined);
   };
 }

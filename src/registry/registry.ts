@@ -5,6 +5,7 @@ import {
   NAME_PATTERN,
   OAAS_OBJECT_BRAND,
   PACKAGE_PATTERN,
+  type AccessorMeta,
   type ClassMeta,
   type FieldOptions,
   type MethodMeta,
@@ -22,6 +23,7 @@ const byCtor = new WeakMap<object, ClassMeta>();
 const METHODS_KEY = 'oaas:methods';
 const FIELDS_KEY = 'oaas:fields';
 const TRANSIENT_KEY = 'oaas:transient';
+const ACCESSORS_KEY = 'oaas:accessors';
 
 type MemberDrafts<T> = Map<string, T>;
 
@@ -113,9 +115,33 @@ export function recordMethod(prototype: object, propertyKey: string, options: Me
     retries: checkNonNegativeInt(options.retries, `${propertyKey}: retries`) ?? 0,
     retryDelayMs: checkNonNegativeInt(options.retryDelayMs, `${propertyKey}: retryDelayMs`) ?? 0,
     paramTypes,
+    streaming: Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]',
     arity: declaredParameterCount(fn as (...args: never[]) => unknown),
   };
   ownDrafts<MethodMeta>(METHODS_KEY, prototype).set(propertyKey, meta);
+}
+
+/** The field an accessor named like `getCount` / `setCount` reads or writes: `count`. */
+function fieldFromName(propertyKey: string): string {
+  const bare = propertyKey.replace(/^(get|set)(?=[A-Z_])/, '');
+  return bare.charAt(0).toLowerCase() + bare.slice(1);
+}
+
+/** Records a `@getter` or `@setter` on a prototype. */
+export function recordAccessor(
+  prototype: object,
+  propertyKey: string,
+  kind: AccessorMeta['kind'],
+  field: string | undefined,
+  projection: readonly string[] | undefined,
+): void {
+  if (!NAME_PATTERN.test(propertyKey)) throw new RegistrationError(`accessor name ${JSON.stringify(propertyKey)} must match ${NAME_PATTERN.source}`);
+  if (field !== undefined && (typeof field !== 'string' || field === '')) throw new RegistrationError(`@${kind} on ${propertyKey}: field must be a non-empty string`);
+  if (projection !== undefined && (!Array.isArray(projection) || projection.some((p) => typeof p !== 'string' || p === ''))) {
+    throw new RegistrationError(`@getter on ${propertyKey}: projection must be an array of field names`);
+  }
+  const meta: AccessorMeta = { kind, name: propertyKey, field: field ?? fieldFromName(propertyKey), projection: projection === undefined ? undefined : Array.from(projection as readonly string[]) };
+  ownDrafts<AccessorMeta>(ACCESSORS_KEY, prototype).set(propertyKey, meta);
 }
 
 /** Records a `@field` on a prototype. */
@@ -165,8 +191,13 @@ export function registerClass(ctor: abstract new () => object, name: string, opt
     if (methodsByName.has(m.name)) throw new RegistrationError(`service ${clsId}: two methods are named ${m.name}`);
     methodsByName.set(m.name, m);
   }
+  const accessors = inheritedDrafts<AccessorMeta>(ACCESSORS_KEY, prototype);
+  for (const name of accessors.keys()) {
+    if (methodsByName.has(name)) throw new RegistrationError(`service ${clsId}: ${name} is both a method and an accessor`);
+  }
   const meta: ClassMeta = {
     clsId,
+    accessors,
     name,
     pkg,
     description: options.description,

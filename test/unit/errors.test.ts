@@ -26,6 +26,12 @@ const samples: Record<string, () => OaasError> = {
   ShutdownError: () => new E.ShutdownError(undefined, { cause }),
   PendingChangesError: () => new E.PendingChangesError(ref, { cause }),
   StoreError: () => new E.StoreError('sqlite apply failed', { transient: true }, { cause }),
+  ClassNotFoundError: () => new E.ClassNotFoundError('pkg.Nope', { cause }),
+  MethodNotFoundError: () => new E.MethodNotFoundError('pkg.Cls', 'nope', { cause }),
+  ApplicationError: () => new E.ApplicationError('RangeError', 'too big', { cause }),
+  PayloadTooLargeError: () => new E.PayloadTooLargeError(1024, { cause }),
+  UnauthorizedError: () => new E.UnauthorizedError(undefined, { cause }),
+  RemoteError: () => new E.RemoteError('connection refused', { cause }),
 };
 
 const rows = Object.entries(ERROR_CODES);

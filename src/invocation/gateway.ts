@@ -1,0 +1,333 @@
+/**
+ * What the HTTP server (or any other transport) calls: invocation, object
+ * state, listing and readiness, with the semantics of the OaaS gateway. Every
+ * call validates its input, runs in its own session, and resolves only once
+ * its changes are committed; failures are `OaasError`s whose codes map to
+ * HTTP statuses (see `ERROR_CODES`).
+ */
+import { createHash } from 'node:crypto';
+import type { AutoSessionManager } from '../context/auto-session-manager.js';
+import {
+  AlreadyExistsError,
+  ApplicationError,
+  ClassNotFoundError,
+  ConflictError,
+  InvalidArgumentError,
+  MethodNotFoundError,
+  ObjectNotFoundError,
+  OaasError,
+} from '../errors.js';
+import { decodeState, encodeState } from '../object/codec.js';
+import { normalizeObjectId, normalizePartitionId } from '../object/ids.js';
+import { coreOf, type OaasObject } from '../object/oaas-object.js';
+import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
+import { findClassMetaById } from '../registry/registry.js';
+import { LIST_LIMIT } from '../stores/store.js';
+import { decodeArguments } from './dispatcher.js';
+import { IdempotencyRecord } from './idempotency-record.js';
+
+/** One invocation as a transport received it. */
+export interface InvokeCall {
+  readonly clsId: string;
+  readonly partitionId: unknown;
+  /** Absent for a stateless method. */
+  readonly objectId?: string | undefined;
+  readonly method: string;
+  /** The raw request body: JSON of the argument (or of an array of arguments); empty for none. */
+  readonly body?: string | undefined;
+  /** A repeated key for the same object and method returns the first result without running again. */
+  readonly idempotencyKey?: string | undefined;
+}
+
+/** A finished call's value, or a stream of values from an `async *` method. */
+export type InvokeOutcome =
+  | { readonly kind: 'value'; readonly value: unknown }
+  | { readonly kind: 'stream'; readonly stream: AsyncGenerator<unknown> };
+
+/** An object's state on the wire. */
+export interface ObjectState {
+  readonly metadata: { readonly cls_id: string; readonly partition_id: number; readonly object_id: string };
+  readonly version: number;
+  /** Field key -> value, in the codec's JSON form (plain JSON for plain values). */
+  readonly entries: Readonly<Record<string, unknown>>;
+}
+
+/** A page of `list`. */
+export interface ObjectListing {
+  readonly objects: readonly { readonly object_id: string; readonly version: number; readonly entry_count: number }[];
+  readonly next_cursor?: string | undefined;
+}
+
+/** Options of {@link Gateway}. */
+export interface GatewayOptions {
+  /** How many times an invocation re-runs on fresh state after a `ConflictError` at its commit. @default 3 */
+  readonly conflictRetries?: number | undefined;
+}
+
+const MAX_IDEMPOTENCY_KEY = 200;
+
+/** The gateway semantics over the current runtime. */
+export class Gateway {
+  private readonly conflictRetries: number;
+
+  constructor(
+    private readonly runtime: () => AutoSessionManager,
+    options: GatewayOptions = {},
+  ) {
+    this.conflictRetries = options.conflictRetries ?? 3;
+  }
+
+  /** Resolves a class id to a service class; internal classes (`oaas.*`) are not reachable. */
+  classOf(clsId: string): ClassMeta {
+    const meta = findClassMetaById(clsId);
+    if (meta === undefined || meta.pkg === 'oaas') throw new ClassNotFoundError(clsId);
+    return meta;
+  }
+
+  /** Invokes a method, getter or setter; resolves after the call's changes are committed. */
+  async invoke(call: InvokeCall): Promise<InvokeOutcome> {
+    const meta = this.classOf(call.clsId);
+    const member = findMember(meta, call.method);
+    const partitionId = normalizePartitionId(call.partitionId);
+    const arity = member.kind === 'method' ? member.method.arity : member.accessor.kind === 'setter' ? 1 : 0;
+    const args = decodeArguments(call.body, { name: call.method, arity });
+    if (member.kind === 'method') checkArgumentTypes(member.method, args);
+    const key = call.idempotencyKey;
+    if (key !== undefined && (key === '' || key.length > MAX_IDEMPOTENCY_KEY)) {
+      throw new InvalidArgumentError('Idempotency-Key', `must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`);
+    }
+    const runtime = this.runtime();
+    if (member.kind === 'method' && member.method.stateless) {
+      const detached = new (meta.ctor as new () => OaasObject)();
+      return { kind: 'value', value: await runtime.runInSession(() => callApp(detached, member.method.propertyKey, args)) };
+    }
+    if (call.objectId === undefined) throw new InvalidArgumentError('objectId', `${call.method} is not stateless: name an object`);
+    const objectId = normalizeObjectId(call.objectId);
+    if (member.kind === 'method' && member.method.streaming) {
+      return { kind: 'stream', stream: this.stream(runtime, meta, member.method, objectId, partitionId, args) };
+    }
+    const name = member.kind === 'method' ? member.method.propertyKey : member.accessor.name;
+    const recordId = key === undefined ? undefined : idempotencyId(meta.clsId, objectId, call.method, key);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const value = await runtime.sessionScope(
+          async () => {
+            if (recordId !== undefined) {
+              const seen = await findRecord(recordId, partitionId);
+              if (seen !== undefined) return seen;
+            }
+            const target = await load(meta, objectId, partitionId);
+            const result = await callApp(target, name, args);
+            if (recordId !== undefined) IdempotencyRecord.create({ result: toJsonValue(result) }, { id: recordId, partitionId });
+            return result;
+          },
+          { partitionId, retries: this.conflictRetries },
+        );
+        return { kind: 'value', value };
+      } catch (error) {
+        // Two requests with one key raced: the loser's record clashed with the winner's; run once more to return the winner's result.
+        if (recordId !== undefined && attempt === 0 && error instanceof AlreadyExistsError && error.refs.some((r) => r.objectId === recordId)) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async *stream(
+    runtime: AutoSessionManager,
+    meta: ClassMeta,
+    method: MethodMeta,
+    objectId: string,
+    partitionId: number,
+    args: unknown[],
+  ): AsyncGenerator<unknown> {
+    const target = await load(meta, objectId, partitionId);
+    const values = (target as unknown as Record<string, (...a: unknown[]) => AsyncGenerator<unknown>>)[method.propertyKey]!(...args);
+    try {
+      for await (const value of values) yield value;
+    } catch (error) {
+      throw error instanceof OaasError ? error : new ApplicationError(errorName(error), errorMessage(error), { cause: error });
+    }
+    // What the stream changed after its last checkpoint is committed before the stream ends.
+    await runtime.commitObjects([target]);
+  }
+
+  /** The object's state. */
+  async getState(clsId: string, partitionId: unknown, objectId: string): Promise<ObjectState> {
+    const meta = this.classOf(clsId);
+    const p = normalizePartitionId(partitionId);
+    const target = await this.runtime().runInSession(() => load(meta, normalizeObjectId(objectId), p));
+    return stateOf(target);
+  }
+
+  /**
+   * Creates or replaces an object's state: the given entries are set, the
+   * fields not given go back to their defaults. A `version` in the body must
+   * match the stored one (optimistic concurrency).
+   */
+  async putState(clsId: string, partitionId: unknown, objectId: string, body: unknown): Promise<ObjectState> {
+    const meta = this.classOf(clsId);
+    const p = normalizePartitionId(partitionId);
+    const id = normalizeObjectId(objectId);
+    const { entries, version } = parseStateBody(body);
+    return this.runtime().sessionScope(
+      async () => {
+        let target: OaasObject;
+        try {
+          target = await load(meta, id, p);
+        } catch (error) {
+          if (!(error instanceof ObjectNotFoundError)) throw error;
+          target = (meta.ctor as unknown as typeof OaasObject).create({}, { id, partitionId: p });
+        }
+        const core = coreOf(target);
+        if (version !== undefined && version !== core.version) {
+          throw new ConflictError([{ ref: core.key, expected: version, actual: core.version }]);
+        }
+        const defaults = new (meta.ctor as new () => OaasObject)() as unknown as Record<string, unknown>;
+        const values = new Map<string, unknown>();
+        for (const [entryKey, wire] of Object.entries(entries)) {
+          const prop = core.fields.propOf(entryKey);
+          if (prop === undefined) throw new InvalidArgumentError('entries', `${entryKey} is not a state field of ${meta.clsId}`);
+          values.set(prop, fromJsonValue(wire, entryKey));
+        }
+        const writable = target as unknown as Record<string, unknown>;
+        for (const prop of core.fields.props) writable[prop] = values.has(prop) ? values.get(prop) : defaults[prop];
+        return target;
+      },
+      { partitionId: p, retries: this.conflictRetries },
+    ).then(stateOf);
+  }
+
+  /** Deletes an object; deleting a missing object succeeds (idempotent). */
+  async deleteObject(clsId: string, partitionId: unknown, objectId: string): Promise<void> {
+    const meta = this.classOf(clsId);
+    const p = normalizePartitionId(partitionId);
+    const id = normalizeObjectId(objectId);
+    try {
+      await this.runtime().sessionScope(async () => (await load(meta, id, p)).delete(), { partitionId: p, retries: this.conflictRetries });
+    } catch (error) {
+      if (!(error instanceof ObjectNotFoundError)) throw error;
+    }
+  }
+
+  /** Lists the objects of a class and partition, ordered by id. */
+  async list(clsId: string, partitionId: unknown, query: { prefix?: string | undefined; limit?: string | number | undefined; cursor?: string | undefined }): Promise<ObjectListing> {
+    const meta = this.classOf(clsId);
+    const p = normalizePartitionId(partitionId);
+    const limit = query.limit === undefined || query.limit === '' ? LIST_LIMIT.default : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT.max) {
+      throw new InvalidArgumentError('limit', `must be an integer from 1 to ${LIST_LIMIT.max}`);
+    }
+    const page = await this.runtime().storeView.list(meta.clsId, p, { prefix: query.prefix, limit, cursor: query.cursor === '' ? undefined : query.cursor });
+    return {
+      objects: page.objects.map((o) => ({ object_id: o.objectId, version: o.version, entry_count: o.entryCount })),
+      ...(page.nextCursor === undefined ? {} : { next_cursor: page.nextCursor }),
+    };
+  }
+
+  /** True when the runtime is open and its store answers. */
+  async ready(): Promise<boolean> {
+    return (await this.runtime().healthCheck()).ok;
+  }
+}
+
+type Member = { readonly kind: 'method'; readonly method: MethodMeta } | { readonly kind: 'accessor'; readonly accessor: AccessorMeta };
+
+/** Only `@method`, `@getter` and `@setter` members are reachable: never `constructor`, prototype names or plain methods. */
+function findMember(meta: ClassMeta, name: string): Member {
+  const method = meta.methodsByName.get(name);
+  if (method !== undefined) return { kind: 'method', method };
+  const accessor = meta.accessors.get(name);
+  if (accessor !== undefined) return { kind: 'accessor', accessor };
+  throw new MethodNotFoundError(meta.clsId, name);
+}
+
+async function load(meta: ClassMeta, objectId: string, partitionId: number): Promise<OaasObject> {
+  return (meta.ctor as unknown as typeof OaasObject).load(objectId, { partitionId });
+}
+
+/** Runs a member; what the application throws becomes an `ApplicationError` (type and message, no stack). */
+async function callApp(target: OaasObject, name: string, args: unknown[]): Promise<unknown> {
+  try {
+    return await (target as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(...args);
+  } catch (error) {
+    if (error instanceof OaasError) throw error;
+    throw new ApplicationError(errorName(error), errorMessage(error), { cause: error });
+  }
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Checks JSON arguments against the declared parameter types, where the compiler recorded them. */
+function checkArgumentTypes(method: MethodMeta, args: unknown[]): void {
+  if (args.length > method.arity) throw new InvalidArgumentError('payload', `${method.name} takes ${method.arity} argument(s), got ${args.length}`);
+  method.paramTypes?.forEach((type, i) => {
+    const value = args[i];
+    if (value === undefined || value === null) return;
+    const ok =
+      type === Number ? typeof value === 'number' :
+      type === String ? typeof value === 'string' :
+      type === Boolean ? typeof value === 'boolean' :
+      type === Array ? Array.isArray(value) :
+      type === Object ? typeof value === 'object' :
+      true;
+    if (!ok) throw new InvalidArgumentError('payload', `argument ${i + 1} of ${method.name} must be a ${(type as { name: string }).name.toLowerCase()}`);
+  });
+}
+
+async function findRecord(id: string, partitionId: number): Promise<unknown> {
+  try {
+    return (await IdempotencyRecord.load(id, { partitionId })).result;
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+function idempotencyId(clsId: string, objectId: string, method: string, key: string): string {
+  return createHash('sha256').update(`${clsId}\u0000${objectId}\u0000${method}\u0000${key}`).digest('hex');
+}
+
+/** A value as JSON sees it (what the reply carries), so a replayed result equals the first reply. */
+function toJsonValue(value: unknown): unknown {
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);
+}
+
+function stateOf(target: OaasObject): ObjectState {
+  const core = coreOf(target);
+  const entries: Record<string, unknown> = {};
+  for (const prop of core.fields.props) {
+    Object.defineProperty(entries, core.fields.keyOf(prop), {
+      value: JSON.parse(encodeState(core.target[prop])) as unknown,
+      enumerable: true,
+    });
+  }
+  return {
+    metadata: { cls_id: core.key.clsId, partition_id: core.key.partitionId, object_id: core.key.objectId },
+    version: core.version,
+    entries,
+  };
+}
+
+function parseStateBody(body: unknown): { entries: Record<string, unknown>; version: number | undefined } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidArgumentError('body', 'expected { entries: { field: value } }');
+  const { entries, version } = body as Record<string, unknown>;
+  if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) throw new InvalidArgumentError('entries', 'expected an object of field values');
+  if (version !== undefined && (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0)) {
+    throw new InvalidArgumentError('version', 'expected a non-negative integer');
+  }
+  return { entries: entries as Record<string, unknown>, version: version };
+}
+
+function fromJsonValue(wire: unknown, entryKey: string): unknown {
+  try {
+    return decodeState(JSON.stringify(wire));
+  } catch (error) {
+    throw new InvalidArgumentError('entries', `${entryKey}: ${errorMessage(error)}`, { cause: error });
+  }
+}
