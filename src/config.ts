@@ -40,6 +40,13 @@ export interface OaasConfig {
    * the store to catch up (back-pressure). @default OAAS_MAX_PENDING_OBJECTS ?? 100000
    */
   maxPendingObjects?: number | undefined;
+  /**
+   * A remote OaaS server (`http://host:port`): the manual API's `objRpc` /
+   * `fnRpc` then invoke through it instead of in this process. @default OAAS_URL
+   */
+  url?: string | undefined;
+  /** Bearer token for {@link url}. @default OAAS_TOKEN */
+  token?: string | undefined;
   /** A pino logger to log through (a child is used). */
   logger?: Logger | undefined;
   /** Level of the logger the SDK creates when none is given. @default OAAS_LOG_LEVEL ?? 'info' */
@@ -56,6 +63,8 @@ export interface ResolvedConfig {
   readonly poolSize: number;
   readonly cache: string | undefined;
   readonly maxPendingObjects: number;
+  readonly url: string | undefined;
+  readonly token: string | undefined;
   readonly logger: Logger | undefined;
   readonly logLevel: LogLevel;
 }
@@ -71,6 +80,8 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'poolSize',
   'cache',
   'maxPendingObjects',
+  'url',
+  'token',
   'logger',
   'logLevel',
 ]);
@@ -185,9 +196,30 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
       checkInt(config.maxPendingObjects, 'maxPendingObjects', 1) ??
       fromEnv(env, 'OAAS_MAX_PENDING_OBJECTS', 'maxPendingObjects', (raw, f) => checkInt(parseNumber(raw, f), f, 1)) ??
       100_000,
+    url: checkUrl(config.url, 'url') ?? fromEnv(env, 'OAAS_URL', 'url', checkUrl),
+    token: checkToken(config.token, 'token') ?? fromEnv(env, 'OAAS_TOKEN', 'token', checkToken),
     logger: config.logger,
     logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'info',
   };
+}
+
+function checkUrl(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ConfigurationError(field, `expected an http(s) URL, got ${describeValue(value)}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    throw new ConfigurationError(field, 'expected an http(s) URL', { cause: error });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(field, 'expected an http(s) URL');
+  return value.replace(/\/+$/, '');
+}
+
+function checkToken(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '' || /\s/.test(value)) throw new ConfigurationError(field, 'expected a non-empty token without spaces');
+  return value;
 }
 
 function checkCache(value: unknown, field: string): string | undefined {

@@ -160,6 +160,11 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     await this.storeReady;
   }
 
+  /** The remote server the manual API invokes through, when configured. */
+  get remote(): { readonly url: string; readonly token: string | undefined } | undefined {
+    return this.config.url === undefined ? undefined : { url: this.config.url, token: this.config.token };
+  }
+
   get defaultPartition(): number {
     return this.config.defaultPartition;
   }
