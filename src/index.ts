@@ -21,7 +21,10 @@ export {
   disableAutoCommit,
   setAutoCommitInterval,
   healthCheck,
+  getStats,
+  metricsText,
 } from './runtime.js';
+export type { OaasStats, DurationStats } from './observability/telemetry.js';
 export { AutoSessionManager } from './context/auto-session-manager.js';
 export type { CommitSummary, CommitErrorEvent, CommitErrorListener, ShutdownOptions, HealthReport } from './context/auto-session-manager.js';
 

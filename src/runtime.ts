@@ -14,6 +14,7 @@ import {
 import { ShutdownError } from './errors.js';
 import { setObjectFactory } from './object/oaas-object.js';
 import { setRefLoader } from './object/object-ref.js';
+import type { OaasStats } from './observability/telemetry.js';
 import type { ScopeOptions } from './session/scope.js';
 import type { Session } from './session/session.js';
 
@@ -113,6 +114,16 @@ export async function shutdown(options?: ShutdownOptions): Promise<void> {
 /** Checks the store and reports pending work; see `AutoSessionManager.healthCheck`. */
 export async function healthCheck(): Promise<HealthReport> {
   return await getAutoSessionManager().healthCheck();
+}
+
+/** The runtime's figures as a plain object (commits, conflicts, rollbacks, pending objects, ...). */
+export function getStats(): OaasStats {
+  return getAutoSessionManager().getStats();
+}
+
+/** The runtime's figures in the Prometheus text format. */
+export async function metricsText(): Promise<string> {
+  return await getAutoSessionManager().metricsText();
 }
 
 /** Subscribes to background commit failures; returns the unsubscribe function. */

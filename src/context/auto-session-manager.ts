@@ -30,9 +30,10 @@ import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session
 import { CommitPipeline } from '../session/commit-pipeline.js';
 import { IdentityMap } from '../session/identity-map.js';
 import { runScope, type ScopeHost, type ScopeOptions } from '../session/scope.js';
-import { forgetEverywhere, ManagedSession, type CommitResult, type Session, type SessionHost } from '../session/session.js';
+import { forgetEverywhere, ManagedSession, type CommitResult, type Session, type SessionHost, type SessionKind } from '../session/session.js';
 import { createStore } from '../stores/resolve-store.js';
 import { keyString, type Isolation, type ObjectKey, type Store, type StoredObject } from '../stores/store.js';
+import { Telemetry, type OaasStats } from '../observability/telemetry.js';
 import { AutoCommitScheduler } from './auto-commit-scheduler.js';
 import { chainContext, currentSlot, runWithSession, sessionContext } from './async-context.js';
 
@@ -112,6 +113,12 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   private readonly scheduler: AutoCommitScheduler;
   private readonly listeners = new Set<CommitErrorListener>();
   private readonly loading = new Map<string, Promise<ObjectCore>>();
+  /** Figures for getStats(), Prometheus and OpenTelemetry. */
+  readonly telemetry: Telemetry;
+  private liveSessions = 0;
+  private readonly sessionFinalizer = new FinalizationRegistry<undefined>(() => {
+    this.liveSessions -= 1;
+  });
   private pendingObjects = 0;
   private admissionWaiters: (() => void)[] = [];
   private activeTurns = 0;
@@ -149,7 +156,13 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       });
     // Failures reach whoever awaits the store; this only keeps Node from calling them unhandled.
     this.storeReady.catch(() => undefined);
-    this.pipeline = new CommitPipeline(() => this.storeReady, this.identity, () => this.config.lockTimeoutMs);
+    this.telemetry = new Telemetry({
+      pendingObjects: () => this.pendingObjects,
+      oldestPendingAgeMs: () => this.oldestPendingAgeMs(),
+      openSessions: () => this.liveSessions,
+      openScopes: () => this.openScopes,
+    });
+    this.pipeline = new CommitPipeline(() => this.storeReady, this.identity, () => this.config.lockTimeoutMs, this.telemetry, this.logger);
     this.scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => this.autoCommitTick());
     if (config.autoCommit) this.scheduler.start();
     process.on('beforeExit', this.onBeforeExit);
@@ -191,7 +204,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     const p = partitionId === undefined ? (slot.primaryPartition ?? this.config.defaultPartition) : normalizePartitionId(partitionId);
     let session = slot.sessions.get(p);
     if (session === undefined || session.runtimeId !== this.id || session.closed) {
-      session = new ManagedSession(this, p, 'context', this.id);
+      session = this.newSession(p, 'context');
       slot.sessions.set(p, session);
     }
     return session;
@@ -201,7 +214,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   async runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'runInSession expects a function');
     this.assertAcceptingWork(chainContext.getStore());
-    const session = new ManagedSession(this, this.config.defaultPartition, 'context', this.id);
+    const session = this.newSession(this.config.defaultPartition, 'context');
     return runWithSession(session, async () => fn());
   }
 
@@ -214,11 +227,11 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   openManualSession(partitionId?: number): ManagedSession {
     this.assertNotClosed();
     const p = partitionId === undefined ? this.config.defaultPartition : normalizePartitionId(partitionId);
-    return new ManagedSession(this, p, 'manual', this.id);
+    return this.newSession(p, 'manual');
   }
 
   openScopeSession(partitionId: number): ManagedSession {
-    return new ManagedSession(this, partitionId, 'scope', this.id);
+    return this.newSession(partitionId, 'scope');
   }
 
   objectPending(core: ObjectCore, pending: boolean): void {
@@ -243,6 +256,13 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   admit(chain: ChainLink | undefined): Promise<void> | undefined {
     if (chain !== undefined || this.pendingObjects < this.config.maxPendingObjects) return undefined;
     return new Promise<void>((resolve) => this.admissionWaiters.push(resolve));
+  }
+
+  private newSession(partitionId: number, kind: SessionKind): ManagedSession {
+    const session = new ManagedSession(this, partitionId, kind, this.id);
+    this.liveSessions += 1;
+    this.sessionFinalizer.register(session, undefined);
+    return session;
   }
 
   pendingChanged(session: ManagedSession, hasPending: boolean): void {
@@ -627,8 +647,8 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       try {
         results.push(await this.commitSession(session));
       } catch (error) {
+        // The commit itself logged the failure (or the lock wait that preceded it is in the CommitError).
         failures.push({ session, error });
-        this.logger.error({ err: error, session: session.id, objects: pendingRefs(session).map(formatRef) }, 'commit failed');
       }
     }
     if (failures.length > 0) {
@@ -667,7 +687,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     for (const session of [...this.pendingSessions]) {
       if (session.retryAt > now || this.state !== 'open') continue;
       try {
-        await this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false });
+        await this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true });
         session.failures = 0;
         session.retryAt = 0;
       } catch (error) {
@@ -687,25 +707,22 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       } catch (reloadError) {
         this.logger.error({ err: reloadError, session: session.id }, 'reloading conflicting objects failed');
       }
+      if (discarded.length > 0) {
+        this.logger.warn({ session: session.id, discarded: discarded.map(formatRef) }, 'stale objects reloaded from the store; their pending changes were discarded');
+      }
     } else {
       session.failures += 1;
       const interval = this.scheduler.interval;
-      session.retryAt = Date.now() + Math.max(interval, Math.min(interval * 2 ** (session.failures - 1), MAX_BACKOFF_MS));
+      const delay = Math.max(interval, Math.min(interval * 2 ** (session.failures - 1), MAX_BACKOFF_MS));
+      session.retryAt = Date.now() + delay;
+      this.telemetry.retry('background');
+      this.logger.warn({ session: session.id, objects: refs.map(formatRef), attempt: session.failures, retryInMs: delay }, 'commit will be retried');
     }
     this.report({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded });
   }
 
+  /** Tells `onCommitError` listeners (the failure itself was logged where it happened). */
   private report(event: CommitErrorEvent): void {
-    this.logger.error(
-      {
-        err: event.error,
-        session: event.sessionId,
-        objects: event.refs.map(formatRef),
-        discarded: event.discarded.map(formatRef),
-        willRetry: event.willRetry,
-      },
-      event.discarded.length > 0 ? 'background commit conflicted; stale objects reloaded, their changes discarded' : 'background commit failed; changes stay pending',
-    );
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -845,6 +862,25 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     return this.pendingSessions.size;
   }
 
+  /** Age of the oldest change waiting for a commit, in ms (0 when nothing waits). Scans pending objects only. */
+  oldestPendingAgeMs(): number {
+    let oldest = Infinity;
+    for (const session of this.pendingSessions) {
+      for (const core of session.pending) if (core.pendingSince !== undefined && core.pendingSince < oldest) oldest = core.pendingSince;
+    }
+    return oldest === Infinity ? 0 : Date.now() - oldest;
+  }
+
+  /** The runtime's figures as a plain object; no OpenTelemetry set-up needed. */
+  getStats(): OaasStats {
+    return this.telemetry.stats();
+  }
+
+  /** The runtime's figures in the Prometheus text format (what `GET /metrics` serves). */
+  metricsText(): Promise<string> {
+    return this.telemetry.metricsText();
+  }
+
   /** Checks the store and reports what waits for a commit; never rejects. */
   async healthCheck(): Promise<HealthReport> {
     const started = performance.now();
@@ -863,15 +899,11 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       error = e instanceof Error ? e.message : String(e);
     }
     const latencyMs = performance.now() - started;
-    let oldest = Infinity;
-    for (const session of this.pendingSessions) {
-      for (const core of session.pending) if (core.pendingSince !== undefined && core.pendingSince < oldest) oldest = core.pendingSince;
-    }
     return {
       ok: reachable && this.state === 'open',
       store: { name, reachable, latencyMs, pool, error },
       pendingObjects: this.pendingObjects,
-      oldestPendingAgeMs: oldest === Infinity ? 0 : Date.now() - oldest,
+      oldestPendingAgeMs: this.oldestPendingAgeMs(),
       pendingSessions: this.pendingSessions.size,
       liveObjects: this.identity.size,
     };

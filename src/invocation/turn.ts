@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError } from '../errors.js';
+import { InvalidArgumentError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
 import { toStateValue } from '../object/codec.js';
+import type { Logger } from 'pino';
 import { chainContext } from '../context/async-context.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { AccessorMeta, MethodMeta } from '../registry/class-meta.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
@@ -9,6 +11,8 @@ import { UndoFrame } from '../session/undo-frame.js';
 
 /** What a turn needs from the runtime. */
 export interface TurnHost {
+  readonly telemetry: Telemetry;
+  readonly logger: Logger;
   readonly lockTimeoutMs: number;
   assertAcceptingWork(chain: ChainLink | undefined): void;
   /** Resolves when a new top-level call may start (back-pressure), or `undefined` at once. */
@@ -38,12 +42,20 @@ async function callMethod(host: TurnHost, core: ObjectCore, method: MethodMeta, 
     host.assertAcceptingWork(chainContext.getStore());
     return methodOf(core, method).apply(core.proxy, args);
   }
+  const started = performance.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      return await runTurn(host, core, method, args);
+      const result = await runTurn(host, core, method, args);
+      host.telemetry.invocation(core.key.clsId, method.name, true, performance.now() - started);
+      return result;
     } catch (error) {
       const final = error instanceof ShutdownError || error instanceof ObjectDeletedError;
-      if (final || attempt >= method.retries) throw error;
+      if (final || attempt >= method.retries) {
+        host.telemetry.invocation(core.key.clsId, method.name, false, performance.now() - started);
+        throw error;
+      }
+      host.telemetry.retry('method');
+      host.logger.warn({ object: formatIdentity(core.key), method: method.name, attempt: attempt + 1, err: error }, 'method will be retried');
       if (method.retryDelayMs > 0) await sleep(method.retryDelayMs);
     }
   }
@@ -85,11 +97,11 @@ async function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, arg
   const link: ChainLink = { parent: chain, holder, core, frame };
   host.turnStarted();
   let ended = false;
-  const end = (ok: boolean): void => {
+  const end = (ok: boolean, error?: unknown): void => {
     if (ended) return;
     ended = true;
     if (ok) frame.mergeIntoParent();
-    else frame.restore();
+    else rollBack(host, core, method.name, frame, error);
     host.turnEnded();
     if (owned) core.releaseLock(holder);
   };
@@ -100,7 +112,7 @@ async function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, arg
     const fn = methodOf(core, method);
     body = chainContext.run(link, async () => await fn.apply(core.proxy, args));
   } catch (error) {
-    end(false);
+    end(false, error);
     throw error;
   }
   if (method.timeoutMs === undefined) {
@@ -109,7 +121,7 @@ async function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, arg
       end(true);
       return result;
     } catch (error) {
-      end(false);
+      end(false, error);
       throw error;
     }
   }
@@ -121,7 +133,7 @@ async function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, arg
  * settles: only then are its changes rolled back, so nothing else sees (or
  * commits) a half-done call.
  */
-async function raceTimeout(body: Promise<unknown>, method: MethodMeta, end: (ok: boolean) => void): Promise<unknown> {
+async function raceTimeout(body: Promise<unknown>, method: MethodMeta, end: (ok: boolean, error?: unknown) => void): Promise<unknown> {
   const ms = method.timeoutMs!;
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
@@ -139,14 +151,14 @@ async function raceTimeout(body: Promise<unknown>, method: MethodMeta, end: (ok:
     if (timedOut) {
       body.then(
         () => {
-          end(false);
+          end(false, error);
         },
         () => {
-          end(false);
+          end(false, error);
         },
       );
     } else {
-      end(false);
+      end(false, error);
     }
     throw error;
   } finally {
@@ -188,7 +200,7 @@ async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta,
     }
   } finally {
     if (finished) frame.mergeIntoParent();
-    else frame.restore();
+    else rollBack(host, core, method.name, frame, new Error('stream ended early'));
     host.turnEnded();
     if (owned) core.releaseLock(holder);
   }
@@ -227,4 +239,11 @@ function project(value: unknown, projection: readonly string[] | undefined): unk
   const out: Record<string, unknown> = {};
   for (const key of projection) if (Object.prototype.hasOwnProperty.call(record, key)) out[key] = record[key];
   return out;
+}
+
+/** Restores a failed call's object, and says so once in the log and the figures. */
+function rollBack(host: TurnHost, core: ObjectCore, method: string, frame: UndoFrame, error: unknown): void {
+  frame.restore();
+  host.telemetry.rollback('method', error);
+  host.logger.warn({ object: formatIdentity(core.key), method, err: error }, 'method call rolled back');
 }

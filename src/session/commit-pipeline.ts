@@ -1,5 +1,7 @@
 import PQueue from 'p-queue';
-import { AlreadyExistsError, ConflictError, LockTimeoutError, OaasError, StoreError, type ObjectIdentity } from '../errors.js';
+import type { Logger } from 'pino';
+import type { Telemetry } from '../observability/telemetry.js';
+import { AlreadyExistsError, ConflictError, LockTimeoutError, OaasError, StoreError, formatIdentity, type ObjectIdentity } from '../errors.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { Isolation, Store } from '../stores/store.js';
 import { chainHolds, type ChainLink } from './call-chain.js';
@@ -19,6 +21,8 @@ export interface CommitRequest {
    */
   readonly wait: boolean;
   readonly isolation?: Isolation | undefined;
+  /** A background commit (for logs). */
+  readonly background?: boolean | undefined;
 }
 
 /**
@@ -34,6 +38,8 @@ export class CommitPipeline {
     private readonly store: () => Promise<Store>,
     private readonly identity: IdentityMap,
     private readonly lockTimeoutMs: () => number,
+    private readonly telemetry: Telemetry,
+    private readonly logger: Logger,
   ) {}
 
   /** Commits waiting in line or running. */
@@ -46,7 +52,9 @@ export class CommitPipeline {
     const taken: ObjectCore[] = [];
     try {
       if (request.wait) await this.takeTurns(request, holder, taken);
-      return await this.queue.add(() => this.write(request, holder));
+      return await this.queue.add(() =>
+        this.telemetry.span('oaas.commit', { 'oaas.session': request.sessionId, 'oaas.objects': request.cores.length }, () => this.write(request, holder)),
+      );
     } finally {
       for (const core of taken) core.releaseLock(holder);
     }
@@ -84,13 +92,21 @@ export class CommitPipeline {
     let versions: readonly number[] = [];
     if (withOps.length > 0) {
       const store = await this.store();
+      const started = performance.now();
       try {
         versions = await store.apply(
           withOps.map((c) => c.op!),
           request.isolation === undefined ? undefined : { isolation: request.isolation },
         );
       } catch (error) {
-        throw translateCommitError(error);
+        const translated = translateCommitError(error);
+        this.failed(request, withOps, translated, performance.now() - started);
+        throw translated;
+      }
+      const durationMs = performance.now() - started;
+      this.telemetry.commitFinished(durationMs, withOps.length, undefined);
+      if (this.logger.isLevelEnabled('debug')) {
+        this.logger.debug({ session: request.sessionId, objects: withOps.length, durationMs, background: request.background === true }, 'commit');
       }
     }
     let i = 0;
@@ -98,6 +114,25 @@ export class CommitPipeline {
       this.settle(change, change.op === undefined ? undefined : versions[i++]);
     }
     return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
+  }
+
+  /** One log line and the figures for a commit the store refused or failed. */
+  private failed(request: CommitRequest, changes: readonly ObjectChange[], error: Error, durationMs: number): void {
+    this.telemetry.commitFinished(durationMs, 0, error);
+    const conflicts = error instanceof ConflictError ? error.conflicts : error instanceof AlreadyExistsError ? error.refs.map((ref) => ({ ref, expected: 0, actual: -1 })) : [];
+    if (conflicts.length > 0) this.telemetry.conflict(conflicts.length);
+    this.logger[conflicts.length > 0 ? 'warn' : 'error'](
+      {
+        session: request.sessionId,
+        objects: changes.map((c) => formatIdentity(c.core.key)),
+        durationMs,
+        code: error instanceof OaasError ? error.code : undefined,
+        err: error,
+        background: request.background === true,
+        ...(conflicts.length > 0 ? { conflicts: conflicts.map((c) => `${formatIdentity(c.ref)} expected v${c.expected} found v${c.actual}`) } : {}),
+      },
+      conflicts.length > 0 ? 'commit conflicted' : 'commit failed',
+    );
   }
 
   /** Bookkeeping after the store accepted a change. */

@@ -1,4 +1,6 @@
-import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError } from '../errors.js';
+import type { Logger } from 'pino';
+import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import { chainContext, runWithSession } from '../context/async-context.js';
 import { normalizePartitionId } from '../object/ids.js';
 import type { ObjectCore } from '../object/object-core.js';
@@ -21,6 +23,8 @@ export interface ScopeOptions {
 
 /** What a scope needs from the runtime. */
 export interface ScopeHost {
+  readonly telemetry: Telemetry;
+  readonly logger: Logger;
   readonly defaultPartition: number;
   readonly lockTimeoutMs: number;
   assertAcceptingWork(chain: ChainLink | undefined): void;
@@ -154,7 +158,15 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
     throw new InvalidArgumentError('partitionId', 'a nested sessionScope shares its outer scope`s session; it cannot use another partition');
   }
   host.scopeOpened();
+  const started = performance.now();
   try {
+    return await host.telemetry.span('oaas.scope', { nested: parent !== undefined }, () => attempts());
+  } finally {
+    host.telemetry.scopeFinished(performance.now() - started);
+    host.scopeClosed();
+  }
+
+  async function attempts(): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const session = parent?.session ?? host.openScopeSession(opts.partitionId);
       const level = new ScopeLevel(parent, session, opts.lockTimeoutMs);
@@ -166,9 +178,14 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
         else level.mergeIntoParent();
         return result;
       } catch (error) {
+        const touched = level.touched().map((core) => formatIdentity(core.key));
         level.rollback(host);
+        host.telemetry.rollback('scope', error);
         const retryable = error instanceof ConflictError || error instanceof LockTimeoutError;
-        if (attempt >= opts.retries || !retryable) throw error;
+        const retrying = retryable && attempt < opts.retries;
+        host.logger.warn({ session: session.id, objects: touched, err: error, attempt: attempt + 1, retrying }, 'scope rolled back');
+        if (!retrying) throw error;
+        host.telemetry.retry('scope');
         level.releaseAll();
         if (error instanceof ConflictError) await host.refreshStale(error);
       } finally {
@@ -176,8 +193,6 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
         if (parent === undefined) closeScopeSession(session);
       }
     }
-  } finally {
-    host.scopeClosed();
   }
 }
 

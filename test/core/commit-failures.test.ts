@@ -43,9 +43,13 @@ describe('a failed commit loses nothing', () => {
     expect(events[0]!.willRetry).toBe(true);
     expect(events[0]!.sessionId).toBe(sessionId);
     expect(events[0]!.refs.map((r) => r.objectId)).toEqual(['retry-me']);
-    const failures = lines.filter((l) => l.msg === 'background commit failed; changes stay pending');
+    const failures = lines.filter((l) => l.msg === 'commit failed');
     expect(failures).toHaveLength(3);
-    expect(failures[0]).toMatchObject({ level: 50, session: sessionId, objects: ['test.Counter/0/retry-me'], willRetry: true });
+    expect(failures[0]).toMatchObject({ level: 50, session: sessionId, objects: ['test.Counter/0/retry-me'], code: 'OAAS_ERR_STORE_FAILED', background: true });
+    expect(typeof failures[0]!.durationMs).toBe('number');
+    const retries = lines.filter((l) => l.msg === 'commit will be retried');
+    expect(retries.map((l) => l.attempt)).toEqual([1, 2, 3]);
+    expect(retries[1]).toMatchObject({ level: 40, session: sessionId, retryInMs: 40 });
     expect((await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'retry-me' }))?.version).toBe(1);
     unsubscribe();
   });

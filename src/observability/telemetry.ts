@@ -1,0 +1,280 @@
+/**
+ * The runtime's figures, three ways: OpenTelemetry instruments (no-ops until
+ * the application installs an OpenTelemetry SDK, which it must do before the
+ * runtime is configured), a Prometheus registry (`metricsText()`, served at
+ * `/metrics`), and plain numbers (`getStats()`).
+ *
+ * Hot-path events (method calls) only bump plain numbers and a no-op-cheap
+ * OpenTelemetry instrument; Prometheus reads those numbers at scrape time.
+ */
+import { SpanStatusCode, metrics, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Running totals of one kind of duration. */
+export interface DurationStats {
+  readonly count: number;
+  readonly totalMs: number;
+  readonly maxMs: number;
+}
+
+/** What `getStats()` returns. */
+export interface OaasStats {
+  /** Commits that reached the store (successful or not). */
+  readonly commits: number;
+  readonly commitFailures: number;
+  /** Objects written by successful commits. */
+  readonly committedObjects: number;
+  /** Version conflicts met at commit. */
+  readonly conflicts: number;
+  /** Re-runs: scopes after conflicts or lock timeouts, methods with `retries`, background commits after failures. */
+  readonly retries: number;
+  /** Rolled-back method calls and scopes, by error type. */
+  readonly rollbacks: Readonly<Record<string, number>>;
+  /** Method calls by `<clsId>.<method>`, split by outcome. */
+  readonly invocations: Readonly<Record<string, { readonly ok: number; readonly error: number }>>;
+  readonly commitDuration: DurationStats;
+  readonly scopeDuration: DurationStats;
+  readonly invocationDuration: DurationStats;
+  /** Objects per committed batch. */
+  readonly batchSize: { readonly count: number; readonly total: number; readonly max: number };
+  readonly pendingObjects: number;
+  readonly oldestPendingAgeMs: number;
+  readonly openSessions: number;
+  readonly openScopes: number;
+}
+
+/** Where the gauges read from. */
+export interface GaugeSource {
+  pendingObjects(): number;
+  oldestPendingAgeMs(): number;
+  openSessions(): number;
+  openScopes(): number;
+}
+
+class Durations {
+  count = 0;
+  totalMs = 0;
+  maxMs = 0;
+  add(ms: number): void {
+    this.count += 1;
+    this.totalMs += ms;
+    if (ms > this.maxMs) this.maxMs = ms;
+  }
+  snapshot(): DurationStats {
+    return { count: this.count, totalMs: this.totalMs, maxMs: this.maxMs };
+  }
+}
+
+const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One runtime's instruments. */
+export class Telemetry {
+  private commits = 0;
+  private commitFailures = 0;
+  private committedObjects = 0;
+  private conflicts = 0;
+  private retries = 0;
+  private readonly rollbacks = new Map<string, number>();
+  private readonly invocations = new Map<string, { ok: number; error: number }>();
+  private readonly commitDurations = new Durations();
+  private readonly scopeDurations = new Durations();
+  private readonly invocationDurations = new Durations();
+  private batches = 0;
+  private batchObjects = 0;
+  private batchMax = 0;
+
+  private readonly tracer = trace.getTracer('oaas-sdk');
+  private readonly otel;
+  /** The Prometheus registry of this runtime. */
+  readonly registry = new Registry();
+  private readonly prom;
+
+  constructor(private readonly source: GaugeSource) {
+    const meter = metrics.getMeter('oaas-sdk');
+    this.otel = {
+      commits: meter.createCounter('oaas.commits', { description: 'commits that reached the store' }),
+      committedObjects: meter.createCounter('oaas.committed_objects', { description: 'objects written by commits' }),
+      rollbacks: meter.createCounter('oaas.rollbacks', { description: 'rolled-back method calls and scopes' }),
+      conflicts: meter.createCounter('oaas.conflicts', { description: 'version conflicts at commit' }),
+      retries: meter.createCounter('oaas.retries', { description: 're-runs after retryable failures' }),
+      invocations: meter.createCounter('oaas.invocations', { description: 'method calls' }),
+      commitDuration: meter.createHistogram('oaas.commit.duration', { unit: 'ms', description: 'commit duration' }),
+      scopeDuration: meter.createHistogram('oaas.scope.duration', { unit: 'ms', description: 'sessionScope duration' }),
+      invocationDuration: meter.createHistogram('oaas.invocation.duration', { unit: 'ms', description: 'method call duration' }),
+      batchSize: meter.createHistogram('oaas.commit.batch_size', { description: 'objects per commit' }),
+    };
+    meter.createObservableGauge('oaas.pending_objects', { description: 'objects waiting for a commit' }).addCallback((r) => {
+      r.observe(source.pendingObjects());
+    });
+    meter.createObservableGauge('oaas.oldest_pending_age', { unit: 'ms', description: 'age of the oldest change not yet committed' }).addCallback((r) => {
+      r.observe(source.oldestPendingAgeMs());
+    });
+    meter.createObservableGauge('oaas.open_sessions', { description: 'sessions alive' }).addCallback((r) => {
+      r.observe(source.openSessions());
+    });
+    meter.createObservableGauge('oaas.open_scopes', { description: 'sessionScopes running' }).addCallback((r) => {
+      r.observe(source.openScopes());
+    });
+    this.prom = this.prometheus();
+  }
+
+  private prometheus() {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void) =>
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect(this: Counter) {
+          this.reset();
+          read((labels, v) => {
+            if (v > 0) this.inc(labels, v);
+          });
+        },
+      });
+    counter('oaas_commits_total', 'Commits that reached the store.', [], (set) => {
+      set({}, this.commits);
+    });
+    counter('oaas_commit_failures_total', 'Commits the store refused or failed.', [], (set) => {
+      set({}, this.commitFailures);
+    });
+    counter('oaas_committed_objects_total', 'Objects written by commits.', [], (set) => {
+      set({}, this.committedObjects);
+    });
+    counter('oaas_conflicts_total', 'Version conflicts met at commit.', [], (set) => {
+      set({}, this.conflicts);
+    });
+    counter('oaas_retries_total', 'Re-runs after retryable failures.', [], (set) => {
+      set({}, this.retries);
+    });
+    counter('oaas_rollbacks_total', 'Rolled-back method calls and scopes.', ['error'], (set) => {
+      for (const [error, n] of this.rollbacks) set({ error }, n);
+    });
+    counter('oaas_invocations_total', 'Method calls.', ['cls', 'method', 'outcome'], (set) => {
+      for (const [key, n] of this.invocations) {
+        const dot = key.lastIndexOf('.');
+        set({ cls: key.slice(0, dot), method: key.slice(dot + 1), outcome: 'ok' }, n.ok);
+        set({ cls: key.slice(0, dot), method: key.slice(dot + 1), outcome: 'error' }, n.error);
+      }
+    });
+    counter('oaas_invocation_duration_seconds_total', 'Time spent in method calls.', [], (set) => {
+      set({}, this.invocationDurations.totalMs / 1000);
+    });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect(this: Gauge) {
+          this.set(read());
+        },
+      });
+    gauge('oaas_pending_objects', 'Objects waiting for a commit.', () => this.source.pendingObjects());
+    gauge('oaas_oldest_pending_age_seconds', 'Age of the oldest change not yet committed.', () => this.source.oldestPendingAgeMs() / 1000);
+    gauge('oaas_open_sessions', 'Sessions alive.', () => this.source.openSessions());
+    gauge('oaas_open_scopes', 'sessionScopes running.', () => this.source.openScopes());
+    return {
+      commitDuration: new Histogram({ name: 'oaas_commit_duration_seconds', help: 'Commit duration.', buckets: SECONDS, registers }),
+      scopeDuration: new Histogram({ name: 'oaas_scope_duration_seconds', help: 'sessionScope duration.', buckets: SECONDS, registers }),
+      batchSize: new Histogram({ name: 'oaas_commit_batch_size', help: 'Objects per commit.', buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers }),
+    };
+  }
+
+  /** A commit reached the store (`error` set when it failed). */
+  commitFinished(durationMs: number, objects: number, error: unknown): void {
+    this.commits += 1;
+    this.commitDurations.add(durationMs);
+    this.otel.commits.add(1, { outcome: error === undefined ? 'ok' : 'error' });
+    this.otel.commitDuration.record(durationMs);
+    this.prom.commitDuration.observe(durationMs / 1000);
+    if (error !== undefined) {
+      this.commitFailures += 1;
+      return;
+    }
+    this.committedObjects += objects;
+    this.batches += 1;
+    this.batchObjects += objects;
+    if (objects > this.batchMax) this.batchMax = objects;
+    this.otel.committedObjects.add(objects);
+    this.otel.batchSize.record(objects);
+    this.prom.batchSize.observe(objects);
+  }
+
+  conflict(objects: number): void {
+    this.conflicts += objects;
+    this.otel.conflicts.add(objects);
+  }
+
+  retry(kind: 'method' | 'scope' | 'background'): void {
+    this.retries += 1;
+    this.otel.retries.add(1, { kind });
+  }
+
+  rollback(kind: 'method' | 'scope', error: unknown): void {
+    const type = error instanceof Error ? error.name : typeof error;
+    this.rollbacks.set(type, (this.rollbacks.get(type) ?? 0) + 1);
+    this.otel.rollbacks.add(1, { kind, error: type });
+  }
+
+  invocation(clsId: string, method: string, ok: boolean, durationMs: number): void {
+    const key = `${clsId}.${method}`;
+    let counts = this.invocations.get(key);
+    if (counts === undefined) {
+      counts = { ok: 0, error: 0 };
+      this.invocations.set(key, counts);
+    }
+    if (ok) counts.ok += 1;
+    else counts.error += 1;
+    this.invocationDurations.add(durationMs);
+    const attributes: Attributes = { cls: clsId, method, outcome: ok ? 'ok' : 'error' };
+    this.otel.invocations.add(1, attributes);
+    this.otel.invocationDuration.record(durationMs, attributes);
+  }
+
+  scopeFinished(durationMs: number): void {
+    this.scopeDurations.add(durationMs);
+    this.otel.scopeDuration.record(durationMs);
+    this.prom.scopeDuration.observe(durationMs / 1000);
+  }
+
+  /** Runs `fn` in an active span named `name`; the span records an exception and an error status if `fn` rejects. */
+  async span<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+    return this.tracer.startActiveSpan(name, { attributes }, async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        span.recordException(error instanceof Error ? error : String(error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  stats(): OaasStats {
+    return {
+      commits: this.commits,
+      commitFailures: this.commitFailures,
+      committedObjects: this.committedObjects,
+      conflicts: this.conflicts,
+      retries: this.retries,
+      rollbacks: Object.fromEntries(this.rollbacks),
+      invocations: Object.fromEntries([...this.invocations].map(([k, v]) => [k, { ...v }])),
+      commitDuration: this.commitDurations.snapshot(),
+      scopeDuration: this.scopeDurations.snapshot(),
+      invocationDuration: this.invocationDurations.snapshot(),
+      batchSize: { count: this.batches, total: this.batchObjects, max: this.batchMax },
+      pendingObjects: this.source.pendingObjects(),
+      oldestPendingAgeMs: this.source.oldestPendingAgeMs(),
+      openSessions: this.source.openSessions(),
+      openScopes: this.source.openScopes(),
+    };
+  }
+
+  /** The Prometheus text exposition of this runtime's figures. */
+  metricsText(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,132 @@
+import { context, metrics, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { MeterProvider, MetricReader, type DataPoint, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, StoreError, commitAll, configureOaas, getStats, metricsText, sessionScope } from '../../src/index.js';
+import { captureLogs } from '../support/logs.js';
+import { RecordingStore } from '../support/recording-store.js';
+import { shutdownAfterEach } from '../support/runtime.js';
+import { Account, Counter } from '../support/services.js';
+
+shutdownAfterEach();
+
+/** A reader the test collects from on demand. */
+class TestReader extends MetricReader {
+  protected onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const reader = new TestReader();
+const spans = new InMemorySpanExporter();
+
+beforeAll(() => {
+  // The SDK must be installed before the runtime is configured.
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+});
+afterAll(() => {
+  metrics.disable();
+  trace.disable();
+  context.disable();
+});
+
+async function points(name: string): Promise<DataPoint<unknown>[]> {
+  const { resourceMetrics }: { resourceMetrics: ResourceMetrics } = await reader.collect();
+  return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as DataPoint<unknown>[]);
+}
+
+const sum = async (name: string, attributes: Record<string, unknown> = {}): Promise<number> =>
+  (await points(name))
+    .filter((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v))
+    .reduce((n, p) => n + (typeof p.value === 'number' ? p.value : 0), 0);
+
+const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+describe('metrics, spans and logs', () => {
+  it('counts commits, objects, conflicts, rollbacks, retries and invocations, and measures them', async () => {
+    const store = new RecordingStore();
+    const { logger, lines } = captureLogs();
+    await configureOaas({ store, logger, autoCommit: false });
+    const baseCommits = await sum('oaas.commits');
+    const counter = Counter.create({}, { id: 'm1' });
+    await counter.increment(2);
+    await expect(counter.incrementThenFail(1)).rejects.toThrow('refused 1');
+    await commitAll();
+    expect(await sum('oaas.commits', { outcome: 'ok' })).toBe(baseCommits + 1);
+    expect(await sum('oaas.committed_objects')).toBeGreaterThanOrEqual(1);
+    expect(await sum('oaas.invocations', { cls: 'test.Counter', method: 'increment', outcome: 'ok' })).toBe(1);
+    expect(await sum('oaas.invocations', { cls: 'test.Counter', method: 'incrementThenFail', outcome: 'error' })).toBe(1);
+    expect(await sum('oaas.rollbacks', { kind: 'method', error: 'RangeError' })).toBe(1);
+
+    // A failed commit, then a conflict in a scope that retries.
+    counter.count = 10;
+    store.failNext(1, () => new StoreError('disk full', { transient: false }));
+    await expect(commitAll()).rejects.toThrow();
+    expect(await sum('oaas.commits', { outcome: 'error' })).toBe(1);
+    await commitAll();
+    const account = Account.create({ balance: 5 }, { id: 'acc' });
+    await commitAll();
+    let runs = 0;
+    await sessionScope(async () => {
+      if (runs++ === 0) await store.apply([{ kind: 'put', key: account.asRef(), expectedVersion: 1, set: new Map([['balance', encode(50)]]) }]);
+      await account.withdraw(1);
+    }, { retries: 1 });
+    expect(await sum('oaas.conflicts')).toBe(1);
+    expect(await sum('oaas.retries', { kind: 'scope' })).toBe(1);
+    expect(await sum('oaas.rollbacks', { kind: 'scope', error: 'ConflictError' })).toBe(1);
+
+    const durations = await points('oaas.commit.duration');
+    expect(durations.length).toBeGreaterThan(0);
+    const pending = await points('oaas.pending_objects');
+    expect(pending[0]?.value).toBe(0);
+
+    const stats = getStats();
+    expect(stats).toMatchObject({ conflicts: 1, commitFailures: 2 /* the store failure and the conflict */, retries: 1, rollbacks: { RangeError: 1, ConflictError: 1 } });
+    expect(stats.invocations['test.Counter.increment']).toEqual({ ok: 1, error: 0 });
+    expect(stats.commitDuration.count).toBe(stats.commits);
+    expect(stats.openScopes).toBe(0);
+
+    // One structured line per failure, conflict, rollback and retry.
+    expect(lines.find((l) => l.msg === 'method call rolled back')).toMatchObject({ level: 40, object: 'test.Counter/0/m1', method: 'incrementThenFail' });
+    expect(lines.find((l) => l.msg === 'commit failed')).toMatchObject({ level: 50, code: 'OAAS_ERR_STORE_FAILED', objects: ['test.Counter/0/m1'] });
+    expect(lines.find((l) => l.msg === 'commit conflicted')).toMatchObject({ level: 40, code: 'OAAS_ERR_COMMIT_CONFLICT', objects: ['test.Account/0/acc'] });
+    expect(lines.find((l) => l.msg === 'scope rolled back')).toMatchObject({ level: 40, objects: ['test.Account/0/acc'], retrying: true });
+    const commitLines = lines.filter((l) => l.msg === 'commit');
+    expect(commitLines.length).toBe(stats.commits - stats.commitFailures);
+    expect(commitLines.every((l) => l.level === 20 && typeof l.durationMs === 'number')).toBe(true);
+    expect(lines.some((l) => l.level === 30)).toBe(false); // nothing at info on the way
+  });
+
+  it('records spans for scopes and commits, the commit inside its scope', async () => {
+    await configureOaas({ store: new RecordingStore(), autoCommit: false, logLevel: 'silent' });
+    spans.reset();
+    await sessionScope(() => Counter.create({}, { id: 'spanned' }));
+    const finished = spans.getFinishedSpans();
+    const scope = finished.find((s) => s.name === 'oaas.scope');
+    const commit = finished.find((s) => s.name === 'oaas.commit');
+    expect(scope).toBeDefined();
+    expect(commit?.parentSpanContext?.spanId).toBe(scope?.spanContext().spanId);
+    await expect(sessionScope(() => {
+      throw new ConflictError([]);
+    })).rejects.toBeInstanceOf(ConflictError);
+    expect(spans.getFinishedSpans().at(-1)?.status.code).toBe(2);
+  });
+
+  it('exposes the same figures as Prometheus text', async () => {
+    await configureOaas({ store: new RecordingStore(), autoCommit: false, logLevel: 'silent' });
+    const c = Counter.create({}, { id: 'prom' });
+    await c.increment();
+    await commitAll();
+    const text = await metricsText();
+    expect(text).toMatch(/^oaas_commits_total 1$/m);
+    expect(text).toMatch(/^oaas_invocations_total\{cls="test.Counter",method="increment",outcome="ok"\} 1$/m);
+    expect(text).toMatch(/^oaas_pending_objects 0$/m);
+    expect(text).toMatch(/^oaas_commit_duration_seconds_count 1$/m);
+  });
+});
