@@ -6,6 +6,7 @@
  * HTTP statuses (see `ERROR_CODES`).
  */
 import { createHash } from 'node:crypto';
+import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import type { AutoSessionManager } from '../context/auto-session-manager.js';
 import {
   AlreadyExistsError,
@@ -37,6 +38,9 @@ export interface InvokeCall {
   readonly body?: string | undefined;
   /** A repeated key for the same object and method returns the first result without running again. */
   readonly idempotencyKey?: string | undefined;
+  /** The caller's W3C trace context; the invocation's span continues it. */
+  readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
 }
 
 /** A finished call's value, or a stream of values from an `async *` method. */
@@ -86,6 +90,16 @@ export class Gateway {
 
   /** Invokes a method, getter or setter; resolves after the call's changes are committed. */
   async invoke(call: InvokeCall): Promise<InvokeOutcome> {
+    const carrier: Record<string, string> = {};
+    if (call.traceparent !== undefined) carrier.traceparent = call.traceparent;
+    if (call.tracestate !== undefined) carrier.tracestate = call.tracestate;
+    const parent = propagation.extract(ROOT_CONTEXT, carrier);
+    return context.with(parent, () =>
+      this.runtime().telemetry.span('oaas.invoke', { 'oaas.class': call.clsId, 'oaas.method': call.method }, () => this.invokeTraced(call)),
+    );
+  }
+
+  private async invokeTraced(call: InvokeCall): Promise<InvokeOutcome> {
     const meta = this.classOf(call.clsId);
     const member = findMember(meta, call.method);
     const partitionId = normalizePartitionId(call.partitionId);

@@ -1,4 +1,4 @@
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader, type DataPoint, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -128,5 +128,25 @@ describe('metrics, spans and logs', () => {
     expect(text).toMatch(/^oaas_invocations_total\{cls="test.Counter",method="increment",outcome="ok"\} 1$/m);
     expect(text).toMatch(/^oaas_pending_objects 0$/m);
     expect(text).toMatch(/^oaas_commit_duration_seconds_count 1$/m);
+  });
+});
+
+describe('trace context across remote calls', () => {
+  it('continues the caller`s traceparent in the invocation span', async () => {
+    const { W3CTraceContextPropagator } = await import('@opentelemetry/core');
+    const { Gateway } = await import('../../src/invocation/gateway.js');
+    const { getAutoSessionManager } = await import('../../src/index.js');
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    await configureOaas({ store: new RecordingStore(), autoCommit: false, logLevel: 'silent' });
+    Counter.create({}, { id: 'traced' });
+    await commitAll();
+    spans.reset();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const gateway = new Gateway(getAutoSessionManager);
+    await gateway.invoke({ clsId: 'test.Counter', partitionId: 0, objectId: 'traced', method: 'increment', body: '2', traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    const invoke = spans.getFinishedSpans().find((s) => s.name === 'oaas.invoke');
+    expect(invoke?.spanContext().traceId).toBe(traceId);
+    expect(invoke?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    expect(spans.getFinishedSpans().find((s) => s.name === 'oaas.scope')?.spanContext().traceId).toBe(traceId);
   });
 });
