@@ -1,0 +1,79 @@
+/**
+ * The benchmark suite: `npm run bench` (not part of `npm test`).
+ *
+ *     npm run bench                      all scenarios (about 2 minutes on 2 cores)
+ *     npm run bench -- --only 1,3        some of them
+ *     npm run bench -- --full            scenario 5 with 1M sessions instead of 200k
+ *     npm run bench -- --out results.md  also write the report as Markdown
+ *     BENCH_SQLITE_SYNCHRONOUS=full npm run bench
+ *
+ * Every scenario is bounded in size and time, uses local SQLite files only,
+ * and reports medians with their spread and ratios against baselines measured
+ * in the same run. docs/benchmarks.md explains the scenarios and keeps the
+ * figures of the last recorded run.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { shutdown } from '../src/index.js';
+import { hotObject } from './scenarios/hot-object.js';
+import { commitVsLoaded } from './scenarios/commit-vs-loaded.js';
+import { manyObjects } from './scenarios/many-objects.js';
+import { memory } from './scenarios/memory.js';
+import { methodOverhead } from './scenarios/method-overhead.js';
+import { scopeCost } from './scenarios/scope-cost.js';
+import { environment } from './support/env.js';
+import { renderReport, type BenchOptions, type ScenarioReport } from './support/report.js';
+import { removeDatabases } from './support/sqlite.js';
+import { table } from './support/stats.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    full: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const options: BenchOptions = { full: values.full };
+const scenarios: [string, () => Promise<ScenarioReport>][] = [
+  ['1', methodOverhead],
+  ['2', hotObject],
+  ['3', manyObjects],
+  ['4', commitVsLoaded],
+  ['5', () => memory(options)],
+  ['6', scopeCost],
+];
+const only = values.only?.split(',').map((s) => s.trim());
+const selected = scenarios.filter(([id]) => only === undefined || only.includes(id));
+
+const header = table(
+  ['setting', 'value'],
+  environment().map(([k, v]) => [k, v]),
+);
+console.log(`# oaas-sdk benchmarks\n\n${header}\n`);
+
+const reports: ScenarioReport[] = [];
+const started = performance.now();
+try {
+  for (const [id, run] of selected) {
+    const scenarioStart = performance.now();
+    const report = await run();
+    reports.push(report);
+    console.log(renderReport(report));
+    console.log(`(scenario ${id}: ${((performance.now() - scenarioStart) / 1000).toFixed(1)} s)\n`);
+  }
+} finally {
+  await shutdown().catch(() => undefined);
+  removeDatabases();
+}
+
+const summary = table(
+  ['scenario', 'target', 'measured', 'result'],
+  reports.flatMap((r) => r.verdicts.map((v) => [`${r.id}. ${r.title}`, v.target, v.measured, v.pass ? 'PASS' : 'MISS'])),
+);
+console.log(`## Targets\n\n${summary}\n\ntotal: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+if (values.out !== undefined) {
+  const markdown = [`## Environment\n\n${header}\n`, `## Targets\n\n${summary}\n`, '## Scenarios\n', ...reports.map(renderReport)].join('\n');
+  writeFileSync(values.out, markdown);
+  console.log(`report written to ${values.out}`);
+}

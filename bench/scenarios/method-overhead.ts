@@ -1,0 +1,120 @@
+/**
+ * Scenario 1: what a `@method` call costs. One object, `await increment()` in
+ * a loop with auto-commit on (100 ms), against the same class undecorated and
+ * the same method on a MikroORM entity flushed every N calls.
+ */
+import { Bench } from 'tinybench';
+import { commitAll, configureOaas, disableAutoCommit, enableAutoCommit, runInSession } from '../../src/index.js';
+import { MoCounter, openMikroOrm } from '../support/mikro-orm.js';
+import type { ScenarioReport } from '../support/report.js';
+import { BenchCounter, PlainCounter } from '../support/services.js';
+import { dbPath, sdkStoreSpec } from '../support/sqlite.js';
+import { fmt, ratioText, ratios, spread, summarize, table, yieldToLoop } from '../support/stats.js';
+
+/** Calls per timed sample; each sample ends with one yield to the event loop so timers (auto-commit) can fire. */
+const BATCH = 1000;
+const ROUNDS = 5;
+const INTERVAL_MS = 100;
+const TARGET_RATIO = 10;
+
+export async function methodOverhead(): Promise<ScenarioReport> {
+  await configureOaas({ store: sdkStoreSpec('s1-sdk'), autoCommit: true, autoCommitIntervalMs: INTERVAL_MS, logLevel: 'silent' });
+  const orm = await openMikroOrm(dbPath('s1-mikro'));
+  const em = orm.em.fork();
+  em.create(MoCounter, { id: 'hot', count: 0, name: 'hot', updatedAt: 0 });
+  await em.flush();
+  const entity = await em.findOneOrFail(MoCounter, { id: 'hot' });
+  const plain = new PlainCounter();
+  let calls = 0;
+
+  const perCall: Record<string, number[]> = {};
+  const names = ['@method, auto-commit 100 ms', '@method, auto-commit off', 'plain async method', 'MikroORM, flush every 100', 'MikroORM, flush every 1000'];
+  for (const name of names) perCall[name] = [];
+
+  await runInSession(async () => {
+    const counter = BenchCounter.create({ name: 'hot' }, { id: 'hot' });
+    await commitAll();
+    const mikroTask = (every: number) => async () => {
+      for (let i = 0; i < BATCH; i++) {
+        await entity.increment();
+        if (++calls % every === 0) await em.flush();
+      }
+      await yieldToLoop();
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      const bench = new Bench({ time: 300, warmupTime: 100, iterations: 20 });
+      bench
+        .add(names[0]!, async () => {
+          for (let i = 0; i < BATCH; i++) await counter.increment();
+          await yieldToLoop();
+        })
+        .add(
+          names[1]!,
+          async () => {
+            for (let i = 0; i < BATCH; i++) await counter.increment();
+            await yieldToLoop();
+          },
+          {
+            beforeAll: () => {
+              disableAutoCommit();
+            },
+            afterAll: async () => {
+              enableAutoCommit();
+              await commitAll();
+            },
+          },
+        )
+        .add(names[2]!, async () => {
+          for (let i = 0; i < BATCH; i++) await plain.increment();
+          await yieldToLoop();
+        })
+        .add(names[3]!, mikroTask(100))
+        .add(names[4]!, mikroTask(1000));
+      await bench.run();
+      for (const task of bench.tasks) {
+        const result = task.result;
+        if (result.state !== 'completed') throw new Error(`scenario 1: task ${task.name} ${result.state}`);
+        perCall[task.name]!.push((result.latency.p50 * 1e6) / BATCH);
+      }
+    }
+    await commitAll();
+    // The work really happened: the store and the database hold what the loops did.
+    await em.flush();
+    const stored = await orm.em.fork().findOneOrFail(MoCounter, { id: 'hot' });
+    if (stored.count !== entity.count) throw new Error('scenario 1: MikroORM did not persist the counter');
+    if (counter.version < 2) throw new Error('scenario 1: the SDK did not commit the counter');
+  });
+  await orm.close();
+
+  const plainNs = perCall[names[2]!]!;
+  const sdkNs = perCall[names[0]!]!;
+  const vsPlain = ratios(sdkNs, plainNs);
+  const rows = names.map((name) => {
+    const values = perCall[name]!;
+    return [
+      name,
+      spread(summarize(values), ' ns'),
+      ratioText(ratios(values, plainNs)),
+      name.startsWith('@method') ? ratioText(ratios(values, perCall[names[3]!]!)) : '',
+    ];
+  });
+  return {
+    id: '1',
+    title: 'Method overhead',
+    setup:
+      `One object, \`await obj.increment()\` in a loop, timed in batches of ${BATCH} calls (tinybench, 300 ms per task, ${ROUNDS} rounds; ` +
+      `each figure is the median over rounds of the batch median, with the min-max over rounds). Every batch ends with one ` +
+      `\`await new Promise(setImmediate)\` in every contender, so the auto-commit timer (${INTERVAL_MS} ms) can fire and its commits are paid for.`,
+    tables: [table(['contender', 'ns per call', 'vs plain', 'vs MikroORM/100'], rows)],
+    verdicts: [
+      {
+        target: `a @method call costs at most ${TARGET_RATIO}x a plain async method call`,
+        measured: `${fmt(vsPlain.median)}x (${fmt(summarize(sdkNs).median)} ns vs ${fmt(summarize(plainNs).median)} ns)`,
+        pass: vsPlain.median <= TARGET_RATIO,
+      },
+    ],
+    notes: [
+      'The plain baseline runs in the same process, where AsyncLocalStorage is active, so it pays the same async_hooks promise cost as any code next to the SDK on Node 20.',
+    ],
+  };
+}
