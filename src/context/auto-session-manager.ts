@@ -924,7 +924,7 @@ function applyStored(core: ObjectCore, stored: StoredObject): void {
     if (prop === undefined) continue;
     const text = bytesToText(bytes);
     core.target[prop] = decodeState(text);
-    core.committed.set(prop, text);
+    core.setCommitted(prop, text);
   }
 }
 

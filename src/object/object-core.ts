@@ -47,8 +47,8 @@ export class ObjectCore {
   lifecycle: Lifecycle;
   /** A delete waits for the next commit. */
   deleted = false;
-  /** Encoded value of each field as the store last saw it. */
-  readonly committed = new Map<string, string>();
+  /** Encoded value of each field as the store last saw it, by field position (an array: smaller than a Map per object). */
+  private committed: (string | undefined)[] | undefined;
   /** Fields written since the last commit (a superset: the commit compares encodings). */
   dirty: Set<string> | undefined;
   /** Grows with every write; a commit keeps fields dirty if it moved while the commit ran. */
@@ -96,6 +96,18 @@ export class ObjectCore {
     this.host.beforeWrite(this, prop);
     mutate();
     this.markDirty(prop);
+  }
+
+  /** The encoding the store last saw for a field. */
+  committedText(prop: string): string | undefined {
+    return this.committed?.[this.fields.indexOf(prop)];
+  }
+
+  /** Records what the store now holds for a field. */
+  setCommitted(prop: string, text: string): void {
+    const i = this.fields.indexOf(prop);
+    if (i < 0) return;
+    (this.committed ??= new Array<string | undefined>(this.fields.props.length))[i] = text;
   }
 
   markDirty(prop: string): void {

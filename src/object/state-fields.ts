@@ -20,6 +20,11 @@ export class StateFields {
     this.propByKey = new Map([...keyByProp].map(([p, k]) => [k, p]));
   }
 
+  /** Position of a property in {@link props} (-1 when it is not a field). */
+  indexOf(prop: string): number {
+    return this.props.indexOf(prop);
+  }
+
   has(prop: string): boolean {
     return this.keyByProp.has(prop);
   }

@@ -30,7 +30,7 @@ export function computeChange(core: ObjectCore): ObjectChange {
   for (const prop of props) {
     if (!core.fields.has(prop)) continue;
     const text = encodeState(core.target[prop]);
-    if (!isNew && core.committed.get(prop) === text) continue;
+    if (!isNew && core.committedText(prop) === text) continue;
     encoded.set(prop, text);
     set.set(core.fields.keyOf(prop), textToBytes(text));
   }

@@ -148,7 +148,7 @@ export class CommitPipeline {
     if (version !== undefined && change.op?.kind === 'put') {
       core.version = version;
       core.lifecycle = 'stored';
-      for (const [prop, text] of change.encoded) core.committed.set(prop, text);
+      for (const [prop, text] of change.encoded) core.setCommitted(prop, text);
     }
     if (core.writeSeq === change.seq) {
       core.dirty = undefined;

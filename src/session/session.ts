@@ -80,7 +80,11 @@ export class ManagedSession implements Session, PendingOwner {
   forget(core: ObjectCore): void {
     if (!this.pending.delete(core)) return;
     const owners = core.owners;
-    if (owners?.delete(this) === true && owners.size === 0) this.host.objectPending(core, false);
+    if (owners?.delete(this) === true && owners.size === 0) {
+      // An idle object keeps no empty set around.
+      core.owners = undefined;
+      this.host.objectPending(core, false);
+    }
     if (this.pending.size === 0 && this.kind !== 'scope') this.host.pendingChanged(this, false);
   }
 
