@@ -68,6 +68,12 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO oaas_entries (cls_id, partition_id, object_id, entry_key, value) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (cls_id, partition_id, object_id, entry_key) DO UPDATE SET value = excluded.value`,
     ),
+    bumpVersion: db.prepare<[...KeyParams, number]>(`UPDATE oaas_objects SET version = version + 1 WHERE ${where} AND version = ?`),
+    insertObject: db.prepare<KeyParams>(
+      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version) VALUES (?, ?, ?, 1)
+       ON CONFLICT (cls_id, partition_id, object_id) DO NOTHING`,
+    ),
+    deleteAtVersion: db.prepare<[...KeyParams, number]>(`DELETE FROM oaas_objects WHERE ${where} AND version = ?`),
     removeEntry: db.prepare<[...KeyParams, string]>(`DELETE FROM oaas_entries WHERE ${where} AND entry_key = ?`),
     deleteEntries: db.prepare<KeyParams>(`DELETE FROM oaas_entries WHERE ${where}`),
     deleteObject: db.prepare<KeyParams>(`DELETE FROM oaas_objects WHERE ${where}`),
@@ -228,32 +234,63 @@ function read(s: Statements, key: ObjectKey): StoredObject | undefined {
   return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: first.version, entries };
 }
 
-/** Runs inside the IMMEDIATE transaction: check every version, then write; a throw rolls everything back. */
+/**
+ * Runs inside the IMMEDIATE transaction. The version check is part of each
+ * write (`UPDATE ... WHERE version = ?`, `INSERT ... DO NOTHING`), so an
+ * object costs one statement plus its entries. At the first mismatch the
+ * batch stops writing, checks the remaining objects, and throws one
+ * `ConflictError` listing all of them; the throw rolls the transaction back.
+ */
 function applyBatch(s: Statements, ops: readonly WriteOp[]): number[] {
-  const current = ops.map((op) => s.version.get(op.key.clsId, op.key.partitionId, op.key.objectId) ?? 0);
+  const versions: number[] = [];
   const conflicts: VersionConflict[] = [];
-  ops.forEach((op, i) => {
-    const actual = current[i] ?? 0;
-    if (op.expectedVersion !== undefined && op.expectedVersion !== actual) {
-      conflicts.push({ ref: { clsId: op.key.clsId, partitionId: op.key.partitionId, objectId: op.key.objectId }, expected: op.expectedVersion, actual });
+  for (const op of ops) {
+    const { clsId, partitionId, objectId } = op.key;
+    const expected = op.expectedVersion;
+    if (conflicts.length > 0) {
+      // Only checking now: the transaction will be rolled back.
+      const actual = s.version.get(clsId, partitionId, objectId) ?? 0;
+      if (expected !== undefined && expected !== actual) conflicts.push({ ref: { clsId, partitionId, objectId }, expected, actual });
+      continue;
     }
-  });
+    const version = writeObject(s, op, expected);
+    if (version === undefined) {
+      const actual = s.version.get(clsId, partitionId, objectId) ?? 0;
+      conflicts.push({ ref: { clsId, partitionId, objectId }, expected: expected ?? actual, actual });
+      continue;
+    }
+    versions.push(version);
+  }
   if (conflicts.length > 0) throw new ConflictError(conflicts);
-  return ops.map((op, i) => {
-    const k: KeyParams = [op.key.clsId, op.key.partitionId, op.key.objectId];
-    const version = current[i] ?? 0;
-    if (op.kind === 'delete') {
-      if (version > 0) {
-        s.deleteEntries.run(...k);
-        s.deleteObject.run(...k);
-      }
+  return versions;
+}
+
+/** Writes one op with its version check; `undefined` when the stored version is not the expected one. */
+function writeObject(s: Statements, op: WriteOp, expected: number | undefined): number | undefined {
+  const { clsId, partitionId, objectId } = op.key;
+  if (op.kind === 'delete') {
+    if (expected === undefined) {
+      s.deleteObject.run(clsId, partitionId, objectId);
       return 0;
     }
-    s.writeVersion.run(...k, version + 1);
-    for (const entryKey of op.remove ?? []) s.removeEntry.run(...k, entryKey);
-    for (const [entryKey, value] of op.set ?? []) s.setEntry.run(...k, entryKey, value);
-    return version + 1;
-  });
+    if (expected === 0) return s.version.get(clsId, partitionId, objectId) === undefined ? 0 : undefined;
+    // Entries go with the object (ON DELETE CASCADE).
+    return s.deleteAtVersion.run(clsId, partitionId, objectId, expected).changes === 1 ? 0 : undefined;
+  }
+  let version: number;
+  if (expected === undefined) {
+    version = (s.version.get(clsId, partitionId, objectId) ?? 0) + 1;
+    s.writeVersion.run(clsId, partitionId, objectId, version);
+  } else if (expected === 0) {
+    if (s.insertObject.run(clsId, partitionId, objectId).changes !== 1) return undefined;
+    version = 1;
+  } else {
+    if (s.bumpVersion.run(clsId, partitionId, objectId, expected).changes !== 1) return undefined;
+    version = expected + 1;
+  }
+  if (op.remove !== undefined) for (const entryKey of op.remove) s.removeEntry.run(clsId, partitionId, objectId, entryKey);
+  if (op.set !== undefined) for (const [entryKey, value] of op.set) s.setEntry.run(clsId, partitionId, objectId, entryKey, value);
+  return version;
 }
 
 /**
