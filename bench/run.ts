@@ -7,9 +7,10 @@
  *     npm run bench -- --out results.md  also write the report as Markdown
  *     BENCH_SQLITE_SYNCHRONOUS=full npm run bench
  *
- * Every scenario is bounded in size and time, uses local SQLite files only,
- * and reports medians with their spread and ratios against baselines measured
- * in the same run. docs/benchmarks.md explains the scenarios and keeps the
+ * Every scenario is bounded in size and time, uses local SQLite files (3b
+ * and 8: throw-away PostgreSQL and Redis servers on 127.0.0.1), and reports
+ * medians with their spread and ratios against baselines measured in the same
+ * run. docs/benchmarks.md explains the scenarios and keeps the
  * figures of the last recorded run.
  */
 import { writeFileSync } from 'node:fs';
@@ -17,7 +18,9 @@ import { parseArgs } from 'node:util';
 import { shutdown } from '../src/index.js';
 import { hotObject } from './scenarios/hot-object.js';
 import { commitVsLoaded } from './scenarios/commit-vs-loaded.js';
+import { cacheLatency } from './scenarios/cache-latency.js';
 import { manyObjects } from './scenarios/many-objects.js';
+import { manyObjectsServers } from './scenarios/many-objects-servers.js';
 import { memory } from './scenarios/memory.js';
 import { methodOverhead } from './scenarios/method-overhead.js';
 import { scopeCost } from './scenarios/scope-cost.js';
@@ -38,9 +41,11 @@ const scenarios: [string, () => Promise<ScenarioReport>][] = [
   ['1', methodOverhead],
   ['2', hotObject],
   ['3', manyObjects],
+  ['3b', manyObjectsServers],
   ['4', commitVsLoaded],
   ['5', () => memory(options)],
   ['6', scopeCost],
+  ['8', cacheLatency],
 ];
 const only = values.only?.split(',').map((s) => s.trim());
 const selected = scenarios.filter(([id]) => only === undefined || only.includes(id));
