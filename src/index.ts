@@ -93,3 +93,37 @@ export { Oparaca, getGlobalOaas, newSession } from './legacy/oparaca.js';
 export type { OparacaOptions } from './legacy/oparaca.js';
 export type { ClsMeta } from './legacy/cls-meta.js';
 export type { InvocationRequest, InvocationResponse, ResponseStatus, InvocationErrorBody } from './invocation/request.js';
+
+// Remote invocation: the HTTP server and the typed client
+export { serve } from './server/serve.js';
+export type { ServeOptions, RunningServer, CloseOptions } from './server/serve.js';
+export { createApp } from './server/app.js';
+export type { ServerOptions } from './server/app.js';
+export { connect } from './client/client.js';
+export type {
+  ClientOptions,
+  OaasClient,
+  RemoteRef,
+  RemoteMethod,
+  RefOptions,
+  InvokeOptions,
+  ObjectOptions,
+  ListObjectsOptions,
+  PutState,
+  ObjectState,
+  ObjectListing,
+} from './client/types.js';
+
+// The OaaS package document
+export { exportPackage, buildPackageDocument } from './registry/package-export.js';
+export type {
+  ExportPackageOptions,
+  PackageDocumentOptions,
+  PackageDocument,
+  PackageClass,
+  PackageKeySpec,
+  PackageKeyType,
+  PackageFunctionBinding,
+  PackageFunction,
+  PackageMetadata,
+} from './registry/package-export.js';

@@ -150,6 +150,7 @@ export class RemoteClient implements OaasClient {
   async *streamAt(target: Target, method: string, body: string | undefined): AsyncGenerator<unknown, void, undefined> {
     const path = invokePath(target, method);
     const reply = await this.http.open({ method: 'POST', path, body });
+    let events: AsyncGenerator<{ event: string; data: string }> | undefined;
     try {
       const { response } = reply;
       if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
@@ -158,14 +159,23 @@ export class RemoteClient implements OaasClient {
         return;
       }
       if (response.body === null) throw new RemoteError(`POST ${path}: the stream has no body`);
-      for await (const event of readEvents(response.body)) {
-        if (event.event === 'end') return;
-        if (event.event === 'error') throw streamError(event.data, `POST ${path}`);
-        if (event.event === 'message') yield parseReply(event.data, `POST ${path}`);
+      events = readEvents(response.body);
+      for (;;) {
+        let step: IteratorResult<{ event: string; data: string }>;
+        try {
+          step = await events.next();
+        } catch (error) {
+          throw new RemoteError(`POST ${path}: the stream was cut off`, { cause: error });
+        }
+        if (step.done === true) throw new RemoteError(`POST ${path}: the stream ended before its end event (the connection was lost)`);
+        const { event, data } = step.value;
+        if (event === 'end') return;
+        if (event === 'error') throw streamError(data, `POST ${path}`);
+        if (event === 'message') yield parseReply(data, `POST ${path}`);
       }
-      throw new RemoteError(`POST ${path}: the stream ended before its end event (the connection was lost)`);
     } finally {
       // Stopping early (break, return, throw) cancels the request: the server ends the method, which keeps its last checkpoint.
+      await events?.return(undefined).catch(() => undefined);
       reply.cancel();
     }
   }

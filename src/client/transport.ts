@@ -25,10 +25,10 @@ export interface OpenReply {
 interface Exchange {
   readonly response: Response;
   /** Ends the request (and its timer). */
-  cancel(): void;
+  readonly cancel: () => void;
   /** Rejects `work` when the request is cancelled or times out. */
-  guard<T>(work: Promise<T>): Promise<T>;
-  timedOut(): boolean;
+  readonly guard: <T>(work: Promise<T>) => Promise<T>;
+  readonly timedOut: () => boolean;
 }
 
 /** @default 30 s */

@@ -90,6 +90,7 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
     checked = checkRequest(request);
     ({ meta, method } = resolve(checked));
     args = decodeArguments(checked.payload, method);
+    checkArgumentTypes(method, args);
   } catch (error) {
     return errorResponse('INVALID_REQUEST', error);
   }
@@ -105,10 +106,33 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
   }
   try {
     const fn = (self as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!;
-    const result = await fn.apply(self, args);
+    let result = await fn.apply(self, args);
+    // A streaming method's values, all of them, for transports without streams.
+    if (typeof result === 'object' && result !== null && Symbol.asyncIterator in result) {
+      const values: unknown[] = [];
+      for await (const value of result as AsyncIterable<unknown>) values.push(value);
+      result = values;
+    }
     return result === undefined ? { status: 'OKAY' } : { status: 'OKAY', payload: encoder.encode(JSON.stringify(result)) };
   } catch (error) {
     const status = error instanceof OaasError && SYSTEM_CODES.has(error.code) ? 'SYSTEM_ERROR' : 'APP_ERROR';
     return errorResponse(status, error);
   }
+}
+
+/** Checks JSON arguments against the declared parameter types, where the compiler recorded them. */
+export function checkArgumentTypes(method: MethodMeta, args: unknown[]): void {
+  if (args.length > method.arity) throw new InvalidArgumentError('payload', `${method.name} takes ${method.arity} argument(s), got ${args.length}`);
+  method.paramTypes?.forEach((type, i) => {
+    const value = args[i];
+    if (value === undefined || value === null) return;
+    const ok =
+      type === Number ? typeof value === 'number' :
+      type === String ? typeof value === 'string' :
+      type === Boolean ? typeof value === 'boolean' :
+      type === Array ? Array.isArray(value) :
+      // `Object` is what compilers emit for `unknown`, `any`, unions and interfaces: anything goes.
+      true;
+    if (!ok) throw new InvalidArgumentError('payload', `argument ${i + 1} of ${method.name} must be a ${(type as { name: string }).name.toLowerCase()}`);
+  });
 }

@@ -24,7 +24,7 @@ import { coreOf, type OaasObject } from '../object/oaas-object.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { findClassMetaById } from '../registry/registry.js';
 import { LIST_LIMIT } from '../stores/store.js';
-import { decodeArguments } from './dispatcher.js';
+import { checkArgumentTypes, decodeArguments } from './dispatcher.js';
 import { IdempotencyRecord } from './idempotency-record.js';
 
 /** One invocation as a transport received it. */
@@ -113,6 +113,10 @@ export class Gateway {
     const runtime = this.runtime();
     if (member.kind === 'method' && member.method.stateless) {
       const detached = new (meta.ctor as new () => OaasObject)();
+      if (member.method.streaming) {
+        const fn = (detached as unknown as Record<string, (...a: unknown[]) => AsyncGenerator<unknown>>)[member.method.propertyKey]!;
+        return { kind: 'stream', stream: fn.apply(detached, args) };
+      }
       return { kind: 'value', value: await runtime.runInSession(() => callApp(detached, member.method.propertyKey, args)) };
     }
     if (call.objectId === undefined) throw new InvalidArgumentError('objectId', `${call.method} is not stateless: name an object`);
@@ -169,7 +173,8 @@ export class Gateway {
   async getState(clsId: string, partitionId: unknown, objectId: string): Promise<ObjectState> {
     const meta = this.classOf(clsId);
     const p = normalizePartitionId(partitionId);
-    const target = await this.runtime().runInSession(() => load(meta, normalizeObjectId(objectId), p));
+    // Fresh: another process may have changed it; a live instance with pending changes is served as it is.
+    const target = await this.runtime().runInSession(() => (meta.ctor as unknown as typeof OaasObject).load(normalizeObjectId(objectId), { partitionId: p, fresh: true }));
     return stateOf(target);
   }
 
@@ -248,6 +253,7 @@ type Member = { readonly kind: 'method'; readonly method: MethodMeta } | { reado
 
 /** Only `@method`, `@getter` and `@setter` members are reachable: never `constructor`, prototype names or plain methods. */
 function findMember(meta: ClassMeta, name: string): Member {
+  if (name.startsWith('_')) throw new MethodNotFoundError(meta.clsId, name);
   const method = meta.methodsByName.get(name);
   if (method !== undefined) return { kind: 'method', method };
   const accessor = meta.accessors.get(name);
@@ -275,23 +281,6 @@ function errorName(error: unknown): string {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Checks JSON arguments against the declared parameter types, where the compiler recorded them. */
-function checkArgumentTypes(method: MethodMeta, args: unknown[]): void {
-  if (args.length > method.arity) throw new InvalidArgumentError('payload', `${method.name} takes ${method.arity} argument(s), got ${args.length}`);
-  method.paramTypes?.forEach((type, i) => {
-    const value = args[i];
-    if (value === undefined || value === null) return;
-    const ok =
-      type === Number ? typeof value === 'number' :
-      type === String ? typeof value === 'string' :
-      type === Boolean ? typeof value === 'boolean' :
-      type === Array ? Array.isArray(value) :
-      type === Object ? typeof value === 'object' :
-      true;
-    if (!ok) throw new InvalidArgumentError('payload', `argument ${i + 1} of ${method.name} must be a ${(type as { name: string }).name.toLowerCase()}`);
-  });
 }
 
 async function findRecord(id: string, partitionId: number): Promise<unknown> {

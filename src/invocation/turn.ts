@@ -113,7 +113,7 @@ function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unk
     core.assertUsable();
     if (host.admit(chain) === undefined) turn = takeTurnNow(core, chain);
   } catch (error) {
-    return Promise.reject(error as Error);
+    return rejected(error);
   }
   if (turn !== undefined) return execute(host, core, method, args, chain, turn, started);
   return (async () => {
@@ -154,7 +154,7 @@ function execute(
     body = chainContext.run(link, () => fn.apply(core.proxy, args));
   } catch (error) {
     end(false, error);
-    return Promise.reject(error as Error);
+    return rejected(error);
   }
   const settled = body instanceof Promise ? (body as Promise<unknown>) : Promise.resolve(body);
   if (method.timeoutMs !== undefined) return raceTimeout(settled, method, end);
@@ -288,4 +288,11 @@ function rollBack(host: TurnHost, core: ObjectCore, method: string, frame: UndoF
   frame.restore();
   host.telemetry.rollback('method', error);
   host.logger.warn({ object: formatIdentity(core.key), method, err: error }, 'method call rolled back');
+}
+
+/** A promise rejected with exactly `error`, whatever it is (the caller gets the method's error unchanged). */
+function rejected(error: unknown): Promise<never> {
+  return new Promise<never>(() => {
+    throw error;
+  });
 }

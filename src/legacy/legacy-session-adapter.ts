@@ -1,5 +1,6 @@
 import type { AutoSessionManager } from '../context/auto-session-manager.js';
 import { InvalidArgumentError, ObjectNotFoundError } from '../errors.js';
+import { remoteInvoke } from '../client/legacy-transport.js';
 import { dispatchLocal } from '../invocation/dispatcher.js';
 import type { InvocationRequest, InvocationResponse } from '../invocation/request.js';
 import type { OaasObject } from '../object/oaas-object.js';
@@ -39,15 +40,17 @@ export class LegacySessionAdapter {
   private readonly session: Session;
   readonly rpcManager: RpcManager;
   readonly metaRepo: MetaRepo;
-  /** True while invocations run in this process (no remote transport configured). */
-  readonly localOnly = true;
+  /** True while invocations run in this process (no remote `url` configured). */
+  get localOnly(): boolean {
+    return this.runtime.remote === undefined;
+  }
 
   constructor(
     private readonly runtime: AutoSessionManager,
     partitionId?: number,
   ) {
     this.session = runtime.openManualSession(partitionId);
-    this.rpcManager = { invoke: (request) => this.invokeLocal(request) };
+    this.rpcManager = { invoke: (request) => this.invoke(request) };
     this.metaRepo = { get: (clsId) => findClassMetaById(clsId), all: () => registeredClasses() };
   }
 
@@ -130,20 +133,26 @@ export class LegacySessionAdapter {
 
   /** Invokes a method on an object. */
   objRpc(request: InvocationRequest): Promise<InvocationResponse> {
-    return this.invokeLocal(request);
+    return this.invoke(request);
   }
 
   objRpcAsync(request: InvocationRequest): Promise<InvocationResponse> {
-    return this.invokeLocal(request);
+    return this.invoke(request);
   }
 
   /** Invokes a stateless method. */
   fnRpc(request: InvocationRequest): Promise<InvocationResponse> {
-    return this.invokeLocal(request);
+    return this.invoke(request);
   }
 
   fnRpcAsync(request: InvocationRequest): Promise<InvocationResponse> {
-    return this.invokeLocal(request);
+    return this.invoke(request);
+  }
+
+  /** Runs a request through the configured remote server, or in this process when there is none. */
+  private invoke(request: InvocationRequest): Promise<InvocationResponse> {
+    const remote = this.runtime.remote;
+    return remote === undefined ? this.invokeLocal(request) : remoteInvoke(remote, request);
   }
 
   /** Runs a request in this process, in this adapter's session. */

@@ -3,7 +3,7 @@ import { describeType, describeValue } from '../describe.js';
 import { InvalidArgumentError, InvalidIdError } from '../errors.js';
 import { MAX_PARTITION_ID } from '../stores/store.js';
 
-/** The shape every object id has. */
+/** The shape every object id has (and neither `.` nor `..`, which URL paths resolve away). */
 export const OBJECT_ID_PATTERN = /^[a-z0-9._:-]{1,160}$/;
 
 /**
@@ -20,7 +20,7 @@ export function normalizeObjectId(id: unknown): string {
   if (typeof id !== 'string') {
     throw new InvalidIdError(id, `object id must be a string or a number, got ${describeType(id)}`);
   }
-  if (!OBJECT_ID_PATTERN.test(id)) {
+  if (!OBJECT_ID_PATTERN.test(id) || id === '.' || id === '..') {
     throw new InvalidIdError(id, `object id ${JSON.stringify(id)} must match ${OBJECT_ID_PATTERN.source}`);
   }
   return id;

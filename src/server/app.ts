@@ -16,7 +16,7 @@ import { getAutoSessionManager } from '../runtime.js';
 import { bearerAuth } from './auth.js';
 import { errorReply, notFoundReply } from './errors.js';
 import { sseReply } from './sse.js';
-import { traceContext } from './trace.js';
+import { traceContext, type TraceContext } from './trace.js';
 
 /** What the routes need from a gateway (a {@link Gateway}, or a stand-in in tests). */
 export type GatewayLike = Pick<Gateway, 'invoke' | 'getState' | 'putState' | 'deleteObject' | 'list' | 'ready'>;
@@ -41,7 +41,7 @@ export interface ServerOptions {
 /** @default 1 MiB */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
-type Env = { Variables: { traceparent: string } };
+type Env = { Variables: { trace: TraceContext | undefined } };
 
 /**
  * Builds the HTTP app. Routes (JSON bodies):
@@ -49,7 +49,7 @@ type Env = { Variables: { traceparent: string } };
  * - `POST /api/class/{cls}/{partition}/invokes/{method}`: invoke a stateless method
  * - `GET | PUT | DELETE /api/class/{cls}/{partition}/objects/{id}`: object state
  * - `GET /api/class/{cls}/{partition}/objects?prefix=&limit=&cursor=`: list
- * - `GET /healthz`, `GET /readyz`
+ * - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text)
  *
  * @example
  * const app = createApp({ token: process.env.API_TOKEN });
@@ -72,6 +72,10 @@ export function createApp(options: ServerOptions = {}): Hono<Env> {
     if (ready) return c.json({ status: 'ready' });
     return c.json({ error: toWireError(new StoreError('the store is not reachable or the runtime is shut down', { transient: true })) }, 503);
   });
+
+  // Prometheus text exposition of the runtime's figures (behind the token when one is set).
+  if (options.token !== undefined) app.use('/metrics', bearerAuth(options.token));
+  app.get('/metrics', async (c) => c.text(await getAutoSessionManager().metricsText(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
 
   // Each request gets its own async context, so no session bound while serving one request leaks into another.
   app.use('/api/*', (_c, next) => sessionContext.run({ sessions: new Map() }, next));
@@ -134,7 +138,14 @@ async function invokeReply(
   if (target.method.startsWith('_')) throw new MethodNotFoundError(target.clsId, target.method);
   const body = await c.req.text();
   checkJsonSafety(body);
-  const outcome = await gateway.invoke({ ...target, body, idempotencyKey: c.req.header('idempotency-key') });
+  const trace = c.get('trace');
+  const outcome = await gateway.invoke({
+    ...target,
+    body,
+    idempotencyKey: c.req.header('idempotency-key'),
+    traceparent: trace?.traceparent,
+    tracestate: trace?.tracestate,
+  });
   if (outcome.kind === 'stream') return sseReply(c, outcome.stream, logger);
   // `undefined` has no JSON: it goes out as `null`, which is also what an idempotent replay of it returns.
   return c.body(JSON.stringify(outcome.value ?? null), 200, { 'content-type': 'application/json; charset=utf-8' });

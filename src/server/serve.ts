@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as nodeServe } from '@hono/node-server';
+import { describeValue } from '../describe.js';
 import { ConfigurationError } from '../errors.js';
 import { createApp, type ServerOptions } from './app.js';
 
@@ -95,7 +96,7 @@ function checkPort(port: unknown): number {
     return fromEnv;
   }
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigurationError('port', `expected an integer from 0 to 65535, got ${String(port)}`);
+    throw new ConfigurationError('port', `expected an integer from 0 to 65535, got ${describeValue(port)}`);
   }
   return port;
 }

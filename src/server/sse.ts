@@ -16,14 +16,16 @@ import { wireErrorOf } from './errors.js';
 /** Starts the SSE reply for `stream`; rejects (for the error handler) if the stream fails before its first value. */
 export async function sseReply(c: Context, stream: AsyncGenerator<unknown>, logger: () => Logger | undefined): Promise<Response> {
   const first = await stream.next();
-  let aborted = false;
   // node-server aborts the request's signal when the client goes away; in-process callers cancel the body instead.
-  c.req.raw.signal.addEventListener('abort', () => (aborted = true), { once: true });
+  const signal = c.req.raw.signal;
+  let aborted = false;
+  // Reverse proxies (nginx) buffer responses by default, which would hold the events back.
+  c.header('X-Accel-Buffering', 'no');
   return streamSSE(c, async (sse) => {
     sse.onAbort(() => {
       aborted = true;
     });
-    await pump(sse, stream, first, () => aborted || sse.aborted, (error) => {
+    await pump(sse, stream, first, () => aborted || sse.aborted || signal.aborted, (error) => {
       if (!(error instanceof OaasError)) logger()?.error({ err: error, path: c.req.path }, 'stream failed unexpectedly');
     });
   });

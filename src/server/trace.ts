@@ -1,10 +1,11 @@
 /**
- * W3C trace context. A valid `traceparent` request header is echoed on the
- * response; a missing or malformed one is replaced by a new trace (as the W3C
- * spec asks of a receiver), so every reply carries one that logs can be
- * correlated by.
+ * W3C trace context. A valid `traceparent` request header (with its
+ * `tracestate`) is handed to the invocation, whose span continues the
+ * caller's trace, and is echoed on the response. A missing or malformed one
+ * is not replaced by a made-up header: the invocation's span then starts a
+ * trace of its own, and a header naming a parent span that does not exist
+ * would only mislead.
  */
-import { randomBytes } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
@@ -15,18 +16,23 @@ export function isTraceparent(value: string): boolean {
   return match !== null && match[1] !== 'ff' && !/^0+$/.test(match[2]!) && !/^0+$/.test(match[3]!);
 }
 
-/** A new `traceparent`: version 00, random trace and parent ids, not sampled. */
-export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+/** The request's trace context, when it has a valid one. */
+export interface TraceContext {
+  readonly traceparent: string;
+  readonly tracestate: string | undefined;
 }
 
-/** Sets `traceparent` on every response (the request's when valid, else a new one). */
-export function traceContext(): MiddlewareHandler<{ Variables: { traceparent: string } }> {
+/** Reads the trace context of each request into `c.var.trace` and echoes a valid `traceparent`. */
+export function traceContext(): MiddlewareHandler<{ Variables: { trace: TraceContext | undefined } }> {
   return async (c, next) => {
     const given = c.req.header('traceparent')?.trim().toLowerCase();
-    const traceparent = given !== undefined && isTraceparent(given) ? given : newTraceparent();
-    c.set('traceparent', traceparent);
-    c.header('traceparent', traceparent);
+    if (given !== undefined && isTraceparent(given)) {
+      const tracestate = c.req.header('tracestate')?.trim();
+      c.set('trace', { traceparent: given, tracestate: tracestate === '' ? undefined : tracestate });
+      c.header('traceparent', given);
+    } else {
+      c.set('trace', undefined);
+    }
     await next();
   };
 }
