@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   OAAS_ERR_PAYLOAD_TOO_LARGE: { status: 413, error: 'PayloadTooLargeError' },
   OAAS_ERR_AUTH_REQUIRED: { status: 401, error: 'UnauthorizedError' },
   OAAS_ERR_REMOTE_UNREACHABLE: { status: 502, error: 'RemoteError' },
+  OAAS_ERR_ROUTE_NOT_FOUND: { status: 404, error: 'RouteNotFoundError' },
+  OAAS_ERR_SERVER_INTERNAL: { status: 500, error: 'InternalError' },
 } as const;
 
 /** A stable error code, `OAAS_ERR_<AREA>_<WHAT>`. */
@@ -318,6 +320,20 @@ export class RemoteError extends OaasError {
   }
 }
 
+/** No HTTP route matches the request's method and path. */
+export class RouteNotFoundError extends OaasError {
+  constructor(method: string, path: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_ROUTE_NOT_FOUND', `no route for ${method} ${path}`, options);
+  }
+}
+
+/** The server failed in a way it did not anticipate (a bug); the details are in its log, never in the reply. */
+export class InternalError extends OaasError {
+  constructor(message = 'internal server error', options?: OaasErrorOptions) {
+    super('OAAS_ERR_SERVER_INTERNAL', message, options);
+  }
+}
+
 /** The JSON body of an error on the wire. */
 export interface WireError {
   readonly code: string;
@@ -391,4 +407,6 @@ const ERROR_CLASSES: Readonly<Record<string, abstract new (...args: never[]) => 
   PayloadTooLargeError,
   UnauthorizedError,
   RemoteError,
+  RouteNotFoundError,
+  InternalError,
 };

@@ -83,6 +83,8 @@ export {
   PayloadTooLargeError,
   UnauthorizedError,
   RemoteError,
+  RouteNotFoundError,
+  InternalError,
 } from './errors.js';
 export type { ErrorCode, ObjectIdentity, VersionConflict, UnpersistedObject, WireError } from './errors.js';
 

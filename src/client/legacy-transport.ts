@@ -26,7 +26,7 @@ const SYSTEM_CODES: ReadonlySet<string> = new Set([
   'OAAS_ERR_CONFIG_INVALID',
   'OAAS_ERR_REMOTE_UNREACHABLE',
   'OAAS_ERR_AUTH_REQUIRED',
-  'OAAS_ERR_INTERNAL',
+  'OAAS_ERR_SERVER_INTERNAL',
 ]);
 
 /** The request itself was at fault: what the dispatcher reports before running the method. */

@@ -6,19 +6,8 @@
  */
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
-import { ERROR_CODES, OaasError, toWireError, type WireError } from '../errors.js';
+import { ERROR_CODES, InternalError, OaasError, RouteNotFoundError, toWireError, type WireError } from '../errors.js';
 
-/**
- * Codes only the HTTP layer produces. They are not `OaasError` classes (no
- * code path in the SDK raises them), so a client rebuilds them as
- * `RemoteError`. They belong in `ERROR_CODES` once the table grows rows for them.
- */
-export const HTTP_ONLY_CODES = {
-  /** No route matches the method and path. */
-  routeNotFound: 'OAAS_ERR_ROUTE_NOT_FOUND',
-  /** The server failed in a way it did not anticipate (a bug); details are in its log. */
-  internal: 'OAAS_ERR_INTERNAL',
-} as const;
 
 /** The JSON body of an error reply. */
 export interface ErrorBody {
@@ -32,7 +21,7 @@ export function statusOf(error: OaasError): number {
 
 /** The wire form of any failure: an `OaasError` as it is, anything else as a generic internal error. */
 export function wireErrorOf(error: unknown): WireError {
-  return error instanceof OaasError ? toWireError(error) : { code: HTTP_ONLY_CODES.internal, message: 'internal server error' };
+  return toWireError(error instanceof OaasError ? error : new InternalError());
 }
 
 /** Builds the reply for an error thrown by a route or a middleware. */
@@ -44,6 +33,6 @@ export function errorReply(c: Context, error: unknown, logger: () => Logger | un
 
 /** The reply for a path no route matches. */
 export function notFoundReply(c: Context): Response {
-  const body: ErrorBody = { error: { code: HTTP_ONLY_CODES.routeNotFound, message: `no route for ${c.req.method} ${c.req.path}` } };
+  const body: ErrorBody = { error: toWireError(new RouteNotFoundError(c.req.method, c.req.path)) };
   return c.json(body, 404);
 }

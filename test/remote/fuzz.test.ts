@@ -3,7 +3,6 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/index.js';
-import { HTTP_ONLY_CODES } from '../../src/server/errors.js';
 import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
 import './fixtures/services.js';
 import { inProcess, invoke, json, objectPath, onSocket, putObject, type Harness } from './support.js';
@@ -11,7 +10,7 @@ import { inProcess, invoke, json, objectPath, onSocket, putObject, type Harness 
 shutdownAfterEach();
 
 const LIMIT = 16 * 1024;
-const KNOWN_CODES = new Set<string>([...Object.keys(ERROR_CODES), ...Object.values(HTTP_ONLY_CODES)]);
+const KNOWN_CODES = new Set<string>(Object.keys(ERROR_CODES));
 const ALLOWED_STATUSES = new Set([200, 204, 400, 401, 404, 409, 413, 422]);
 
 /** A small seeded PRNG (mulberry32), so a failing case can be replayed. */

@@ -141,7 +141,7 @@ describe('createApp', () => {
     const app = createApp({ gateway: failing, logger });
     const reply = await app.request('/api/class/a.B/0/objects/x/invokes/m', { method: 'POST' });
     expect(reply.status).toBe(500);
-    expect(await reply.json()).toEqual({ error: { code: 'OAAS_ERR_INTERNAL', message: 'internal server error' } });
+    expect(await reply.json()).toEqual({ error: { code: 'OAAS_ERR_SERVER_INTERNAL', message: 'internal server error' } });
     expect((await app.request('/api/class/a.B/0/objects/x')).status).toBe(500);
     expect((await app.request('/readyz')).status).toBe(503);
     expect(lines.filter((l) => l.msg === 'request failed unexpectedly')).toHaveLength(2);

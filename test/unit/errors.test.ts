@@ -32,6 +32,8 @@ const samples: Record<string, () => OaasError> = {
   PayloadTooLargeError: () => new E.PayloadTooLargeError(1024, { cause }),
   UnauthorizedError: () => new E.UnauthorizedError(undefined, { cause }),
   RemoteError: () => new E.RemoteError('connection refused', { cause }),
+  RouteNotFoundError: () => new E.RouteNotFoundError('GET', '/nope', { cause }),
+  InternalError: () => new E.InternalError(undefined, { cause }),
 };
 
 const rows = Object.entries(ERROR_CODES);
