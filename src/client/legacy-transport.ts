@@ -9,6 +9,7 @@ import type { InvocationErrorBody, InvocationRequest, InvocationResponse, Respon
 import { findClassMetaById } from '../registry/registry.js';
 import { RemoteClient } from './client.js';
 import { HttpTransport } from './transport.js';
+import { SYSTEM_CODES as DISPATCH_SYSTEM_CODES } from '../invocation/dispatcher.js';
 
 /** The server and token from `OaasConfig.url` / `token`. */
 export interface RemoteEndpoint {
@@ -16,18 +17,8 @@ export interface RemoteEndpoint {
   readonly token?: string | undefined;
 }
 
-/** The platform failed (same set as the dispatcher's), plus the transport's own failures. */
-const SYSTEM_CODES: ReadonlySet<string> = new Set([
-  'OAAS_ERR_LOCK_TIMEOUT',
-  'OAAS_ERR_RUNTIME_SHUT_DOWN',
-  'OAAS_ERR_STORE_FAILED',
-  'OAAS_ERR_COMMIT_FAILED',
-  'OAAS_ERR_COMMIT_CONFLICT',
-  'OAAS_ERR_CONFIG_INVALID',
-  'OAAS_ERR_REMOTE_UNREACHABLE',
-  'OAAS_ERR_AUTH_REQUIRED',
-  'OAAS_ERR_SERVER_INTERNAL',
-]);
+/** The platform failed (the dispatcher's set), plus the transport's own failures. */
+const SYSTEM_CODES: ReadonlySet<string> = new Set([...DISPATCH_SYSTEM_CODES, 'OAAS_ERR_REMOTE_UNREACHABLE', 'OAAS_ERR_AUTH_REQUIRED', 'OAAS_ERR_SERVER_INTERNAL']);
 
 /** The request itself was at fault: what the dispatcher reports before running the method. */
 const REQUEST_CODES: ReadonlySet<string> = new Set([

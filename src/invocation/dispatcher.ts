@@ -11,7 +11,7 @@ export interface DispatchTarget {
 }
 
 /** Errors that say the platform (not the request or the application) failed. */
-const SYSTEM_CODES: ReadonlySet<string> = new Set([
+export const SYSTEM_CODES: ReadonlySet<string> = new Set([
   'OAAS_ERR_LOCK_TIMEOUT',
   'OAAS_ERR_RUNTIME_SHUT_DOWN',
   'OAAS_ERR_STORE_FAILED',

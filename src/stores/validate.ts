@@ -108,3 +108,20 @@ function decodeCursor(cursor: unknown): string {
     throw malformed(error);
   }
 }
+
+/**
+ * The smallest string above every string that starts with `prefix`, in code
+ * point (UTF-8 byte, "C" collation) order: the prefix with its last code point
+ * raised by one. `undefined` when no such bound exists.
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  const points = Array.from(prefix, (c) => c.codePointAt(0) ?? 0);
+  for (let last = points.pop(); last !== undefined; last = points.pop()) {
+    if (last < 0x10ffff) {
+      // Surrogate code points cannot be encoded, so U+D7FF is followed by U+E000.
+      points.push(last === 0xd7ff ? 0xe000 : last + 1);
+      return String.fromCodePoint(...points);
+    }
+  }
+  return undefined;
+}

@@ -7,9 +7,9 @@ import type { Pool, PoolClient } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import { keyString, type ApplyOptions, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
-import { checkBatch, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
+import { checkBatch, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
 import { isSerializationFailure, translateError } from './errors.js';
-import { BEGIN, checkStorableEntryKeys, checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, prefixEnd, SQL, type KeyRow, type ListRow, type ReadRow } from './schema.js';
+import { BEGIN, checkStorableEntryKeys, checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, SQL, type KeyRow, type ListRow, type ReadRow } from './schema.js';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {

@@ -163,23 +163,6 @@ export function columns(keys: readonly ObjectKey[]): [string[], number[], string
   return [keys.map((k) => k.clsId), keys.map((k) => k.partitionId), keys.map((k) => k.objectId)];
 }
 
-/**
- * The smallest string above every string that starts with `prefix`, in code
- * point (UTF-8 byte, "C" collation) order: the prefix with its last code point
- * raised by one. `undefined` when no such bound exists. (The SQLite backend
- * has the same function; both could move to `validate.ts`.)
- */
-export function prefixEnd(prefix: string): string | undefined {
-  const points = Array.from(prefix, (c) => c.codePointAt(0) ?? 0);
-  for (let last = points.pop(); last !== undefined; last = points.pop()) {
-    if (last < 0x10ffff) {
-      // Surrogate code points cannot be encoded, so U+D7FF is followed by U+E000.
-      points.push(last === 0xd7ff ? 0xe000 : last + 1);
-      return String.fromCodePoint(...points);
-    }
-  }
-  return undefined;
-}
 
 const NUL = '\u0000';
 const NO_NUL = 'must not contain U+0000, which PostgreSQL text cannot hold';

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
 import { describeValue as describe } from '../../describe.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
+import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
 import { translateError } from './errors.js';
 import { configure, ensureSchema } from './schema.js';
 
@@ -293,19 +293,3 @@ function writeObject(s: Statements, op: WriteOp, expected: number | undefined): 
   return version;
 }
 
-/**
- * The smallest string above every string that starts with `prefix`, in
- * SQLite's binary (UTF-8 byte, i.e. code point) order: the prefix with its
- * last code point raised by one. `undefined` when no such bound exists.
- */
-function prefixEnd(prefix: string): string | undefined {
-  const points = Array.from(prefix, (c) => c.codePointAt(0) ?? 0);
-  for (let last = points.pop(); last !== undefined; last = points.pop()) {
-    if (last < 0x10ffff) {
-      // Surrogate code points cannot be encoded, so U+D7FF is followed by U+E000.
-      points.push(last === 0xd7ff ? 0xe000 : last + 1);
-      return String.fromCodePoint(...points);
-    }
-  }
-  return undefined;
-}
