@@ -49,7 +49,7 @@ export interface OaasConfig {
   token?: string | undefined;
   /** A pino logger to log through (a child is used). */
   logger?: Logger | undefined;
-  /** Level of the logger the SDK creates when none is given. @default OAAS_LOG_LEVEL ?? 'info' */
+  /** Level of the logger the SDK creates when none is given. @default OAAS_LOG_LEVEL ?? 'warn' */
   logLevel?: LogLevel | undefined;
 }
 
@@ -199,7 +199,7 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     url: checkUrl(config.url, 'url') ?? fromEnv(env, 'OAAS_URL', 'url', checkUrl),
     token: checkToken(config.token, 'token') ?? fromEnv(env, 'OAAS_TOKEN', 'token', checkToken),
     logger: config.logger,
-    logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'info',
+    logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'warn',
   };
 }
 

@@ -60,7 +60,7 @@ async function callWithRetries(host: TurnHost, core: ObjectCore, method: MethodM
         throw error;
       }
       host.telemetry.retry('method');
-      host.logger.warn({ object: formatIdentity(core.key), method: method.name, attempt: attempt + 1, err: error }, 'method will be retried');
+      host.logger.info({ object: formatIdentity(core.key), method: method.name, attempt: attempt + 1, err: error }, 'method will be retried');
       if (method.retryDelayMs > 0) await sleep(method.retryDelayMs);
     }
   }
@@ -287,7 +287,8 @@ function project(value: unknown, projection: readonly string[] | undefined): unk
 function rollBack(host: TurnHost, core: ObjectCore, method: string, frame: UndoFrame, error: unknown): void {
   frame.restore();
   host.telemetry.rollback('method', error);
-  host.logger.warn({ object: formatIdentity(core.key), method, err: error }, 'method call rolled back');
+  // An application error is the application's to report; at info it stays out of a default (warn) log.
+  host.logger.info({ object: formatIdentity(core.key), method, err: error }, 'method call rolled back');
 }
 
 /** A promise rejected with exactly `error`, whatever it is (the caller gets the method's error unchanged). */

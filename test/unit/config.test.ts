@@ -49,7 +49,7 @@ describe('resolveConfig defaults', () => {
       expect(resolved.autoCommitIntervalMs).toBe(1000);
       expect(resolved.defaultPartition).toBe(0);
       expect(resolved.lockTimeoutMs).toBe(5000);
-      expect(resolved.logLevel).toBe('info');
+      expect(resolved.logLevel).toBe('warn');
       expect(resolved.logger).toBeUndefined();
     } finally {
       process.chdir(before);
@@ -67,7 +67,7 @@ describe('resolveConfig defaults', () => {
       OAAS_LOG_LEVEL: '',
     };
     const resolved = resolveConfig({}, env);
-    expect(resolved).toMatchObject({ autoCommit: true, autoCommitIntervalMs: 1000, defaultPartition: 0, lockTimeoutMs: 5000, logLevel: 'info' });
+    expect(resolved).toMatchObject({ autoCommit: true, autoCommitIntervalMs: 1000, defaultPartition: 0, lockTimeoutMs: 5000, logLevel: 'warn' });
   });
 
   it('accepts no config at all', () => {
