@@ -568,7 +568,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   }
 
   async commitScope(session: ManagedSession, cores: readonly ObjectCore[], chain: ChainLink, isolation: Isolation | undefined): Promise<CommitResult> {
-    return this.pipeline.commit({ sessionId: session.id, cores, chain, wait: true, isolation });
+    return this.pipeline.commit({ sessionId: session.id, cores, chain, wait: true, isolation, logger: session.logger });
   }
 
   discardCreated(core: ObjectCore): void {
@@ -621,6 +621,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     }
     const result = await this.pipeline.commit({
       sessionId: session.id,
+      logger: session.logger,
       cores: session.candidates(),
       chain: chainContext.getStore(),
       wait: true,
@@ -687,7 +688,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     for (const session of [...this.pendingSessions]) {
       if (session.retryAt > now || this.state !== 'open') continue;
       try {
-        await this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true });
+        await this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true, logger: session.logger });
         session.failures = 0;
         session.retryAt = 0;
       } catch (error) {
@@ -705,10 +706,10 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       try {
         discarded = await this.reloadObjects(stale);
       } catch (reloadError) {
-        this.logger.error({ err: reloadError, session: session.id }, 'reloading conflicting objects failed');
+        session.logger.error({ err: reloadError }, 'reloading conflicting objects failed');
       }
       if (discarded.length > 0) {
-        this.logger.warn({ session: session.id, discarded: discarded.map(formatRef) }, 'stale objects reloaded from the store; their pending changes were discarded');
+        session.logger.warn({ discarded: discarded.map(formatRef) }, 'stale objects reloaded from the store; their pending changes were discarded');
       }
     } else {
       session.failures += 1;
@@ -716,7 +717,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       const delay = Math.max(interval, Math.min(interval * 2 ** (session.failures - 1), MAX_BACKOFF_MS));
       session.retryAt = Date.now() + delay;
       this.telemetry.retry('background');
-      this.logger.warn({ session: session.id, objects: refs.map(formatRef), attempt: session.failures, retryInMs: delay }, 'commit will be retried');
+      session.logger.warn({ objects: refs.map(formatRef), attempt: session.failures, retryInMs: delay }, 'commit will be retried');
     }
     this.report({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded });
   }

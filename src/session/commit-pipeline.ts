@@ -23,6 +23,8 @@ export interface CommitRequest {
   readonly isolation?: Isolation | undefined;
   /** A background commit (for logs). */
   readonly background?: boolean | undefined;
+  /** The committing session's logger (bound to its id). */
+  readonly logger?: Logger | undefined;
 }
 
 /**
@@ -106,7 +108,7 @@ export class CommitPipeline {
       const durationMs = performance.now() - started;
       this.telemetry.commitFinished(durationMs, withOps.length, undefined);
       if (this.logger.isLevelEnabled('debug')) {
-        this.logger.debug({ session: request.sessionId, objects: withOps.length, durationMs, background: request.background === true }, 'commit');
+        this.sessionLogger(request).debug({ objects: withOps.length, durationMs, background: request.background === true }, 'commit');
       }
     }
     let i = 0;
@@ -116,14 +118,18 @@ export class CommitPipeline {
     return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
   }
 
+  /** The session's child logger (bound to its id). */
+  private sessionLogger(request: CommitRequest): Logger {
+    return request.logger ?? this.logger.child({ session: request.sessionId });
+  }
+
   /** One log line and the figures for a commit the store refused or failed. */
   private failed(request: CommitRequest, changes: readonly ObjectChange[], error: Error, durationMs: number): void {
     this.telemetry.commitFinished(durationMs, 0, error);
     const conflicts = error instanceof ConflictError ? error.conflicts : error instanceof AlreadyExistsError ? error.refs.map((ref) => ({ ref, expected: 0, actual: -1 })) : [];
     if (conflicts.length > 0) this.telemetry.conflict(conflicts.length);
-    this.logger[conflicts.length > 0 ? 'warn' : 'error'](
+    this.sessionLogger(request)[conflicts.length > 0 ? 'warn' : 'error'](
       {
-        session: request.sessionId,
         objects: changes.map((c) => formatIdentity(c.core.key)),
         durationMs,
         code: error instanceof OaasError ? error.code : undefined,

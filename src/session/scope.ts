@@ -183,7 +183,7 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
         host.telemetry.rollback('scope', error);
         const retryable = error instanceof ConflictError || error instanceof LockTimeoutError;
         const retrying = retryable && attempt < opts.retries;
-        host.logger.info({ session: session.id, objects: touched, err: error, attempt: attempt + 1, retrying }, 'scope rolled back');
+        session.logger.info({ objects: touched, err: error, attempt: attempt + 1, retrying }, 'scope rolled back');
         if (!retrying) throw error;
         host.telemetry.retry('scope');
         level.releaseAll();

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { ObjectIdentity } from '../errors.js';
 import type { ObjectCore, PendingOwner } from '../object/object-core.js';
 
@@ -26,6 +27,7 @@ export interface Session {
 
 /** What a session needs from the runtime. */
 export interface SessionHost {
+  readonly logger: Logger;
   commitSession(session: ManagedSession): Promise<CommitResult>;
   /** Called when an object starts (true) or stops (false) waiting for a commit. */
   objectPending(core: ObjectCore, pending: boolean): void;
@@ -50,6 +52,7 @@ export class ManagedSession implements Session, PendingOwner {
   closed = false;
   /** Objects a manual session always considers at commit: everything created or loaded through it. */
   readonly watched = new Set<ObjectCore>();
+  private childLogger: Logger | undefined;
 
   constructor(
     private readonly host: SessionHost,
@@ -59,6 +62,11 @@ export class ManagedSession implements Session, PendingOwner {
   ) {
     counter += 1;
     this.id = `s${counter.toString(36)}-${Date.now().toString(36)}`;
+  }
+
+  /** The runtime's logger bound to this session (`{ session: id }`), made on first use: most sessions never log. */
+  get logger(): Logger {
+    return (this.childLogger ??= this.host.logger.child({ session: this.id }));
   }
 
   get pendingCount(): number {
