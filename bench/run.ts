@@ -8,7 +8,8 @@
  *     BENCH_SQLITE_SYNCHRONOUS=full npm run bench
  *
  * Every scenario is bounded in size and time, uses local SQLite files (3b
- * and 8: throw-away PostgreSQL and Redis servers on 127.0.0.1), and reports
+ * and 8: throw-away PostgreSQL and Redis servers on 127.0.0.1; 7: HTTP
+ * servers and restate-server as child processes on 127.0.0.1), and reports
  * medians with their spread and ratios against baselines measured in the same
  * run. docs/benchmarks.md explains the scenarios and keeps the
  * figures of the last recorded run.
@@ -23,6 +24,7 @@ import { manyObjects } from './scenarios/many-objects.js';
 import { manyObjectsServers } from './scenarios/many-objects-servers.js';
 import { memory } from './scenarios/memory.js';
 import { methodOverhead } from './scenarios/method-overhead.js';
+import { remoteInvocation } from './scenarios/remote-invocation.js';
 import { scopeCost } from './scenarios/scope-cost.js';
 import { environment } from './support/env.js';
 import { renderReport, type BenchOptions, type ScenarioReport } from './support/report.js';
@@ -45,6 +47,7 @@ const scenarios: [string, () => Promise<ScenarioReport>][] = [
   ['4', commitVsLoaded],
   ['5', () => memory(options)],
   ['6', scopeCost],
+  ['7', remoteInvocation],
   ['8', cacheLatency],
 ];
 const only = values.only?.split(',').map((s) => s.trim());

@@ -4,13 +4,8 @@
  * `configureOaas`.
  */
 import { resolveConfig, type OaasConfig } from './config.js';
-import {
-  AutoSessionManager,
-  type CommitErrorListener,
-  type CommitSummary,
-  type HealthReport,
-  type ShutdownOptions,
-} from './context/auto-session-manager.js';
+import { AutoSessionManager } from './context/auto-session-manager.js';
+import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './context/runtime-types.js';
 import { ShutdownError } from './errors.js';
 import { setObjectFactory } from './object/oaas-object.js';
 import { setRefLoader } from './object/object-ref.js';

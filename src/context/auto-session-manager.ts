@@ -5,90 +5,32 @@ import {
   CommitError,
   ConflictError,
   InvalidArgumentError,
-  LockTimeoutError,
   ObjectBusyError,
   ObjectNotFoundError,
   PendingChangesError,
   RegistrationError,
   ShutdownError,
-  StoreError,
   type ObjectIdentity,
-  type UnpersistedObject,
 } from '../errors.js';
 import { invokeMethod, runAccessor, takeTurn } from '../invocation/turn.js';
-import { bytesToText, decodeState, toStateValue } from '../object/codec.js';
 import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../object/ids.js';
-import { ObjectCore, type Lifecycle, type ObjectHost } from '../object/object-core.js';
+import type { ObjectCore, ObjectHost } from '../object/object-core.js';
 import { ObjectRef } from '../object/object-ref.js';
 import { coreOf, type CreateOptions, type LoadOptions, type OaasObject, type ObjectFactory } from '../object/oaas-object.js';
-import { rawOf } from '../object/raw.js';
-import { stateFieldsOf } from '../object/state-fields.js';
-import { CORE, type Instance } from '../object/tracking.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { findClassMeta, findClassMetaById } from '../registry/registry.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
 import { CommitPipeline } from '../session/commit-pipeline.js';
-import { IdentityMap } from '../session/identity-map.js';
+import { ObjectRepository } from '../session/object-repository.js';
 import { runScope, type ScopeHost, type ScopeOptions } from '../session/scope.js';
-import { forgetEverywhere, ManagedSession, type CommitResult, type Session, type SessionHost, type SessionKind } from '../session/session.js';
+import { ManagedSession, type CommitResult, type Session, type SessionHost, type SessionKind } from '../session/session.js';
 import { createStore } from '../stores/resolve-store.js';
-import { keyString, type Isolation, type ObjectKey, type Store, type StoredObject } from '../stores/store.js';
+import type { Isolation, ObjectKey, Store } from '../stores/store.js';
 import { Telemetry, type OaasStats } from '../observability/telemetry.js';
 import { AutoCommitScheduler } from './auto-commit-scheduler.js';
+import { allTransient, formatRef, isPlainRecord, pendingRefs, unpersistedOf } from './pending-report.js';
+import type { CommitErrorEvent, CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 import { chainContext, currentSlot, runWithSession, sessionContext } from './async-context.js';
-
-/** What `commitAll()` did. */
-export interface CommitSummary {
-  /** Sessions that had pending changes. */
-  readonly sessions: number;
-  /** Objects written. */
-  readonly committed: number;
-  /** Sessions whose commit failed (their changes stay pending). */
-  readonly failed: number;
-  readonly results: readonly CommitResult[];
-}
-
-/** Options of `shutdown()`. */
-export interface ShutdownOptions {
-  /** How long to wait for running calls and to retry a failing flush. @default 10000 */
-  readonly timeoutMs?: number | undefined;
-}
-
-/** A background commit failure, as `onCommitError` listeners receive it. */
-export interface CommitErrorEvent {
-  readonly error: Error;
-  readonly sessionId: string;
-  /** Objects the failed commit was writing. */
-  readonly refs: readonly ObjectIdentity[];
-  /** True when the changes stay pending and will be tried again. */
-  readonly willRetry: boolean;
-  /** Objects whose pending changes were dropped because the store holds a newer version (they were reloaded). */
-  readonly discarded: readonly ObjectIdentity[];
-}
-
-export type CommitErrorListener = (event: CommitErrorEvent) => void;
-
-/** What `healthCheck()` reports. */
-export interface HealthReport {
-  /** The runtime is open and its store answered. */
-  readonly ok: boolean;
-  readonly store: {
-    readonly name: string;
-    readonly reachable: boolean;
-    /** Round trip of one read, in ms. */
-    readonly latencyMs: number;
-    /** Connection pool use, for stores that pool (PostgreSQL). */
-    readonly pool?: { readonly total: number; readonly idle: number; readonly waiting: number } | undefined;
-    /** Why the store did not answer. */
-    readonly error?: string | undefined;
-  };
-  /** Objects waiting for a commit. */
-  readonly pendingObjects: number;
-  /** Age of the oldest change not yet committed, in ms (0 when nothing waits). */
-  readonly oldestPendingAgeMs: number;
-  readonly pendingSessions: number;
-  readonly liveObjects: number;
-}
 
 type State = 'open' | 'closing' | 'closed';
 
@@ -107,12 +49,11 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   readonly logger: Logger;
   private state: State = 'open';
   private readonly storeReady: Promise<Store>;
-  private readonly identity = new IdentityMap();
+  private readonly objects: ObjectRepository;
   private readonly pendingSessions = new Set<ManagedSession>();
   private readonly pipeline: CommitPipeline;
   private readonly scheduler: AutoCommitScheduler;
   private readonly listeners = new Set<CommitErrorListener>();
-  private readonly loading = new Map<string, Promise<ObjectCore>>();
   /** Figures for getStats(), Prometheus and OpenTelemetry. */
   readonly telemetry: Telemetry;
   private liveSessions = 0;
@@ -162,7 +103,8 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       openSessions: () => this.liveSessions,
       openScopes: () => this.openScopes,
     });
-    this.pipeline = new CommitPipeline(() => this.storeReady, this.identity, () => this.config.lockTimeoutMs, this.telemetry, this.logger);
+    this.objects = new ObjectRepository(this, () => this.storeReady);
+    this.pipeline = new CommitPipeline(() => this.storeReady, this.objects.identity, () => this.config.lockTimeoutMs, this.telemetry, this.logger);
     this.scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => this.autoCommitTick());
     if (config.autoCommit) this.scheduler.start();
     process.on('beforeExit', this.onBeforeExit);
@@ -303,23 +245,6 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     return sessionContext.getStore()?.primaryPartition ?? this.config.defaultPartition;
   }
 
-  /** Constructs an instance with no arguments and attaches a core to it. */
-  private instantiate(meta: ClassMeta, key: ObjectKey, lifecycle: Lifecycle): ObjectCore {
-    let proxy: OaasObject;
-    try {
-      proxy = new (meta.ctor as new () => OaasObject)();
-    } catch (error) {
-      throw new RegistrationError(`${meta.clsId}: the constructor must work with no arguments (${(error as Error).message})`, { cause: error });
-    }
-    const target = rawOf(proxy) as unknown as Instance & Record<string, unknown>;
-    const fields = stateFieldsOf(meta, target);
-    const core = new ObjectCore(key, meta, fields, target, proxy, this, lifecycle);
-    // Initialisers become independent, validated state (a shared default object would otherwise leak between objects).
-    for (const prop of fields.props) target[prop] = toStateValue(target[prop], core.location(prop));
-    target[CORE] = core;
-    return core;
-  }
-
   create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions | undefined): OaasObject {
     const chain = chainContext.getStore();
     this.assertAcceptingWork(chain);
@@ -332,18 +257,12 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     }
     const objectId = options?.id === undefined ? generateObjectId() : normalizeObjectId(options.id);
     const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId };
-    const live = this.identity.get(keyString(key));
-    if (live !== undefined && live.lifecycle !== 'gone' && live.lifecycle !== 'discarded') throw new AlreadyExistsError([key]);
-    const core = this.instantiate(meta, key, 'new');
-    if (init !== undefined) {
-      for (const [prop, value] of Object.entries(init)) {
-        if (!core.fields.has(prop)) throw new InvalidArgumentError('init', `${prop} is not a state field of ${meta.clsId}`);
-        core.target[prop] = toStateValue(value, core.location(prop));
-      }
-    }
+    const core = this.objects.create(meta, key, init, (prop) => {
+      throw new InvalidArgumentError('init', `${prop} is not a state field of ${meta.clsId}`);
+    });
     const scope = innermostScope(chain);
     if (scope !== undefined) scope.holdNow(core, chain).created = true;
-    this.identity.add(core);
+    this.objects.register(core);
     const session = this.contextSession();
     session.track(core);
     if (session.kind === 'manual') session.watched.add(core);
@@ -360,7 +279,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId: normalizeObjectId(id) };
     // Bind this context's session before the first await, so the caller's later writes land in it.
     const session = this.contextSession();
-    const core = await this.resolveCore(meta, key);
+    const core = await this.objects.resolve(meta, key);
     if (options?.fresh === true && !core.hasPendingChanges && core.lifecycle === 'stored') await this.refresh(core, false);
     if (session.kind === 'manual') session.watched.add(core);
     const scope = innermostScope(chain);
@@ -374,33 +293,6 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     const meta = findClassMetaById(ref.clsId);
     if (meta === undefined) return Promise.reject(new RegistrationError(`class ${ref.clsId} is not registered in this process`));
     return this.load(meta.ctor as abstract new () => OaasObject, ref.objectId, { partitionId: ref.partitionId });
-  }
-
-  private async resolveCore(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
-    const k = keyString(key);
-    const live = this.identity.get(k);
-    if (live !== undefined) {
-      if (live.unusable) throw new ObjectNotFoundError(key);
-      return live;
-    }
-    let pending = this.loading.get(k);
-    if (pending === undefined) {
-      pending = this.readCore(meta, key).finally(() => this.loading.delete(k));
-      this.loading.set(k, pending);
-    }
-    return pending;
-  }
-
-  private async readCore(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
-    const store = await this.storeReady;
-    const stored = await store.get(key);
-    const live = this.identity.get(keyString(key));
-    if (live !== undefined && !live.unusable) return live;
-    if (stored === undefined) throw new ObjectNotFoundError(key);
-    const core = this.instantiate(meta, key, 'stored');
-    applyStored(core, stored);
-    this.identity.add(core);
-    return core;
   }
 
   /**
@@ -497,16 +389,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
         if (strict) throw new PendingChangesError(core.key);
         return;
       }
-      const stored = await (await this.storeReady).get(core.key);
-      if (stored === undefined) {
-        core.lifecycle = 'gone';
-        this.identity.remove(core);
-        throw new ObjectNotFoundError(core.key);
-      }
-      if (stored.version !== core.version) {
-        core.writeSeq += 1;
-        applyStored(core, stored);
-      }
+      if (!(await this.objects.refresh(core))) throw new ObjectNotFoundError(core.key);
     } finally {
       if (turn.owned) core.releaseLock(turn.holder);
     }
@@ -572,10 +455,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   }
 
   discardCreated(core: ObjectCore): void {
-    core.lifecycle = 'discarded';
-    core.dirty = undefined;
-    this.identity.remove(core);
-    forgetEverywhere(core);
+    this.objects.discard(core);
   }
 
   async refreshStale(error: ConflictError): Promise<void> {
@@ -588,25 +468,12 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
    * the conflict again). Returns the objects reloaded.
    */
   private async reloadObjects(refs: readonly ObjectIdentity[]): Promise<ObjectIdentity[]> {
-    const store = await this.storeReady;
     const reloaded: ObjectIdentity[] = [];
     for (const ref of refs) {
-      const key: ObjectKey = { clsId: ref.clsId, partitionId: ref.partitionId, objectId: ref.objectId };
-      const core = this.identity.get(keyString(key));
+      const core = this.objects.live(ref);
       if (core === undefined || (core.locked && !chainHolds(chainContext.getStore(), core))) continue;
-      const stored = await store.get(key);
-      core.writeSeq += 1;
-      core.dirty = undefined;
-      core.deleted = false;
-      forgetEverywhere(core);
-      if (stored === undefined) {
-        core.lifecycle = 'gone';
-        this.identity.remove(core);
-      } else {
-        applyStored(core, stored);
-        core.lifecycle = 'stored';
-      }
-      reloaded.push(key);
+      await this.objects.reload(core);
+      reloaded.push(core.key);
     }
     return reloaded;
   }
@@ -809,7 +676,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     } catch (error) {
       this.logger.warn({ err: error }, 'closing the store failed');
     }
-    this.identity.clear();
+    this.objects.identity.clear();
     if (failure !== undefined) throw failure as Error;
   }
 
@@ -855,7 +722,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
 
   /** Live objects this process holds (an upper bound: released objects leave on collection). */
   get liveObjectCount(): number {
-    return this.identity.size;
+    return this.objects.identity.size;
   }
 
   /** Sessions holding pending changes. */
@@ -906,7 +773,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       pendingObjects: this.pendingObjects,
       oldestPendingAgeMs: this.oldestPendingAgeMs(),
       pendingSessions: this.pendingSessions.size,
-      liveObjects: this.identity.size,
+      liveObjects: this.objects.identity.size,
     };
   }
 
@@ -915,44 +782,4 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     await this.scheduler.idle();
     await this.pipeline.drain();
   }
-}
-
-/** Sets an object's fields, encodings and version from what the store holds. */
-function applyStored(core: ObjectCore, stored: StoredObject): void {
-  core.version = stored.version;
-  for (const [key, bytes] of stored.entries) {
-    const prop = core.fields.propOf(key);
-    if (prop === undefined) continue;
-    const text = bytesToText(bytes);
-    core.target[prop] = decodeState(text);
-    core.setCommitted(prop, text);
-  }
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function formatRef(ref: ObjectIdentity): string {
-  return `${ref.clsId}/${String(ref.partitionId)}/${ref.objectId}`;
-}
-
-function pendingRefs(session: ManagedSession): ObjectIdentity[] {
-  return [...session.pending].filter((c) => c.hasPendingChanges).map((c) => c.key);
-}
-
-function unpersistedOf(session: ManagedSession): UnpersistedObject[] {
-  return [...session.pending]
-    .filter((c) => c.hasPendingChanges)
-    .map((c) => ({
-      ref: c.key,
-      fields: c.deleted ? ['<deleted>'] : c.lifecycle === 'new' ? ['<created>'] : [...(c.dirty ?? [])],
-    }));
-}
-
-function allTransient(error: unknown): boolean {
-  const failures = error instanceof CommitError ? error.failures : [error];
-  return failures.every((f) => (f instanceof StoreError && f.transient) || f instanceof LockTimeoutError);
 }

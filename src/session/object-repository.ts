@@ -1,0 +1,150 @@
+import { AlreadyExistsError, ObjectNotFoundError, RegistrationError, type ObjectIdentity } from '../errors.js';
+import { bytesToText, decodeState, toStateValue } from '../object/codec.js';
+import { ObjectCore, type Lifecycle, type ObjectHost } from '../object/object-core.js';
+import type { OaasObject } from '../object/oaas-object.js';
+import { rawOf } from '../object/raw.js';
+import { stateFieldsOf } from '../object/state-fields.js';
+import { CORE, type Instance } from '../object/tracking.js';
+import type { ClassMeta } from '../registry/class-meta.js';
+import { keyString, type ObjectKey, type Store, type StoredObject } from '../stores/store.js';
+import { IdentityMap } from './identity-map.js';
+import { forgetEverywhere } from './session.js';
+
+/**
+ * Where live objects come from and go: constructing them, reading them from
+ * the store (one read per object however many contexts ask at once),
+ * keeping one live instance per object, and putting stored state back into
+ * them after a conflict or a refresh.
+ */
+export class ObjectRepository {
+  readonly identity = new IdentityMap();
+  private readonly loading = new Map<string, Promise<ObjectCore>>();
+
+  constructor(
+    private readonly host: ObjectHost,
+    private readonly store: () => Promise<Store>,
+  ) {}
+
+  /** Constructs an instance with no arguments and attaches a core to it. */
+  instantiate(meta: ClassMeta, key: ObjectKey, lifecycle: Lifecycle): ObjectCore {
+    let proxy: OaasObject;
+    try {
+      proxy = new (meta.ctor as new () => OaasObject)();
+    } catch (error) {
+      throw new RegistrationError(`${meta.clsId}: the constructor must work with no arguments (${(error as Error).message})`, { cause: error });
+    }
+    const target = rawOf(proxy) as unknown as Instance & Record<string, unknown>;
+    const fields = stateFieldsOf(meta, target);
+    const core = new ObjectCore(key, meta, fields, target, proxy, this.host, lifecycle);
+    // Initialisers become independent, validated state (a shared default object would otherwise leak between objects).
+    for (const prop of fields.props) target[prop] = toStateValue(target[prop], core.location(prop));
+    target[CORE] = core;
+    return core;
+  }
+
+  /** A new object with `init` applied; registered as live only once everything is valid. */
+  create(meta: ClassMeta, key: ObjectKey, init: Readonly<Record<string, unknown>> | undefined, check: (prop: string) => void): ObjectCore {
+    const live = this.identity.get(keyString(key));
+    if (live !== undefined && live.lifecycle !== 'gone' && live.lifecycle !== 'discarded') throw new AlreadyExistsError([key]);
+    const core = this.instantiate(meta, key, 'new');
+    if (init !== undefined) {
+      for (const [prop, value] of Object.entries(init)) {
+        if (!core.fields.has(prop)) check(prop);
+        core.target[prop] = toStateValue(value, core.location(prop));
+      }
+    }
+    return core;
+  }
+
+  /** Makes a created object the live instance of its id. */
+  register(core: ObjectCore): void {
+    this.identity.add(core);
+  }
+
+  /** The live instance, else the stored object read once for every concurrent caller. */
+  async resolve(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
+    const k = keyString(key);
+    const live = this.identity.get(k);
+    if (live !== undefined) {
+      if (live.unusable) throw new ObjectNotFoundError(key);
+      return live;
+    }
+    let pending = this.loading.get(k);
+    if (pending === undefined) {
+      pending = this.read(meta, key).finally(() => this.loading.delete(k));
+      this.loading.set(k, pending);
+    }
+    return pending;
+  }
+
+  private async read(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
+    const stored = await (await this.store()).get(key);
+    const live = this.identity.get(keyString(key));
+    if (live !== undefined && !live.unusable) return live;
+    if (stored === undefined) throw new ObjectNotFoundError(key);
+    const core = this.instantiate(meta, key, 'stored');
+    applyStored(core, stored);
+    this.identity.add(core);
+    return core;
+  }
+
+  /** The live instance of a key, if any. */
+  live(key: ObjectIdentity): ObjectCore | undefined {
+    return this.identity.get(keyString({ clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }));
+  }
+
+  /** Puts the store's state into a live object, dropping whatever it had pending; `false` when the store no longer has it. */
+  async reload(core: ObjectCore): Promise<boolean> {
+    const stored = await (await this.store()).get(core.key);
+    core.writeSeq += 1;
+    core.dirty = undefined;
+    core.deleted = false;
+    forgetEverywhere(core);
+    if (stored === undefined) {
+      this.forgetGone(core);
+      return false;
+    }
+    applyStored(core, stored);
+    core.lifecycle = 'stored';
+    return true;
+  }
+
+  /** Re-reads a clean object (under its turn, which the caller holds); `false` when the store no longer has it. */
+  async refresh(core: ObjectCore): Promise<boolean> {
+    const stored = await (await this.store()).get(core.key);
+    if (stored === undefined) {
+      this.forgetGone(core);
+      return false;
+    }
+    if (stored.version !== core.version) {
+      core.writeSeq += 1;
+      applyStored(core, stored);
+    }
+    return true;
+  }
+
+  /** Drops an object whose creation was rolled back. */
+  discard(core: ObjectCore): void {
+    core.lifecycle = 'discarded';
+    core.dirty = undefined;
+    this.identity.remove(core);
+    forgetEverywhere(core);
+  }
+
+  private forgetGone(core: ObjectCore): void {
+    core.lifecycle = 'gone';
+    this.identity.remove(core);
+  }
+}
+
+/** Sets an object's fields, encodings and version from what the store holds. */
+function applyStored(core: ObjectCore, stored: StoredObject): void {
+  core.version = stored.version;
+  for (const [key, bytes] of stored.entries) {
+    const prop = core.fields.propOf(key);
+    if (prop === undefined) continue;
+    const text = bytesToText(bytes);
+    core.target[prop] = decodeState(text);
+    core.setCommitted(prop, text);
+  }
+}
