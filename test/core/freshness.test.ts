@@ -111,3 +111,16 @@ describe('healthCheck', () => {
     store.get = original;
   });
 });
+
+describe('state reads over the gateway', () => {
+  it('GET state re-reads an object another process changed', async () => {
+    const { Gateway } = await import('../../src/invocation/gateway.js');
+    const store = new RecordingStore();
+    await freshRuntime({ store });
+    Counter.create({ count: 1 }, { id: 'remote-read' });
+    await commitAll();
+    await writeBehindBack(store, 'remote-read', 1, 77);
+    const state = await new Gateway(getAutoSessionManager).getState('test.Counter', 0, 'remote-read');
+    expect(state).toMatchObject({ version: 2, entries: { count: 77 } });
+  });
+});
