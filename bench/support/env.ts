@@ -55,6 +55,8 @@ export function environment(): [string, string][] {
         `better-sqlite3 ${versionOf('better-sqlite3')} (SQLite ${sqliteVersion()})`,
         `@mikro-orm/core ${versionOf('@mikro-orm/core')}`,
         `@mikro-orm/knex ${versionOf('@mikro-orm/knex')}`,
+        `@mikro-orm/postgresql ${versionOf('@mikro-orm/postgresql')}`,
+        `pg ${versionOf('pg')}`,
         `knex ${versionOf('knex')}`,
         `tinybench ${versionOf('tinybench')}`,
       ].join(', '),
