@@ -1,15 +1,14 @@
 import { pino, type Logger } from 'pino';
 import { checkInterval, type ResolvedConfig } from '../config.js';
 import {
-  AlreadyExistsError,
   CommitError,
-  ConflictError,
   InvalidArgumentError,
   ObjectBusyError,
   ObjectNotFoundError,
   PendingChangesError,
   RegistrationError,
   ShutdownError,
+  type ConflictError,
   type ObjectIdentity,
 } from '../errors.js';
 import { invokeMethod, runAccessor, takeTurn } from '../invocation/turn.js';
@@ -28,8 +27,9 @@ import { createStore } from '../stores/resolve-store.js';
 import type { Isolation, ObjectKey, Store } from '../stores/store.js';
 import { Telemetry, type OaasStats } from '../observability/telemetry.js';
 import { AutoCommitScheduler } from './auto-commit-scheduler.js';
-import { allTransient, formatRef, isPlainRecord, pendingRefs, unpersistedOf } from './pending-report.js';
-import type { CommitErrorEvent, CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
+import { BackgroundCommits } from './background-commits.js';
+import { allTransient, isPlainRecord, pendingRefs, unpersistedOf } from './pending-report.js';
+import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 import { chainContext, currentSlot, runWithSession, sessionContext } from './async-context.js';
 
 type State = 'open' | 'closing' | 'closed';
@@ -53,7 +53,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   private readonly pendingSessions = new Set<ManagedSession>();
   private readonly pipeline: CommitPipeline;
   private readonly scheduler: AutoCommitScheduler;
-  private readonly listeners = new Set<CommitErrorListener>();
+  private readonly background: BackgroundCommits;
   /** Figures for getStats(), Prometheus and OpenTelemetry. */
   readonly telemetry: Telemetry;
   private liveSessions = 0;
@@ -105,7 +105,17 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     });
     this.objects = new ObjectRepository(this, () => this.storeReady);
     this.pipeline = new CommitPipeline(() => this.storeReady, this.objects.identity, () => this.config.lockTimeoutMs, this.telemetry, this.logger);
-    this.scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => this.autoCommitTick());
+    this.background = new BackgroundCommits({
+      logger: this.logger,
+      telemetry: this.telemetry,
+      isOpen: () => this.state === 'open',
+      pendingSessions: () => [...this.pendingSessions],
+      commit: (session) =>
+        this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true, logger: session.logger }),
+      reloadObjects: (refs) => this.reloadObjects(refs),
+      interval: () => this.scheduler.interval,
+    });
+    this.scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (this.state === 'open' ? this.background.tick() : Promise.resolve()));
     if (config.autoCommit) this.scheduler.start();
     process.on('beforeExit', this.onBeforeExit);
   }
@@ -542,62 +552,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
 
   /** Subscribes to background commit failures; returns the unsubscribe function. */
   onCommitError(listener: CommitErrorListener): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function');
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  private async autoCommitTick(): Promise<void> {
-    if (this.state !== 'open') return;
-    const now = Date.now();
-    for (const session of [...this.pendingSessions]) {
-      if (session.retryAt > now || this.state !== 'open') continue;
-      try {
-        await this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true, logger: session.logger });
-        session.failures = 0;
-        session.retryAt = 0;
-      } catch (error) {
-        await this.backgroundFailure(session, error);
-      }
-    }
-  }
-
-  private async backgroundFailure(session: ManagedSession, error: unknown): Promise<void> {
-    const refs = pendingRefs(session);
-    let discarded: ObjectIdentity[] = [];
-    if (error instanceof ConflictError || error instanceof AlreadyExistsError) {
-      // The store holds newer state: retrying cannot succeed. Reload those objects, keep the rest pending.
-      const stale = error instanceof ConflictError ? error.conflicts.map((c) => c.ref) : error.refs;
-      try {
-        discarded = await this.reloadObjects(stale);
-      } catch (reloadError) {
-        session.logger.error({ err: reloadError }, 'reloading conflicting objects failed');
-      }
-      if (discarded.length > 0) {
-        session.logger.warn({ discarded: discarded.map(formatRef) }, 'stale objects reloaded from the store; their pending changes were discarded');
-      }
-    } else {
-      session.failures += 1;
-      const interval = this.scheduler.interval;
-      const delay = Math.max(interval, Math.min(interval * 2 ** (session.failures - 1), MAX_BACKOFF_MS));
-      session.retryAt = Date.now() + delay;
-      this.telemetry.retry('background');
-      session.logger.warn({ objects: refs.map(formatRef), attempt: session.failures, retryInMs: delay }, 'commit will be retried');
-    }
-    this.report({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded });
-  }
-
-  /** Tells `onCommitError` listeners (the failure itself was logged where it happened). */
-  private report(event: CommitErrorEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (listenerError) {
-        this.logger.error({ err: listenerError }, 'onCommitError listener threw');
-      }
-    }
+    return this.background.onCommitError(listener);
   }
 
   // -------------------------------------------------------------------------
@@ -706,7 +661,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       (error: unknown) => {
         this.logger.error({ err: error, attempt: this.exitFlushes }, 'flush at exit failed');
         if (this.exitFlushes >= EXIT_FLUSH_ATTEMPTS) {
-          this.report({ error: error as Error, sessionId: '*', refs: [...this.pendingSessions].flatMap(pendingRefs), willRetry: false, discarded: [] });
+          this.background.report({ error: error as Error, sessionId: '*', refs: [...this.pendingSessions].flatMap(pendingRefs), willRetry: false, discarded: [] });
         }
       },
     );
