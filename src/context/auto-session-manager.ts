@@ -632,6 +632,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       this.logger.warn({ err: error }, 'closing the store failed');
     }
     this.objects.identity.clear();
+    this.telemetry.close();
     if (failure !== undefined) throw failure as Error;
   }
 

@@ -7,7 +7,7 @@
  * Hot-path events (method calls) only bump plain numbers and a no-op-cheap
  * OpenTelemetry instrument; Prometheus reads those numbers at scrape time.
  */
-import { SpanStatusCode, metrics, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, metrics, trace, type Attributes, type MetricOptions, type ObservableCallback, type Span } from '@opentelemetry/api';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Running totals of one kind of duration. */
@@ -84,6 +84,8 @@ export class Telemetry {
   private batchMax = 0;
 
   private readonly tracer = trace.getTracer('oaas-sdk');
+  /** Undoes the gauge callbacks, so a closed runtime is no longer observed (nor kept alive by the meter). */
+  private readonly detach: (() => void)[] = [];
   private readonly otel;
   /** The Prometheus registry of this runtime. */
   readonly registry = new Registry();
@@ -103,18 +105,22 @@ export class Telemetry {
       invocationDuration: meter.createHistogram('oaas.invocation.duration', { unit: 'ms', description: 'method call duration' }),
       batchSize: meter.createHistogram('oaas.commit.batch_size', { description: 'objects per commit' }),
     };
-    meter.createObservableGauge('oaas.pending_objects', { description: 'objects waiting for a commit' }).addCallback((r) => {
-      r.observe(source.pendingObjects());
-    });
-    meter.createObservableGauge('oaas.oldest_pending_age', { unit: 'ms', description: 'age of the oldest change not yet committed' }).addCallback((r) => {
-      r.observe(source.oldestPendingAgeMs());
-    });
-    meter.createObservableGauge('oaas.open_sessions', { description: 'sessions alive' }).addCallback((r) => {
-      r.observe(source.openSessions());
-    });
-    meter.createObservableGauge('oaas.open_scopes', { description: 'sessionScopes running' }).addCallback((r) => {
-      r.observe(source.openScopes());
-    });
+    const gauges: [string, MetricOptions, () => number][] = [
+      ['oaas.pending_objects', { description: 'objects waiting for a commit' }, () => source.pendingObjects()],
+      ['oaas.oldest_pending_age', { unit: 'ms', description: 'age of the oldest change not yet committed' }, () => source.oldestPendingAgeMs()],
+      ['oaas.open_sessions', { description: 'sessions alive' }, () => source.openSessions()],
+      ['oaas.open_scopes', { description: 'sessionScopes running' }, () => source.openScopes()],
+    ];
+    for (const [name, options, read] of gauges) {
+      const gauge = meter.createObservableGauge(name, options);
+      const callback: ObservableCallback = (result) => {
+        result.observe(read());
+      };
+      gauge.addCallback(callback);
+      this.detach.push(() => {
+        gauge.removeCallback(callback);
+      });
+    }
     this.prom = this.prometheus();
   }
 
@@ -271,6 +277,11 @@ export class Telemetry {
       openSessions: this.source.openSessions(),
       openScopes: this.source.openScopes(),
     };
+  }
+
+  /** Stops reporting this runtime's gauges (its counters keep their totals for `getStats()`). */
+  close(): void {
+    for (const undo of this.detach.splice(0)) undo();
   }
 
   /** The Prometheus text exposition of this runtime's figures. */

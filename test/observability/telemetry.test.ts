@@ -104,6 +104,28 @@ describe('metrics, spans and logs', () => {
     expect(lines.filter((l) => l.level === 30).every((l) => /rolled back|retried/.test(String(l.msg)))).toBe(true);
   });
 
+  it('observes pending objects, the oldest pending age, open sessions and open scopes', async () => {
+    await configureOaas({ store: new RecordingStore(), autoCommit: false, logLevel: 'silent' });
+    Counter.create({}, { id: 'waiting' });
+    await new Promise((r) => setTimeout(r, 25));
+    let release!: () => void;
+    const scope = sessionScope(async () => {
+      Counter.create({}, { id: 'in-scope' });
+      await new Promise<void>((r) => (release = r));
+    });
+    await new Promise((r) => setImmediate(r));
+    expect((await points('oaas.pending_objects'))[0]?.value).toBe(2);
+    expect((await points('oaas.oldest_pending_age'))[0]?.value).toBeGreaterThanOrEqual(20);
+    expect((await points('oaas.open_scopes'))[0]?.value).toBe(1);
+    expect((await points('oaas.open_sessions'))[0]?.value).toBeGreaterThanOrEqual(2);
+    release();
+    await scope;
+    await commitAll();
+    expect((await points('oaas.open_scopes'))[0]?.value).toBe(0);
+    expect((await points('oaas.pending_objects'))[0]?.value).toBe(0);
+    expect((await points('oaas.oldest_pending_age'))[0]?.value).toBe(0);
+  });
+
   it('records spans for scopes and commits, the commit inside its scope', async () => {
     await configureOaas({ store: new RecordingStore(), autoCommit: false, logLevel: 'silent' });
     spans.reset();
