@@ -16,11 +16,10 @@ import {
   RegistrationError,
   RemoteError,
   UnauthorizedError,
-  sessionScope,
 } from '../../src/index.js';
 import { IdempotencyRecord } from '../../src/invocation/idempotency-record.js';
 import { createApp } from '../../src/server/app.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { freshRuntime, holdInScope, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from './fixtures/services.js';
 import { appFetch, inProcess, onSocket, type Harness } from './support.js';
 
@@ -117,16 +116,7 @@ describe.each(harnesses)('typed client (%s)', (_name, start) => {
     await freshRuntime({ lockTimeoutMs: 30 });
     const client = h.client();
     await client.put(Counter, 'lk', { entries: {} });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const scope = sessionScope(async () => {
-      await Counter.load('lk');
-      holding();
-      await gate;
-    });
-    await held;
+    const { release, done: scope } = await holdInScope(() => Counter.load('lk'));
     try {
       await expect(client.ref(Counter, 'lk').increment(1)).rejects.toBeInstanceOf(LockTimeoutError);
     } finally {

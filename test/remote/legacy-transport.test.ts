@@ -6,13 +6,12 @@ import {
   configureOaas,
   getAutoSessionManager,
   newSession,
-  sessionScope,
   type InvocationRequest,
   type InvocationResponse,
 } from '../../src/index.js';
 import { dispatchLocal } from '../../src/invocation/dispatcher.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { freshRuntime, holdInScope, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from './fixtures/services.js';
 
 shutdownAfterEach();
@@ -92,16 +91,7 @@ describe('remoteInvoke', () => {
     await freshRuntime({ lockTimeoutMs: 30 });
     Counter.create({}, { id: 'held' });
     await getAutoSessionManager().commitAll();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const scope = sessionScope(async () => {
-      await Counter.load('held');
-      holding();
-      await gate;
-    });
-    await held;
+    const { release, done: scope } = await holdInScope(() => Counter.load('held'));
     try {
       const busy = await remoteInvoke(remote(), request('increment', '1', 'held'));
       expect([busy.status, (decode(busy) as { code: string }).code]).toEqual(['SYSTEM_ERROR', 'OAAS_ERR_LOCK_TIMEOUT']);

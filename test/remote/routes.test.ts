@@ -1,7 +1,7 @@
 // Every route and every error status, on raw HTTP: once in process (app.request) and once on a real socket.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ERROR_CODES, sessionScope, shutdown } from '../../src/index.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { ERROR_CODES, shutdown } from '../../src/index.js';
+import { freshRuntime, holdInScope, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from './fixtures/services.js';
 import { classPath, inProcess, invoke, json, objectPath, onSocket, putObject, sseEvents, type Harness } from './support.js';
 
@@ -248,16 +248,7 @@ describe.each(harnesses)('routes (%s)', (_name, start) => {
     it('503: an object held past lockTimeoutMs', async () => {
       await freshRuntime({ lockTimeoutMs: 50 });
       await putObject(h, 'held', { count: 0 });
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      let holding!: () => void;
-      const held = new Promise<void>((resolve) => (holding = resolve));
-      const scope = sessionScope(async () => {
-        await Counter.load('held');
-        holding();
-        await gate;
-      });
-      await held;
+      const { release, done: scope } = await holdInScope(() => Counter.load('held'));
       try {
         await expectError(await invoke(h, 'held', 'increment', '1'), 503, 'OAAS_ERR_LOCK_TIMEOUT');
       } finally {

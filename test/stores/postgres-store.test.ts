@@ -13,6 +13,7 @@ import { PostgresStore, type PostgresStoreOptions } from '../../src/stores/postg
 import type { ObjectKey, WriteOp } from '../../src/stores/store.js';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../servers/postgres-server.js';
 import { describeStoreContract } from './store-contract.js';
+import { rejection } from '../support/promises.js';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable !== undefined) console.log(`postgres store suites skipped: ${unavailable}`);
@@ -23,14 +24,6 @@ const text = (value: Uint8Array | undefined): string | undefined => (value === u
 const put = (objectId: string, more: Partial<Omit<WriteOp & { kind: 'put' }, 'kind' | 'key'>> = {}): WriteOp => ({ kind: 'put', key: key(objectId), ...more });
 const setOf = (entries: Record<string, string>): Map<string, Uint8Array> => new Map(Object.entries(entries).map(([k, v]) => [k, bytes(v)]));
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected the promise to reject');
-}
 
 /** Empties the store's tables, if there are any yet. */
 async function wipe(url: string): Promise<void> {

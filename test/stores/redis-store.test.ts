@@ -7,6 +7,7 @@ import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis
 import type { ObjectKey, WriteOp } from '../../src/stores/store.js';
 import { redisUnavailableReason, startRedis, type RedisServer } from '../servers/redis-server.js';
 import { describeStoreContract } from './store-contract.js';
+import { rejection } from '../support/promises.js';
 
 const unavailable = await redisUnavailableReason();
 if (unavailable !== undefined) console.log(`redis store suites skipped: ${unavailable}`);
@@ -24,14 +25,6 @@ const put = (k: ObjectKey, set: Record<string, string> = {}, expectedVersion?: n
   set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(value)])),
 });
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected the promise to reject');
-}
 
 function expectStoreError(error: unknown, transient: boolean): void {
   expect(error).toBeInstanceOf(StoreError);

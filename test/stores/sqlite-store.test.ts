@@ -11,6 +11,7 @@ import { ConflictError, InvalidArgumentError, StoreError } from '../../src/error
 import { SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite/sqlite-store.js';
 import type { ObjectKey, Store } from '../../src/stores/store.js';
 import { describeStoreContract } from './store-contract.js';
+import { rejection } from '../support/promises.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'oaas-sqlite-'));
@@ -29,14 +30,6 @@ describeStoreContract('sqlite (:memory:)', () => Promise.resolve({ store: new Sq
 const key = (objectId: string): ObjectKey => ({ clsId: 'cls', partitionId: 0, objectId });
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected the promise to reject');
-}
 
 describe('SqliteStore', () => {
   let dir: string;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../src/errors.js';
 import type { ObjectKey, Store, StoredObject, WriteOp } from '../../src/stores/store.js';
+import { rejection } from '../support/promises.js';
 
 /** What a backend's test file hands the suite: an open-able, empty store and how to dispose of it. */
 export interface StoreUnderTest {
@@ -36,14 +37,6 @@ function texts(object: StoredObject | undefined): Record<string, string> | undef
   return Object.fromEntries([...object.entries].map(([name, value]) => [name, decoder.decode(value)]));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected the promise to reject');
-}
 
 async function conflictsOf(promise: Promise<unknown>): Promise<VersionConflict[]> {
   const error = await rejection(promise);

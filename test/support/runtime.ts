@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { configureOaas, getAutoSessionManager, shutdown, type OaasConfig } from '../../src/index.js';
+import { configureOaas, getAutoSessionManager, sessionScope, shutdown, type OaasConfig } from '../../src/index.js';
 
 /** Shuts the runtime down after each test of the calling file. */
 export function shutdownAfterEach(): void {
@@ -30,4 +30,22 @@ export function tick(): Promise<void> {
 export function tempSqlite(): string {
   const dir = mkdtempSync(join(tmpdir(), 'oaas-test-'));
   return `sqlite:${join(dir, 'state.db')}`;
+}
+
+/**
+ * Holds an object in a `sessionScope` of its own until `release()`: the way
+ * tests make another context wait for it. Resolves once the object is held.
+ */
+export async function holdInScope(load: () => Promise<unknown>): Promise<{ release: () => void; done: Promise<void> }> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const done = sessionScope(async () => {
+    await load();
+    holding();
+    await gate;
+  });
+  await held;
+  return { release, done };
 }
