@@ -10,7 +10,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { sessionContext } from '../context/async-context.js';
-import { ConfigurationError, InvalidArgumentError, MethodNotFoundError, PayloadTooLargeError, StoreError, toWireError } from '../errors.js';
+import { ConfigurationError, InvalidArgumentError, PayloadTooLargeError, StoreError, toWireError } from '../errors.js';
 import { Gateway, type ObjectState } from '../invocation/gateway.js';
 import { getAutoSessionManager } from '../runtime.js';
 import { bearerAuth } from './auth.js';
@@ -134,8 +134,6 @@ async function invokeReply(
   target: { clsId: string; partitionId: unknown; objectId?: string; method: string },
   logger: () => Logger | undefined,
 ): Promise<Response> {
-  // Names starting with `_` are private by convention, even when decorated; remote callers never reach them.
-  if (target.method.startsWith('_')) throw new MethodNotFoundError(target.clsId, target.method);
   const body = await c.req.text();
   checkJsonSafety(body);
   const trace = c.get('trace');
