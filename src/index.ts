@@ -26,7 +26,7 @@ export {
 } from './runtime.js';
 export type { OaasStats, DurationStats } from './observability/telemetry.js';
 export { AutoSessionManager } from './context/auto-session-manager.js';
-export type { CommitSummary, CommitErrorEvent, CommitErrorListener, ShutdownOptions, HealthReport } from './context/runtime-types.js';
+export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource, ShutdownOptions, HealthReport } from './context/runtime-types.js';
 
 // Declaring services
 export { service, method, field, transient, getter, setter } from './registry/decorators.js';

@@ -8,8 +8,9 @@ import {
   PendingChangesError,
   RegistrationError,
   ShutdownError,
-  type ConflictError,
+  ConflictError,
   type ObjectIdentity,
+  type VersionConflict,
 } from '../errors.js';
 import { invokeMethod, runAccessor, takeTurn } from '../invocation/turn.js';
 import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../object/ids.js';
@@ -28,14 +29,17 @@ import type { Isolation, ObjectKey, Store } from '../stores/store.js';
 import { Telemetry, type OaasStats } from '../observability/telemetry.js';
 import { AutoCommitScheduler } from './auto-commit-scheduler.js';
 import { BackgroundCommits } from './background-commits.js';
-import { allTransient, isPlainRecord, pendingRefs, unpersistedOf } from './pending-report.js';
-import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
+import { allTransient, conflictCause, formatRef, isPlainRecord, pendingRefs, staleRefsOf, toRef, unpersistedOf } from './pending-report.js';
+import { backoffDelay } from '../session/backoff.js';
+import type { CommitErrorListener, CommitSource, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 import { chainContext, currentSlot, runWithSession, sessionContext } from './async-context.js';
 
 type State = 'open' | 'closing' | 'closed';
 
 const MAX_BACKOFF_MS = 30_000;
 const EXIT_FLUSH_ATTEMPTS = 3;
+/** How many times the shutdown flush reloads conflicting objects and flushes the rest again. */
+const SHUTDOWN_CONFLICT_ROUNDS = 3;
 let runtimeCounter = 0;
 
 /**
@@ -112,7 +116,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
       pendingSessions: () => [...this.pendingSessions],
       commit: (session) =>
         this.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true, logger: session.logger }),
-      reloadObjects: (refs) => this.reloadObjects(refs),
+      reloadObjects: (refs, session) => this.reloadObjects(refs, undefined, session),
       interval: () => this.scheduler.interval,
     });
     this.scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (this.state === 'open' ? this.background.tick() : Promise.resolve()));
@@ -220,6 +224,14 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   pendingChanged(session: ManagedSession, hasPending: boolean): void {
     if (hasPending) this.pendingSessions.add(session);
     else this.pendingSessions.delete(session);
+  }
+
+  changesDiscarded(session: ManagedSession, conflict: VersionConflict): void {
+    // A scope's own changes are rolled back and retried by the scope; anyone else hears of it now, and its next explicit commit rejects.
+    if (session.kind === 'scope') return;
+    const ref = toRef(conflict.ref);
+    session.logger.warn({ discarded: [formatRef(ref)] }, 'stale object reloaded from the store after a conflict; this session`s pending changes to it were discarded');
+    this.background.report({ error: new ConflictError([conflict]), sessionId: session.id, refs: [ref], willRetry: false, discarded: [ref], source: 'background' });
   }
 
   /** Commits a session and unbinds it from the current context, which gets a fresh one next time. */
@@ -468,22 +480,24 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     this.objects.discard(core);
   }
 
-  async refreshStale(error: ConflictError): Promise<void> {
-    await this.reloadObjects(error.conflicts.map((c) => c.ref));
+  async refreshStale(error: ConflictError, holder: ChainLink, session: ManagedSession): Promise<void> {
+    await this.reloadObjects(error.conflicts.map((c) => c.ref), holder, session);
   }
 
   /**
    * Replaces live objects with their stored state, dropping their pending
-   * changes. Objects another context holds are left alone (they will meet
-   * the conflict again). Returns the objects reloaded.
+   * changes. Objects another context holds (or takes while the store is
+   * read) are left alone: they will meet the conflict again at their own
+   * commit. `chain` is the caller's, whose held objects may be reloaded.
+   * Returns the objects reloaded.
    */
-  private async reloadObjects(refs: readonly ObjectIdentity[]): Promise<ObjectIdentity[]> {
+  private async reloadObjects(refs: readonly ObjectIdentity[], chain: ChainLink | undefined, reporter: ManagedSession | 'all'): Promise<ObjectIdentity[]> {
     const reloaded: ObjectIdentity[] = [];
+    const mayTake = (core: ObjectCore): boolean => !core.locked || chainHolds(chain, core);
     for (const ref of refs) {
       const core = this.objects.live(ref);
-      if (core === undefined || (core.locked && !chainHolds(chainContext.getStore(), core))) continue;
-      await this.objects.reload(core);
-      reloaded.push(core.key);
+      if (core === undefined) continue;
+      if ((await this.objects.reload(core, mayTake, reporter)) !== 'busy') reloaded.push(core.key);
     }
     return reloaded;
   }
@@ -491,18 +505,37 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   // -------------------------------------------------------------------------
   // Commits
 
-  async commitSession(session: ManagedSession): Promise<CommitResult> {
+  /**
+   * Commits a session now. A failure keeps its changes pending, rejects, and
+   * reaches the `onCommitError` listeners with `source` (the shutdown flush
+   * reports once, at its end).
+   */
+  async commitSession(session: ManagedSession, source: CommitSource = 'explicit'): Promise<CommitResult> {
     this.assertNotClosed();
     if (session.kind === 'scope' && !session.closed) {
       throw new InvalidArgumentError('session', 'a sessionScope commits when its function resolves; do not call commit() on its session');
     }
-    const result = await this.pipeline.commit({
-      sessionId: session.id,
-      logger: session.logger,
-      cores: session.candidates(),
-      chain: chainContext.getStore(),
-      wait: true,
-    });
+    const lost = session.takeLost();
+    if (lost !== undefined) {
+      // Another unit of work met a conflict on these objects and reloaded them (reported then): this commit cannot pretend they were written.
+      throw new ConflictError(lost);
+    }
+    const refs = pendingRefs(session);
+    let result: CommitResult;
+    try {
+      result = await this.pipeline.commit({
+        sessionId: session.id,
+        logger: session.logger,
+        cores: session.candidates(),
+        chain: chainContext.getStore(),
+        wait: true,
+      });
+    } catch (error) {
+      if (source !== 'shutdown') {
+        this.background.report({ error: error as Error, sessionId: session.id, refs, willRetry: source === 'exit' || this.scheduler.enabled, discarded: [], source });
+      }
+      throw error;
+    }
     session.failures = 0;
     session.retryAt = 0;
     return result;
@@ -516,14 +549,14 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   }
 
   /** Commits every session with pending changes; continues past failures and rejects with `CommitError` if any failed. */
-  async commitAll(): Promise<CommitSummary> {
+  async commitAll(source: CommitSource = 'explicit'): Promise<CommitSummary> {
     this.assertNotClosed();
     const sessions = [...this.pendingSessions];
     const results: CommitResult[] = [];
     const failures: { session: ManagedSession; error: unknown }[] = [];
     for (const session of sessions) {
       try {
-        results.push(await this.commitSession(session));
+        results.push(await this.commitSession(session, source));
       } catch (error) {
         // The commit itself logged the failure (or the lock wait that preceded it is in the CommitError).
         failures.push({ session, error });
@@ -547,7 +580,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
 
   /** Same as {@link commitAll}; kept under this name for code migrated from the manual session API. */
   commitAllAsync(): Promise<CommitSummary> {
-    return this.commitAll();
+    return this.commitAll('explicit');
   }
 
   /** Subscribes to background commit failures; returns the unsubscribe function. */
@@ -610,19 +643,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     process.off('beforeExit', this.onBeforeExit);
     await this.waitForIdle(deadline);
     await this.scheduler.idle();
-    let failure: unknown;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.commitAll();
-        failure = undefined;
-        break;
-      } catch (error) {
-        failure = error;
-        const wait = Math.min(this.scheduler.interval * 2 ** (attempt - 1), MAX_BACKOFF_MS);
-        if (!allTransient(error) || Date.now() + wait > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+    const failure = await this.flushForShutdown(deadline);
     await this.pipeline.drain();
     this.state = 'closed';
     try {
@@ -633,7 +654,58 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     }
     this.objects.identity.clear();
     this.telemetry.close();
-    if (failure !== undefined) throw failure as Error;
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * The shutdown flush, bounded by `deadline`: transient failures are retried
+   * with back-off; a conflict (the store holds newer state, so no retry can
+   * succeed) reloads those objects at once, as the background commit does,
+   * and the rest is flushed again. Returns the `CommitError` to reject with
+   * (listing what was not persisted, discarded changes included), if any;
+   * every failure it leaves also reaches the `onCommitError` listeners.
+   */
+  private async flushForShutdown(deadline: number): Promise<CommitError | undefined> {
+    const discarded: ObjectIdentity[] = [];
+    let failure: unknown;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.commitAll('shutdown');
+        failure = undefined;
+        break;
+      } catch (error) {
+        failure = error;
+        const stale = staleRefsOf(error);
+        if (stale.length > 0 && attempt <= SHUTDOWN_CONFLICT_ROUNDS) {
+          const reloaded = await this.reloadObjects(stale, undefined, 'all');
+          discarded.push(...reloaded);
+          if (reloaded.length > 0) {
+            this.logger.warn({ discarded: reloaded.map(formatRef) }, 'stale objects reloaded from the store at shutdown; their pending changes were discarded');
+            continue;
+          }
+        }
+        const wait = backoffDelay(attempt, this.scheduler.interval, MAX_BACKOFF_MS);
+        if (!allTransient(error) || Date.now() + wait > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+    const pending = failure instanceof CommitError ? failure.unpersisted : [];
+    if (discarded.length > 0) {
+      const refs = discarded.map(toRef);
+      this.background.report({ error: conflictCause(failure, discarded), sessionId: '*', refs, willRetry: false, discarded: refs, source: 'shutdown' });
+    }
+    if (failure !== undefined) {
+      this.background.report({ error: failure as Error, sessionId: '*', refs: pending.map((u) => toRef(u.ref)), willRetry: false, discarded: [], source: 'shutdown' });
+    }
+    if (failure === undefined && discarded.length === 0) return undefined;
+    const unpersisted = [...discarded.map((ref) => ({ ref, fields: ['<discarded: the store holds a newer version>'] })), ...pending];
+    const failures = failure instanceof CommitError ? failure.failures : failure === undefined ? [] : [failure];
+    return new CommitError(
+      `shutdown could not persist ${unpersisted.length} objects` +
+        (discarded.length > 0 ? `; ${discarded.length} conflicted with newer stored versions and their changes were discarded` : ''),
+      { unpersisted, failures },
+      failure === undefined ? undefined : { cause: failure },
+    );
   }
 
   private async waitForIdle(deadline: number): Promise<void> {
@@ -655,14 +727,17 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     if (this.state !== 'open' || this.pendingSessions.size === 0) return;
     if (this.exitFlushes >= EXIT_FLUSH_ATTEMPTS) return;
     this.exitFlushes += 1;
-    this.commitAll().then(
+    // Each failed session reaches the listeners from commitSession (source 'exit'); the last attempt says it will not retry.
+    const last = this.exitFlushes >= EXIT_FLUSH_ATTEMPTS;
+    this.commitAll(last ? 'shutdown' : 'exit').then(
       () => {
         this.exitFlushes = 0;
       },
       (error: unknown) => {
         this.logger.error({ err: error, attempt: this.exitFlushes }, 'flush at exit failed');
-        if (this.exitFlushes >= EXIT_FLUSH_ATTEMPTS) {
-          this.background.report({ error: error as Error, sessionId: '*', refs: [...this.pendingSessions].flatMap(pendingRefs), willRetry: false, discarded: [] });
+        if (last) {
+          const refs = error instanceof CommitError ? error.unpersisted.map((u) => toRef(u.ref)) : [];
+          this.background.report({ error: error as Error, sessionId: '*', refs, willRetry: false, discarded: [], source: 'exit' });
         }
       },
     );

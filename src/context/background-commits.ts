@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, type ObjectIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
+import { backoffDelay } from '../session/backoff.js';
 import type { ManagedSession } from '../session/session.js';
-import { formatRef, pendingRefs } from './pending-report.js';
+import { formatRef, pendingRefs, toRef } from './pending-report.js';
 import type { CommitErrorEvent, CommitErrorListener } from './runtime-types.js';
 
 const MAX_BACKOFF_MS = 30_000;
@@ -17,7 +18,7 @@ export interface BackgroundCommitHost {
   /** Commits what a session has pending, skipping objects other contexts hold. */
   commit(session: ManagedSession): Promise<unknown>;
   /** Replaces stale live objects with their stored state; returns those reloaded. */
-  reloadObjects(refs: readonly ObjectIdentity[]): Promise<ObjectIdentity[]>;
+  reloadObjects(refs: readonly ObjectIdentity[], reporter: ManagedSession): Promise<ObjectIdentity[]>;
   /** The auto-commit interval, the base of the back-off. */
   interval(): number;
 }
@@ -66,7 +67,7 @@ export class BackgroundCommits {
       // The store holds newer state: retrying cannot succeed. Reload those objects, keep the rest pending.
       const stale = error instanceof ConflictError ? error.conflicts.map((c) => c.ref) : error.refs;
       try {
-        discarded = await this.host.reloadObjects(stale);
+        discarded = await this.host.reloadObjects(stale, session);
       } catch (reloadError) {
         session.logger.error({ err: reloadError }, 'reloading conflicting objects failed');
       }
@@ -76,12 +77,12 @@ export class BackgroundCommits {
     } else {
       session.failures += 1;
       const interval = this.host.interval();
-      const delay = Math.max(interval, Math.min(interval * 2 ** (session.failures - 1), MAX_BACKOFF_MS));
+      const delay = Math.max(interval, backoffDelay(session.failures, interval, MAX_BACKOFF_MS));
       session.retryAt = Date.now() + delay;
       this.host.telemetry.retry('background');
       session.logger.warn({ objects: refs.map(formatRef), attempt: session.failures, retryInMs: delay }, 'commit will be retried');
     }
-    this.report({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded });
+    this.report({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded: discarded.map(toRef), source: 'background' });
   }
 
   /** Tells the listeners (the failure itself was logged where it happened). */

@@ -1,5 +1,5 @@
 /** The shapes the runtime's public methods take and return. */
-import type { ObjectIdentity } from '../errors.js';
+import type { ObjectRef } from '../object/object-ref.js';
 import type { CommitResult } from '../session/session.js';
 
 /** What `commitAll()` did. */
@@ -19,16 +19,26 @@ export interface ShutdownOptions {
   readonly timeoutMs?: number | undefined;
 }
 
-/** A background commit failure, as `onCommitError` listeners receive it. */
+/**
+ * Which commit failed: the write-behind timer's (`background`), one the
+ * application asked for (`explicit`: `session.commit()`, `commitAll()`,
+ * `LegacySessionAdapter.commit()`), the flush of `shutdown()` (`shutdown`)
+ * or the flush at natural exit (`exit`).
+ */
+export type CommitSource = 'background' | 'explicit' | 'shutdown' | 'exit';
+
+/** A failed commit, as `onCommitError` listeners receive it. */
 export interface CommitErrorEvent {
   readonly error: Error;
+  /** The session whose commit failed; `'*'` for a report about the whole flush of shutdown or exit. */
   readonly sessionId: string;
-  /** Objects the failed commit was writing. */
-  readonly refs: readonly ObjectIdentity[];
+  /** Objects the failed commit was writing (refs print as `cls/partition/id`). */
+  readonly refs: readonly ObjectRef[];
   /** True when the changes stay pending and will be tried again. */
   readonly willRetry: boolean;
   /** Objects whose pending changes were dropped because the store holds a newer version (they were reloaded). */
-  readonly discarded: readonly ObjectIdentity[];
+  readonly discarded: readonly ObjectRef[];
+  readonly source: CommitSource;
 }
 
 export type CommitErrorListener = (event: CommitErrorEvent) => void;

@@ -18,6 +18,13 @@ export type Lifecycle = 'new' | 'stored' | 'gone' | 'discarded';
 export interface PendingOwner {
   /** Called when the object has nothing left to commit. */
   forget(core: ObjectCore): void;
+  /**
+   * Called when the object's pending changes are dropped because the store
+   * holds a newer version (`expected` was the live version, `actual` the
+   * stored one), so that this unit of work reports it instead of later
+   * committing nothing as if it had succeeded.
+   */
+  discarded(core: ObjectCore, expected: number, actual: number): void;
 }
 
 /**

@@ -54,6 +54,11 @@ export class ObjectRef implements ObjectIdentity {
     return `${this.clsId}/${String(this.partitionId)}/${this.objectId}`;
   }
 
+  /** How `console.log` and `util.inspect` show it. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `ObjectRef(${this.toString()})`;
+  }
+
   toJSON(): { clsId: string; partitionId: number; objectId: string } {
     return { clsId: this.clsId, partitionId: this.partitionId, objectId: this.objectId };
   }

@@ -82,10 +82,16 @@ export class CommitPipeline {
     const changes: ObjectChange[] = [];
     const deferred: ObjectIdentity[] = [];
     for (const core of request.cores) {
-      if (!core.hasPendingChanges && core.dirty === undefined) continue;
+      // A deleted object that was never stored has nothing to write, but its bookkeeping must still be settled.
+      const clean = !core.hasPendingChanges && core.dirty === undefined && !core.deleted;
       const heldByOther = core.locked && core.lock?.holder !== holder && !chainHolds(request.chain, core);
       if (heldByOther) {
-        deferred.push(core.key);
+        if (!clean) deferred.push(core.key);
+        continue;
+      }
+      if (clean) {
+        // Tracked but never changed (a refused write, say): nothing waits for a commit.
+        forgetEverywhere(core);
         continue;
       }
       changes.push(computeChange(core));
@@ -145,7 +151,8 @@ export class CommitPipeline {
   private settle(change: ObjectChange, version: number | undefined): void {
     const core = change.core;
     if (core.deleted && core.writeSeq === change.seq) {
-      core.lifecycle = 'gone';
+      // A creation deleted before it reached the store is discarded, never written.
+      core.lifecycle = change.op === undefined && core.lifecycle === 'new' ? 'discarded' : 'gone';
       core.dirty = undefined;
       this.identity.remove(core);
       forgetEverywhere(core);

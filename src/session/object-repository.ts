@@ -1,6 +1,6 @@
 import { AlreadyExistsError, ObjectNotFoundError, RegistrationError, type ObjectIdentity } from '../errors.js';
 import { bytesToText, decodeState, toStateValue } from '../object/codec.js';
-import { ObjectCore, type Lifecycle, type ObjectHost } from '../object/object-core.js';
+import { ObjectCore, type Lifecycle, type ObjectHost, type PendingOwner } from '../object/object-core.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import { rawOf } from '../object/raw.js';
 import { stateFieldsOf } from '../object/state-fields.js';
@@ -45,7 +45,8 @@ export class ObjectRepository {
   /** A new object with `init` applied; registered as live only once everything is valid. */
   create(meta: ClassMeta, key: ObjectKey, init: Readonly<Record<string, unknown>> | undefined, check: (prop: string) => void): ObjectCore {
     const live = this.identity.get(keyString(key));
-    if (live !== undefined && live.lifecycle !== 'gone' && live.lifecycle !== 'discarded') throw new AlreadyExistsError([key]);
+    if (live !== undefined && this.cancelledCreation(live)) this.discard(live);
+    else if (live !== undefined && live.lifecycle !== 'gone' && live.lifecycle !== 'discarded') throw new AlreadyExistsError([key]);
     const core = this.instantiate(meta, key, 'new');
     if (init !== undefined) {
       for (const [prop, value] of Object.entries(init)) {
@@ -65,7 +66,10 @@ export class ObjectRepository {
   async resolve(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
     const k = keyString(key);
     const live = this.identity.get(k);
-    if (live !== undefined) {
+    if (live !== undefined && this.cancelledCreation(live)) {
+      // The local copy was a creation deleted before any commit (one that met an existing object, say): the store decides.
+      this.discard(live);
+    } else if (live !== undefined) {
       if (live.unusable) throw new ObjectNotFoundError(key);
       return live;
     }
@@ -93,20 +97,36 @@ export class ObjectRepository {
     return this.identity.get(keyString({ clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }));
   }
 
-  /** Puts the store's state into a live object, dropping whatever it had pending; `false` when the store no longer has it. */
-  async reload(core: ObjectCore): Promise<boolean> {
+  /**
+   * Puts the store's state into a live object, dropping whatever it had
+   * pending, for a caller that may take it: `mayTake(core)` says whether
+   * nobody else holds its turn. The read is the only wait; the object is
+   * changed only if it is still free and unwritten once the read is back,
+   * so a call that took the object meanwhile keeps its change (it meets the
+   * conflict at its own commit). `reporter` is the unit of work that reports
+   * the discarded changes (`'all'`: the caller reports for everyone). Resolves with `'reloaded'`, `'gone'` (the
+   * store no longer has it) or `'busy'` (left as it was).
+   */
+  async reload(core: ObjectCore, mayTake: (core: ObjectCore) => boolean, reporter: PendingOwner | 'all'): Promise<'reloaded' | 'gone' | 'busy'> {
+    if (!mayTake(core)) return 'busy';
+    const seq = core.writeSeq;
     const stored = await (await this.store()).get(core.key);
+    if (!mayTake(core) || core.writeSeq !== seq) return 'busy';
+    // Every other unit of work with changes on this object learns they are gone; `reporter` reports them itself.
+    if (reporter !== 'all' && core.hasPendingChanges) {
+      for (const owner of core.owners ?? []) if (owner !== reporter) owner.discarded(core, core.version, stored?.version ?? 0);
+    }
     core.writeSeq += 1;
     core.dirty = undefined;
     core.deleted = false;
     forgetEverywhere(core);
     if (stored === undefined) {
       this.forgetGone(core);
-      return false;
+      return 'gone';
     }
     applyStored(core, stored);
     core.lifecycle = 'stored';
-    return true;
+    return 'reloaded';
   }
 
   /** Re-reads a clean object (under its turn, which the caller holds); `false` when the store no longer has it. */
@@ -121,6 +141,11 @@ export class ObjectRepository {
       applyStored(core, stored);
     }
     return true;
+  }
+
+  /** A creation deleted before it was ever stored, that no turn or scope holds (so no rollback can bring it back). */
+  private cancelledCreation(core: ObjectCore): boolean {
+    return core.lifecycle === 'new' && core.deleted && !core.locked;
   }
 
   /** Drops an object whose creation was rolled back. */

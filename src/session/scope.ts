@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
@@ -7,6 +8,7 @@ import type { ObjectCore } from '../object/object-core.js';
 import type { Isolation } from '../stores/store.js';
 import { chainHolds, innermostScope, type ChainLink, type ScopeFrames } from './call-chain.js';
 import type { ManagedSession, Session } from './session.js';
+import { backoffDelay } from './backoff.js';
 import { UndoFrame } from './undo-frame.js';
 
 /** Options of `sessionScope`. */
@@ -32,11 +34,15 @@ export interface ScopeHost {
   commitScope(session: ManagedSession, cores: readonly ObjectCore[], chain: ChainLink, isolation: Isolation | undefined): Promise<unknown>;
   /** Drops an object whose creation is rolled back. */
   discardCreated(core: ObjectCore): void;
-  /** Re-reads objects a conflict showed to be stale, before a retry. */
-  refreshStale(error: ConflictError): Promise<void>;
+  /** Re-reads objects a conflict showed to be stale, before a retry, while the scope (`holder`) still holds them. */
+  refreshStale(error: ConflictError, holder: ChainLink, session: ManagedSession): Promise<void>;
   scopeOpened(): void;
   scopeClosed(): void;
 }
+
+/** Scope retries wait a random time up to 2, 4, 8... ms, at most 100 ms. */
+const RETRY_BASE_MS = 2;
+const RETRY_CAP_MS = 100;
 
 const ISOLATIONS: ReadonlySet<string> = new Set(['read-committed', 'repeatable-read', 'serializable']);
 
@@ -184,10 +190,13 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
         const retryable = error instanceof ConflictError || error instanceof LockTimeoutError;
         const retrying = retryable && attempt < opts.retries;
         session.logger.info({ objects: touched, err: error, attempt: attempt + 1, retrying }, 'scope rolled back');
+        // Reload while the scope still holds the stale objects: once released, another call could take one and change it.
+        if (error instanceof ConflictError && parent === undefined) await host.refreshStale(error, link, session);
         if (!retrying) throw error;
         host.telemetry.retry('scope');
         level.releaseAll();
-        if (error instanceof ConflictError) await host.refreshStale(error);
+        // Competing writers (other processes) retry at spread-out moments rather than in lock-step.
+        await sleep(backoffDelay(attempt + 1, RETRY_BASE_MS, RETRY_CAP_MS, true));
       } finally {
         level.releaseAll();
         if (parent === undefined) closeScopeSession(session);

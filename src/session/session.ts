@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ObjectIdentity } from '../errors.js';
+import type { ObjectIdentity, VersionConflict } from '../errors.js';
 import type { ObjectCore, PendingOwner } from '../object/object-core.js';
 
 /** What one commit wrote. */
@@ -31,6 +31,8 @@ export interface SessionHost {
   commitSession(session: ManagedSession): Promise<CommitResult>;
   /** Called when an object starts (true) or stops (false) waiting for a commit. */
   objectPending(core: ObjectCore, pending: boolean): void;
+  /** Called when another unit of work's conflict reload dropped this session's changes to an object. */
+  changesDiscarded(session: ManagedSession, conflict: VersionConflict): void;
   /** Called when a session gains its first, or loses its last, pending object. */
   pendingChanged(session: ManagedSession, hasPending: boolean): void;
 }
@@ -50,6 +52,8 @@ export class ManagedSession implements Session, PendingOwner {
   retryAt = 0;
   /** Set once the session can no longer take objects (its scope ended). */
   closed = false;
+  /** Changes of this session dropped by a conflict reload that another unit of work made; reported by the next commit. */
+  private lost: VersionConflict[] | undefined;
   /** Objects a manual session always considers at commit: everything created or loaded through it. */
   readonly watched = new Set<ObjectCore>();
   private childLogger: Logger | undefined;
@@ -94,6 +98,19 @@ export class ManagedSession implements Session, PendingOwner {
       this.host.objectPending(core, false);
     }
     if (this.pending.size === 0 && this.kind !== 'scope') this.host.pendingChanged(this, false);
+  }
+
+  discarded(core: ObjectCore, expected: number, actual: number): void {
+    const conflict = { ref: core.key, expected, actual };
+    (this.lost ??= []).push(conflict);
+    this.host.changesDiscarded(this, conflict);
+  }
+
+  /** The conflicts that dropped changes of this session since the last call, if any. */
+  takeLost(): VersionConflict[] | undefined {
+    const lost = this.lost;
+    this.lost = undefined;
+    return lost;
   }
 
   /** What a commit of this session looks at. */
