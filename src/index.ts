@@ -23,10 +23,11 @@ export {
   healthCheck,
   getStats,
   metricsText,
-} from './runtime.js';
+} from './runtime/process-runtime.js';
 export type { OaasStats, DurationStats } from './observability/telemetry.js';
-export { AutoSessionManager } from './context/auto-session-manager.js';
-export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource, ShutdownOptions, HealthReport } from './context/runtime-types.js';
+export { OaasRuntime as AutoSessionManager } from './runtime/oaas-runtime.js';
+export type { Runtime } from './runtime/runtime.js';
+export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource, ShutdownOptions, HealthReport } from './runtime/runtime-types.js';
 
 // Declaring services
 export { service, method, field, transient, getter, setter } from './registry/decorators.js';

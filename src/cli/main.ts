@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { INTERNAL_PACKAGE, exportPackage } from '../registry/package-export.js';
 import { registeredClasses } from '../registry/registry.js';
-import { shutdown } from '../runtime.js';
+import { shutdown } from '../runtime/process-runtime.js';
 import { USAGE, parseCliArgs, type PkgCommand, type ServeCommand } from './args.js';
 
 /** Options of the HTTP server's `serve()` (`src/server/serve.ts`). */

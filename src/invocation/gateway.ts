@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
-import type { AutoSessionManager } from '../context/auto-session-manager.js';
+import type { Runtime } from '../runtime/runtime.js';
 import {
   AlreadyExistsError,
   ApplicationError,
@@ -75,7 +75,7 @@ export class Gateway {
   private readonly conflictRetries: number;
 
   constructor(
-    private readonly runtime: () => AutoSessionManager,
+    private readonly runtime: () => Runtime,
     options: GatewayOptions = {},
   ) {
     this.conflictRetries = options.conflictRetries ?? 3;
@@ -151,7 +151,7 @@ export class Gateway {
   }
 
   private async *stream(
-    runtime: AutoSessionManager,
+    runtime: Runtime,
     meta: ClassMeta,
     method: MethodMeta,
     objectId: string,

@@ -1,4 +1,4 @@
-import type { AutoSessionManager } from '../context/auto-session-manager.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { InvalidArgumentError, ObjectNotFoundError } from '../errors.js';
 import { remoteInvoke } from '../client/legacy-transport.js';
 import { dispatchLocal } from '../invocation/dispatcher.js';
@@ -46,7 +46,7 @@ export class LegacySessionAdapter {
   }
 
   constructor(
-    private readonly runtime: AutoSessionManager,
+    private readonly runtime: Runtime,
     partitionId?: number,
   ) {
     this.session = runtime.openManualSession(partitionId);

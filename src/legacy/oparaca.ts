@@ -1,6 +1,6 @@
 import { resolveConfig, type OaasConfig } from '../config.js';
 import { InvalidArgumentError } from '../errors.js';
-import { configureOaas, getAutoSessionManager } from '../runtime.js';
+import { configureOaas, getAutoSessionManager } from '../runtime/process-runtime.js';
 import { createClsMeta, type ClsMeta } from './cls-meta.js';
 import { LegacySessionAdapter } from './legacy-session-adapter.js';
 

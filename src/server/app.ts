@@ -9,10 +9,10 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import { sessionContext } from '../context/async-context.js';
+import { sessionContext } from '../session/async-context.js';
 import { ConfigurationError, InvalidArgumentError, PayloadTooLargeError, StoreError, toWireError } from '../errors.js';
 import { Gateway, type ObjectState } from '../invocation/gateway.js';
-import { getAutoSessionManager } from '../runtime.js';
+import { getAutoSessionManager } from '../runtime/process-runtime.js';
 import { bearerAuth } from './auth.js';
 import { errorReply, notFoundReply } from './errors.js';
 import { sseReply } from './sse.js';

@@ -7,7 +7,7 @@ import { stateFieldsOf } from '../object/state-fields.js';
 import { CORE, type Instance } from '../object/tracking.js';
 import type { ClassMeta } from '../registry/class-meta.js';
 import { keyString, type ObjectKey, type Store, type StoredObject } from '../stores/store.js';
-import { IdentityMap } from './identity-map.js';
+import type { IdentityMap } from './identity-map.js';
 import { forgetEverywhere } from './session.js';
 
 /**
@@ -17,12 +17,13 @@ import { forgetEverywhere } from './session.js';
  * them after a conflict or a refresh.
  */
 export class ObjectRepository {
-  readonly identity = new IdentityMap();
   private readonly loading = new Map<string, Promise<ObjectCore>>();
 
   constructor(
     private readonly host: ObjectHost,
     private readonly store: () => Promise<Store>,
+    /** One live instance per object; the commit pipeline drops deleted objects from it too. */
+    readonly identity: IdentityMap,
   ) {}
 
   /** Constructs an instance with no arguments and attaches a core to it. */

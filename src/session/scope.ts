@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
-import { chainContext, runWithSession } from '../context/async-context.js';
+import { chainContext, runWithSession } from './async-context.js';
 import { normalizePartitionId } from '../object/ids.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { Isolation } from '../stores/store.js';

@@ -46,10 +46,6 @@ let counter = 0;
 export class ManagedSession implements Session, PendingOwner {
   readonly id: string;
   readonly pending = new Set<ObjectCore>();
-  /** Consecutive failed background commits, for back-off. */
-  failures = 0;
-  /** Earliest time (ms) the background commit tries again. */
-  retryAt = 0;
   /** Set once the session can no longer take objects (its scope ended). */
   closed = false;
   /** Changes of this session dropped by a conflict reload that another unit of work made; reported by the next commit. */

@@ -2,12 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
 import { toStateValue } from '../object/codec.js';
 import type { Logger } from 'pino';
-import { chainContext } from '../context/async-context.js';
+import { chainContext } from './async-context.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { AccessorMeta, MethodMeta } from '../registry/class-meta.js';
-import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
-import { UndoFrame } from '../session/undo-frame.js';
+import { chainHolds, frameFor, innermostScope, type ChainLink } from './call-chain.js';
+import { UndoFrame } from './undo-frame.js';
 
 /** What a turn needs from the runtime. */
 export interface TurnHost {

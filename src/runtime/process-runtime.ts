@@ -3,25 +3,25 @@
  * A runtime is created from the environment on first use, or explicitly by
  * `configureOaas`.
  */
-import { resolveConfig, type OaasConfig } from './config.js';
-import { AutoSessionManager } from './context/auto-session-manager.js';
-import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './context/runtime-types.js';
-import { ShutdownError } from './errors.js';
-import { setObjectFactory } from './object/oaas-object.js';
-import { setRefLoader } from './object/object-ref.js';
-import type { OaasStats } from './observability/telemetry.js';
-import type { ScopeOptions } from './session/scope.js';
-import type { Session } from './session/session.js';
+import { resolveConfig, type OaasConfig } from '../config.js';
+import { OaasRuntime } from './oaas-runtime.js';
+import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
+import { ShutdownError } from '../errors.js';
+import { setObjectFactory } from '../object/oaas-object.js';
+import { setRefLoader } from '../object/object-ref.js';
+import type { OaasStats } from '../observability/telemetry.js';
+import type { ScopeOptions } from '../session/scope.js';
+import type { Session } from '../session/session.js';
 
-let runtime: AutoSessionManager | undefined;
+let runtime: OaasRuntime | undefined;
 /** Set by a `shutdown()` that found no runtime, so later calls still reject until `configureOaas`. */
 let shutDownEarly = false;
 
 /** The active runtime, created from the environment (`OAAS_*` variables) on first use. */
-export function getAutoSessionManager(): AutoSessionManager {
+export function getAutoSessionManager(): OaasRuntime {
   if (runtime === undefined) {
     if (shutDownEarly) throw new ShutdownError();
-    runtime = new AutoSessionManager(resolveConfig());
+    runtime = new OaasRuntime(resolveConfig());
   }
   return runtime;
 }
@@ -46,7 +46,7 @@ export async function configureOaas(config?: OaasConfig): Promise<void> {
   // A runtime already shut down by the application reported its outcome there; only a flush started here is ours to report.
   const ours = previous !== undefined && !previous.isShutDown;
   const closing = previous?.shutdown();
-  runtime = new AutoSessionManager(resolved, closing);
+  runtime = new OaasRuntime(resolved, closing);
   shutDownEarly = false;
   const next = runtime;
   let previousError: unknown;
@@ -106,7 +106,7 @@ export async function shutdown(options?: ShutdownOptions): Promise<void> {
   await runtime.shutdown(options);
 }
 
-/** Checks the store and reports pending work; see `AutoSessionManager.healthCheck`. */
+/** Checks the store and reports pending work; see `OaasRuntime.healthCheck`. */
 export async function healthCheck(): Promise<HealthReport> {
   return await getAutoSessionManager().healthCheck();
 }

@@ -1,0 +1,122 @@
+import { pino, type Logger } from 'pino';
+import type { ResolvedConfig } from '../config.js';
+import type { ConflictError } from '../errors.js';
+import { Telemetry } from '../observability/telemetry.js';
+import { CommitPipeline } from '../session/commit-pipeline.js';
+import { IdentityMap } from '../session/identity-map.js';
+import type { ScopeHost } from '../session/scope.js';
+import type { SessionHost } from '../session/session.js';
+import type { TurnHost } from '../session/turn.js';
+import type { Store } from '../stores/store.js';
+import { AutoCommitScheduler } from './auto-commit-scheduler.js';
+import { BackgroundCommits } from './background-commits.js';
+import { CommitReports } from './commit-reports.js';
+import { Commits } from './commits.js';
+import { ObjectAccess } from './object-access.js';
+import { openStore } from './open-store.js';
+import { PendingWork } from './pending-work.js';
+import { RunState } from './run-state.js';
+import { SessionBinding } from './session-binding.js';
+import { Shutdown } from './shutdown.js';
+
+/** The parts of one runtime, each owning its state, wired to each other. */
+export interface RuntimeParts {
+  readonly logger: Logger;
+  readonly telemetry: Telemetry;
+  readonly store: Promise<Store>;
+  readonly identity: IdentityMap;
+  readonly run: RunState;
+  readonly pending: PendingWork;
+  readonly reports: CommitReports;
+  readonly pipeline: CommitPipeline;
+  readonly sessions: SessionBinding;
+  readonly objects: ObjectAccess;
+  readonly scheduler: AutoCommitScheduler;
+  readonly background: BackgroundCommits;
+  readonly commits: Commits;
+  readonly scopes: ScopeHost;
+  readonly ending: Shutdown;
+}
+
+/**
+ * Builds a runtime's parts. The order is the order of dependence: each part
+ * gets what it uses through its constructor; the few hooks that point back
+ * up (a session's commit, the background tick) are closures over parts made
+ * later in this function.
+ */
+export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknown> | undefined, id: number): RuntimeParts {
+  const logger = (config.logger ?? pino({ name: 'oaas', level: config.logLevel })).child({ runtime: id });
+  const store = openStore(config, previous, logger);
+  const identity = new IdentityMap();
+  const run = new RunState();
+  const pending = new PendingWork(config.maxPendingObjects);
+  const reports = new CommitReports(logger);
+  // Set below; the hooks that read them run only after this function returns.
+  const late: { commits?: Commits; background?: BackgroundCommits } = {};
+  const sessionHost: SessionHost = {
+    logger,
+    commitSession: (session) => late.commits!.commitSession(session),
+    objectPending: (core, isPending) => pending.objectPending(core, isPending),
+    pendingChanged: (session, hasPending) => pending.sessionPending(session, hasPending),
+    changesDiscarded: (session, conflict) => late.commits!.changesDiscarded(session, conflict),
+  };
+  const sessions = new SessionBinding(sessionHost, run, id, config.defaultPartition);
+  const telemetry = new Telemetry({
+    pendingObjects: () => pending.objectCount,
+    oldestPendingAgeMs: () => pending.oldestAgeMs(),
+    openSessions: () => sessions.liveCount,
+    openScopes: () => run.scopeCount,
+  });
+  const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger);
+  const turns: TurnHost = {
+    telemetry,
+    logger,
+    lockTimeoutMs: config.lockTimeoutMs,
+    assertAcceptingWork: (chain) => run.assertAcceptingWork(chain),
+    admit: (chain) => pending.admit(chain),
+    turnStarted: () => run.turnStarted(),
+    turnEnded: () => run.turnEnded(),
+  };
+  const objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition });
+  const scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (run.isOpen ? late.background!.tick() : Promise.resolve()));
+  const background = (late.background = new BackgroundCommits({
+    logger,
+    telemetry,
+    pipeline,
+    reports,
+    isOpen: () => run.isOpen,
+    pendingSessions: () => pending.sessions(),
+    reloadObjects: (refs, session) => objects.reloadObjects(refs, undefined, session),
+    interval: () => scheduler.interval,
+  }));
+  const commits = (late.commits = new Commits({
+    pipeline,
+    pending,
+    sessions,
+    run,
+    reports,
+    autoCommitOn: () => scheduler.enabled,
+    committed: (session) => background.reset(session),
+  }));
+  const scopes: ScopeHost = {
+    telemetry,
+    logger,
+    defaultPartition: config.defaultPartition,
+    lockTimeoutMs: config.lockTimeoutMs,
+    assertAcceptingWork: (chain) => run.assertAcceptingWork(chain),
+    openScopeSession: (partitionId) => sessions.open(partitionId, 'scope'),
+    commitScope: (session, cores, chain, isolation) => commits.commitScope(session, cores, chain, isolation),
+    discardCreated: (core) => objects.discardCreated(core),
+    refreshStale: async (error: ConflictError, chain, session) => {
+      await objects.reloadObjects(
+        error.conflicts.map((c) => c.ref),
+        chain,
+        session,
+      );
+    },
+    scopeOpened: () => run.scopeOpened(),
+    scopeClosed: () => run.scopeClosed(),
+  };
+  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store });
+  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending };
+}

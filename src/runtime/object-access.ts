@@ -1,0 +1,207 @@
+import { InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, PendingChangesError, RegistrationError, type ObjectIdentity } from '../errors.js';
+import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../object/ids.js';
+import type { ObjectCore, ObjectHost } from '../object/object-core.js';
+import { ObjectRef } from '../object/object-ref.js';
+import { coreOf, type CreateOptions, type LoadOptions, type OaasObject, type ObjectFactory } from '../object/oaas-object.js';
+import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
+import { findClassMeta, findClassMetaById } from '../registry/registry.js';
+import { chainContext, sessionContext } from '../session/async-context.js';
+import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
+import type { CommitPipeline } from '../session/commit-pipeline.js';
+import type { IdentityMap } from '../session/identity-map.js';
+import { ObjectRepository } from '../session/object-repository.js';
+import type { ManagedSession } from '../session/session.js';
+import { invokeMethod, runAccessor, takeTurn, type TurnHost } from '../session/turn.js';
+import type { ObjectKey, Store } from '../stores/store.js';
+import { isPlainRecord } from './pending-report.js';
+import type { RunState } from './run-state.js';
+import type { SessionBinding } from './session-binding.js';
+
+/** What object access works with. */
+export interface ObjectAccessParts {
+  readonly identity: IdentityMap;
+  readonly store: () => Promise<Store>;
+  readonly pipeline: CommitPipeline;
+  readonly sessions: SessionBinding;
+  readonly run: RunState;
+  readonly turns: TurnHost;
+  readonly defaultPartition: number;
+}
+
+/**
+ * How application code reaches objects: creating and loading them, refs,
+ * and the hooks every live object calls (writes, calls, deletes, refresh,
+ * checkpoint), each routed to its turn, its rollback record and the
+ * current context's session.
+ */
+export class ObjectAccess implements ObjectHost, ObjectFactory {
+  private readonly repository: ObjectRepository;
+
+  constructor(private readonly parts: ObjectAccessParts) {
+    this.repository = new ObjectRepository(this, parts.store, parts.identity);
+  }
+
+  private metaOf(ctor: unknown): ClassMeta {
+    const meta = findClassMeta(ctor);
+    if (meta === undefined) {
+      const name = typeof ctor === 'function' ? ctor.name : String(ctor);
+      throw new RegistrationError(`${name} is not a registered service class; decorate it with @service`);
+    }
+    return meta;
+  }
+
+  private partitionOf(partitionId: unknown, argument: string): number {
+    if (partitionId !== undefined) return normalizePartitionId(partitionId, argument);
+    return sessionContext.getStore()?.primaryPartition ?? this.parts.defaultPartition;
+  }
+
+  create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions | undefined): OaasObject {
+    const chain = chainContext.getStore();
+    this.parts.run.assertAcceptingWork(chain);
+    const meta = this.metaOf(ctor);
+    if (init !== undefined && !isPlainRecord(init)) throw new InvalidArgumentError('init', 'expected a plain object of initial field values');
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', 'expected an object');
+    const objectId = options?.id === undefined ? generateObjectId() : normalizeObjectId(options.id);
+    const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId };
+    const core = this.repository.create(meta, key, init, (prop) => {
+      throw new InvalidArgumentError('init', `${prop} is not a state field of ${meta.clsId}`);
+    });
+    const scope = innermostScope(chain);
+    if (scope !== undefined) scope.holdNow(core, chain).created = true;
+    this.repository.register(core);
+    const session = this.parts.sessions.contextSession();
+    session.track(core);
+    if (session.kind === 'manual') session.watched.add(core);
+    return core.proxy as OaasObject;
+  }
+
+  async load(ctor: abstract new () => OaasObject, id: unknown, options: LoadOptions | undefined): Promise<OaasObject> {
+    const chain = chainContext.getStore();
+    this.parts.run.assertAcceptingWork(chain);
+    const meta = this.metaOf(ctor);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', 'expected an object');
+    const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId: normalizeObjectId(id) };
+    // Bind this context's session before the first await, so the caller's later writes land in it.
+    const session = this.parts.sessions.contextSession();
+    const core = await this.repository.resolve(meta, key);
+    if (options?.fresh === true && !core.hasPendingChanges && core.lifecycle === 'stored') await this.refresh(core, false);
+    if (session.kind === 'manual') session.watched.add(core);
+    const scope = innermostScope(chain);
+    if (scope !== undefined) await scope.hold(core, chain);
+    if (core.unusable) throw new ObjectNotFoundError(key);
+    return core.proxy as OaasObject;
+  }
+
+  /** Loads the object a ref points to, with the class registered under its class id. */
+  loadRef(ref: ObjectRef): Promise<unknown> {
+    const meta = findClassMetaById(ref.clsId);
+    if (meta === undefined) return Promise.reject(new RegistrationError(`class ${ref.clsId} is not registered in this process`));
+    return this.load(meta.ctor as abstract new () => OaasObject, ref.objectId, { partitionId: ref.partitionId });
+  }
+
+  /** The ref of an object of a registered class, validating the id and partition. */
+  refFor(cls: abstract new () => OaasObject, objId: unknown, partitionId?: number): ObjectRef {
+    const meta = this.metaOf(cls);
+    return new ObjectRef(meta.clsId, this.partitionOf(partitionId, 'partitionId'), normalizeObjectId(objId));
+  }
+
+  /** Marks every field of an object for the next commit of the current session. */
+  scheduleCommit(obj: OaasObject): void {
+    const core = coreOf(obj);
+    this.parts.run.assertNotClosed();
+    core.assertUsable();
+    for (const prop of core.fields.props) core.markDirty(prop);
+    this.parts.sessions.contextSession().track(core);
+  }
+
+  // ObjectHost: every write, call and delete of a live object comes here.
+
+  beforeWrite(core: ObjectCore, prop: string): void {
+    this.parts.run.assertNotClosed();
+    const chain = chainContext.getStore();
+    // A write cannot wait for a turn, so writing an object another context holds fails instead of interleaving.
+    if (core.locked && !chainHolds(chain, core)) throw new ObjectBusyError(core.key);
+    innermostScope(chain)?.holdNow(core, chain);
+    frameFor(chain, core)?.record(prop);
+    this.parts.sessions.contextSession().track(core);
+  }
+
+  invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
+    return invokeMethod(this.parts.turns, core, method, args);
+  }
+
+  access(core: ObjectCore, accessor: AccessorMeta, args: unknown[]): Promise<unknown> {
+    return runAccessor(this.parts.turns, core, accessor, args);
+  }
+
+  async deleteObject(core: ObjectCore): Promise<void> {
+    const chain = chainContext.getStore();
+    this.parts.run.assertAcceptingWork(chain);
+    core.assertUsable();
+    const turn = await takeTurn(this.parts.turns, core, chain);
+    try {
+      core.assertUsable();
+      frameFor(chain, core)?.recordDelete();
+      core.deleted = true;
+      core.writeSeq += 1;
+      this.parts.sessions.contextSession().track(core);
+    } finally {
+      if (turn.owned) core.releaseLock(turn.holder);
+    }
+  }
+
+  /** Re-reads an object from the store under its turn; see `OaasObject.refresh`. */
+  async refresh(core: ObjectCore, strict = true): Promise<void> {
+    const chain = chainContext.getStore();
+    this.parts.run.assertAcceptingWork(chain);
+    core.assertUsable();
+    const turn = await takeTurn(this.parts.turns, core, chain);
+    try {
+      if (core.hasPendingChanges) {
+        if (strict) throw new PendingChangesError(core.key);
+        return;
+      }
+      if (!(await this.repository.refresh(core))) throw new ObjectNotFoundError(core.key);
+    } finally {
+      if (turn.owned) core.releaseLock(turn.holder);
+    }
+  }
+
+  async checkpoint(core: ObjectCore): Promise<void> {
+    const chain = chainContext.getStore();
+    let link = chain;
+    while (link !== undefined && link.core !== core) link = link.parent;
+    const frame = link?.frame;
+    if (frame === undefined) throw new InvalidArgumentError('checkpoint', 'call checkpoint() inside a @method of the same object');
+    // Inside a scope the scope's commit is the durable point; the checkpoint only moves the call's rollback point.
+    if (innermostScope(chain) === undefined) {
+      await this.parts.pipeline.commit({ sessionId: this.parts.sessions.contextSession().id, cores: [core], chain, wait: true });
+    }
+    frame.mergeIntoParent();
+    frame.reset();
+  }
+
+  /** Drops an object whose creation a scope rolls back. */
+  discardCreated(core: ObjectCore): void {
+    this.repository.discard(core);
+  }
+
+  /**
+   * Replaces live objects with their stored state, dropping their pending
+   * changes. Objects another context holds (or takes while the store is
+   * read) are left alone: they will meet the conflict again at their own
+   * commit. `chain` is the caller's, whose held objects may be reloaded;
+   * `reporter` reports the dropped changes (other sessions are told).
+   * Returns the objects reloaded.
+   */
+  async reloadObjects(refs: readonly ObjectIdentity[], chain: ChainLink | undefined, reporter: ManagedSession | 'all'): Promise<ObjectIdentity[]> {
+    const reloaded: ObjectIdentity[] = [];
+    const mayTake = (core: ObjectCore): boolean => !core.locked || chainHolds(chain, core);
+    for (const ref of refs) {
+      const core = this.repository.live(ref);
+      if (core === undefined) continue;
+      if ((await this.repository.reload(core, mayTake, reporter)) !== 'busy') reloaded.push(core.key);
+    }
+    return reloaded;
+  }
+}
