@@ -15,9 +15,12 @@ const QUOTED = /^(?:'(?:[^'\\]|\\[\s\S])*'|"(?:[^"\\]|\\[\s\S])*"|`(?:[^`\\$]|\\
 
 /** The declared parameters of a function, defaults, patterns and a rest parameter included. */
 export function declaredParameters(fn: (...args: never[]) => unknown): DeclaredParameter[] {
-  const sources = parameterSources(Function.prototype.toString.call(fn));
-  if (sources === undefined) return Array.from({ length: fn.length }, () => ({ name: undefined, literal: undefined }));
-  return sources.map(describeParameter);
+  return parametersFromSource(Function.prototype.toString.call(fn)) ?? Array.from({ length: fn.length }, () => ({ name: undefined, literal: undefined }));
+}
+
+/** The parameters of a function's source text, or `undefined` when its parameter list cannot be found. */
+export function parametersFromSource(source: string): DeclaredParameter[] | undefined {
+  return parameterSources(source)?.map(describeParameter);
 }
 
 /** The source text of each parameter (comments left out), or `undefined` when the list cannot be found. */

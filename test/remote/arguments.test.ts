@@ -46,6 +46,11 @@ const named = schema((v) => {
   const name = (v as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? { value: { name } } : { issues: [{ message: 'expected a string', path: ['name'] }] };
 });
+/** Schemas with bugs: one throws instead of returning issues, one outputs no argument list. */
+const throwing = schema(() => {
+  throw new Error('schema bug');
+});
+const notAList = schema(() => ({ value: 'oops' }));
 const doubled = schema((v) => (typeof v === 'number' ? { value: v * 2 } : { issues: [{ message: 'expected a number' }] }));
 
 @service('Tally', { package: 'remote_args' })
@@ -120,6 +125,18 @@ class Tally extends OaasObject {
   @method({ params: [integer] })
   async store(n: unknown): Promise<unknown> {
     this.label = String(n);
+    return n;
+  }
+
+  @method({ params: [throwing] })
+  async withThrowingSchema(n: number): Promise<number> {
+    this.count = n;
+    return n;
+  }
+
+  @method({ params: notAList })
+  async withBadListSchema(n: number): Promise<number> {
+    this.count = n;
     return n;
   }
 
@@ -245,6 +262,17 @@ describe('remote arguments (in process)', () => {
       { event: 'message', data: '1' },
       { event: 'end', data: '' },
     ]);
+  });
+
+  it("a schema with a bug is the server's fault (500), and still changes nothing", async () => {
+    const before = await state(h, 't1');
+    const thrown = await call(h, 't1', 'withThrowingSchema', '1');
+    expect([thrown.status, ((await json(thrown)) as ErrorReply).error.code]).toEqual([500, 'OAAS_ERR_SERVER_INTERNAL']);
+    const notList = await call(h, 't1', 'withBadListSchema', '1');
+    const body = (await json(notList)) as ErrorReply;
+    expect([notList.status, body.error.code]).toEqual([500, 'OAAS_ERR_REGISTRY_CONFLICT']);
+    expect(body.error.message).toMatch(/must output the array of arguments/);
+    expect(await state(h, 't1')).toEqual(before);
   });
 
   it('does the same for the legacy invocation request', async () => {
