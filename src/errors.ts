@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   OAAS_ERR_OBJECT_NOT_FOUND: { status: 404, error: 'ObjectNotFoundError' },
   OAAS_ERR_OBJECT_EXISTS: { status: 409, error: 'AlreadyExistsError' },
   OAAS_ERR_OBJECT_DELETED: { status: 410, error: 'ObjectDeletedError' },
+  OAAS_ERR_OBJECT_DETACHED: { status: 500, error: 'ObjectDetachedError' },
   OAAS_ERR_OBJECT_BUSY: { status: 409, error: 'ObjectBusyError' },
   OAAS_ERR_OBJECT_PENDING: { status: 409, error: 'PendingChangesError' },
   OAAS_ERR_COMMIT_CONFLICT: { status: 409, error: 'ConflictError' },
@@ -151,6 +152,29 @@ export class ObjectDeletedError extends OaasError {
   constructor(ref: ObjectIdentity, options?: OaasErrorOptions) {
     super('OAAS_ERR_OBJECT_DELETED', `object ${formatIdentity(ref)} was deleted`, options);
     this.ref = ref;
+  }
+}
+
+/**
+ * An SDK call on an instance made with `new`: such an instance has no
+ * identity and persists nothing, so calling it would silently lose work.
+ * A server bug when it crosses the wire (hence 500): the caller's request
+ * was fine, the service's code used `new`.
+ */
+export class ObjectDetachedError extends OaasError {
+  /** The class id, when the class is registered. */
+  readonly clsId: string | undefined;
+  /** The member called or read, e.g. `increment` or `id`. */
+  readonly member: string;
+  constructor(className: string, clsId: string | undefined, member: string, options?: OaasErrorOptions) {
+    super(
+      'OAAS_ERR_OBJECT_DETACHED',
+      `${className}.${member} used on an instance made with \`new ${className}()\`, which is plain data and persists nothing; ` +
+        `use ${className}.create(...) or ${className}.load(id) to get a live object`,
+      options,
+    );
+    this.clsId = clsId;
+    this.member = member;
   }
 }
 
@@ -393,6 +417,7 @@ const ERROR_CLASSES: Readonly<Record<string, abstract new (...args: never[]) => 
   ObjectNotFoundError,
   AlreadyExistsError,
   ObjectDeletedError,
+  ObjectDetachedError,
   ObjectBusyError,
   PendingChangesError,
   ConflictError,

@@ -32,6 +32,7 @@ export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource
 // Declaring services
 export { service, method, field, transient, getter, setter } from './registry/decorators.js';
 export type { ServiceOptions, MethodOptions, FieldOptions, GetterOptions } from './registry/class-meta.js';
+export type { StandardSchemaV1, StandardSchemaProps, StandardSchemaResult, StandardSchemaIssue, StandardSchemaPathSegment } from './registry/standard-schema.js';
 
 // Objects
 export { OaasObject } from './object/oaas-object.js';
@@ -70,6 +71,7 @@ export {
   ObjectNotFoundError,
   AlreadyExistsError,
   ObjectDeletedError,
+  ObjectDetachedError,
   ObjectBusyError,
   PendingChangesError,
   ConflictError,

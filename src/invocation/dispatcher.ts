@@ -1,7 +1,8 @@
 import { InvalidArgumentError, OaasError, RegistrationError } from '../errors.js';
 import { describeType } from '../describe.js';
-import type { OaasObject } from '../object/oaas-object.js';
+import { callMethod, type OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta, MethodMeta } from '../registry/class-meta.js';
+import { checkArguments } from '../registry/param-schema.js';
 import { findClassMetaById } from '../registry/registry.js';
 import type { InvocationErrorBody, InvocationRequest, InvocationResponse, ResponseStatus } from './request.js';
 
@@ -89,8 +90,7 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
   try {
     checked = checkRequest(request);
     ({ meta, method } = resolve(checked));
-    args = decodeArguments(checked.payload, method);
-    checkArgumentTypes(method, args);
+    args = await checkArguments(method, decodeArguments(checked.payload, method));
   } catch (error) {
     return errorResponse('INVALID_REQUEST', error);
   }
@@ -105,8 +105,8 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
     return errorResponse(status, error);
   }
   try {
-    const fn = (self as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!;
-    let result = await fn.apply(self, args);
+    // Past the local check: the arguments were checked above (a transforming schema runs once).
+    let result = await callMethod(self, method, args);
     // A streaming method's values, all of them, for transports without streams.
     if (typeof result === 'object' && result !== null && Symbol.asyncIterator in result) {
       const values: unknown[] = [];
@@ -118,21 +118,4 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
     const status = error instanceof OaasError && SYSTEM_CODES.has(error.code) ? 'SYSTEM_ERROR' : 'APP_ERROR';
     return errorResponse(status, error);
   }
-}
-
-/** Checks JSON arguments against the declared parameter types, where the compiler recorded them. */
-export function checkArgumentTypes(method: MethodMeta, args: unknown[]): void {
-  if (args.length > method.arity) throw new InvalidArgumentError('payload', `${method.name} takes ${method.arity} argument(s), got ${args.length}`);
-  method.paramTypes?.forEach((type, i) => {
-    const value = args[i];
-    if (value === undefined || value === null) return;
-    const ok =
-      type === Number ? typeof value === 'number' :
-      type === String ? typeof value === 'string' :
-      type === Boolean ? typeof value === 'boolean' :
-      type === Array ? Array.isArray(value) :
-      // `Object` is what compilers emit for `unknown`, `any`, unions and interfaces: anything goes.
-      true;
-    if (!ok) throw new InvalidArgumentError('payload', `argument ${i + 1} of ${method.name} must be a ${(type as { name: string }).name.toLowerCase()}`);
-  });
 }

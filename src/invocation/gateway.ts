@@ -20,11 +20,12 @@ import {
 } from '../errors.js';
 import { decodeState, encodeState } from '../object/codec.js';
 import { normalizeObjectId, normalizePartitionId } from '../object/ids.js';
-import { coreOf, type OaasObject } from '../object/oaas-object.js';
+import { callMethod, coreOf, type OaasObject } from '../object/oaas-object.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
+import { checkArguments } from '../registry/param-schema.js';
 import { findClassMetaById } from '../registry/registry.js';
 import { LIST_LIMIT } from '../stores/store.js';
-import { checkArgumentTypes, decodeArguments } from './dispatcher.js';
+import { decodeArguments } from './dispatcher.js';
 import { IdempotencyRecord } from './idempotency-record.js';
 
 /** One invocation as a transport received it. */
@@ -104,8 +105,9 @@ export class Gateway {
     const member = findMember(meta, call.method);
     const partitionId = normalizePartitionId(call.partitionId);
     const arity = member.kind === 'method' ? member.method.arity : member.accessor.kind === 'setter' ? 1 : 0;
-    const args = decodeArguments(call.body, { name: call.method, arity });
-    if (member.kind === 'method') checkArgumentTypes(member.method, args);
+    const decoded = decodeArguments(call.body, { name: call.method, arity });
+    // Before anything is loaded or run: a bad argument changes nothing. The method gets the checked (maybe transformed) values.
+    const args = member.kind === 'method' ? await checkArguments(member.method, decoded) : decoded;
     const key = call.idempotencyKey;
     if (key !== undefined && (key === '' || key.length > MAX_IDEMPOTENCY_KEY)) {
       throw new InvalidArgumentError('Idempotency-Key', `must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`);
@@ -113,18 +115,19 @@ export class Gateway {
     const runtime = this.runtime();
     if (member.kind === 'method' && member.method.stateless) {
       const detached = new (meta.ctor as new () => OaasObject)();
-      if (member.method.streaming) {
-        const fn = (detached as unknown as Record<string, (...a: unknown[]) => AsyncGenerator<unknown>>)[member.method.propertyKey]!;
-        return { kind: 'stream', stream: fn.apply(detached, args) };
-      }
-      return { kind: 'value', value: await runtime.runInSession(() => callApp(detached, member.method.propertyKey, args)) };
+      const method = member.method;
+      if (method.streaming) return { kind: 'stream', stream: callMethod(detached, method, args) as AsyncGenerator<unknown> };
+      return { kind: 'value', value: await runtime.runInSession(() => callApp(() => callMethod(detached, method, args))) };
     }
     if (call.objectId === undefined) throw new InvalidArgumentError('objectId', `${call.method} is not stateless: name an object`);
     const objectId = normalizeObjectId(call.objectId);
     if (member.kind === 'method' && member.method.streaming) {
       return { kind: 'stream', stream: this.stream(runtime, meta, member.method, objectId, partitionId, args) };
     }
-    const name = member.kind === 'method' ? member.method.propertyKey : member.accessor.name;
+    const run = (target: OaasObject): unknown =>
+      member.kind === 'method'
+        ? callMethod(target, member.method, args)
+        : (target as unknown as Record<string, (...a: unknown[]) => unknown>)[member.accessor.name]!(...args);
     const recordId = key === undefined ? undefined : idempotencyId(meta.clsId, objectId, call.method, key);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -135,7 +138,7 @@ export class Gateway {
               if (seen !== undefined) return seen;
             }
             const target = await load(meta, objectId, partitionId);
-            const result = await callApp(target, name, args);
+            const result = await callApp(() => run(target));
             if (recordId !== undefined) IdempotencyRecord.create({ result: toJsonValue(result) }, { id: recordId, partitionId });
             return result;
           },
@@ -159,7 +162,7 @@ export class Gateway {
     args: unknown[],
   ): AsyncGenerator<unknown> {
     const target = await load(meta, objectId, partitionId);
-    const values = (target as unknown as Record<string, (...a: unknown[]) => AsyncGenerator<unknown>>)[method.propertyKey]!(...args);
+    const values = callMethod(target, method, args) as AsyncGenerator<unknown>;
     try {
       for await (const value of values) yield value;
     } catch (error) {
@@ -266,9 +269,9 @@ async function load(meta: ClassMeta, objectId: string, partitionId: number): Pro
 }
 
 /** Runs a member; what the application throws becomes an `ApplicationError` (type and message, no stack). */
-async function callApp(target: OaasObject, name: string, args: unknown[]): Promise<unknown> {
+async function callApp(run: () => unknown): Promise<unknown> {
   try {
-    return await (target as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(...args);
+    return await run();
   } catch (error) {
     if (error instanceof OaasError) throw error;
     throw new ApplicationError(errorName(error), errorMessage(error), { cause: error });

@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from '../errors.js';
-import { OAAS_OBJECT_BRAND } from '../registry/class-meta.js';
+import { OAAS_OBJECT_BRAND, type MethodMeta } from '../registry/class-meta.js';
 import { ObjectRef, TO_REF } from './object-ref.js';
 import type { ObjectCore } from './object-core.js';
-import { registerProxy } from './raw.js';
+import { callUnchecked, classMetaOf, detachedError } from './method-calls.js';
+import { rawOf, registerProxy } from './raw.js';
 import { CORE, instanceHandler, type Instance } from './tracking.js';
 
 /** Options of `Cls.create()`. */
@@ -71,9 +72,41 @@ export function findCore(object: unknown): ObjectCore | undefined {
   return (object as Instance)[CORE];
 }
 
+/** The core behind one of the object's own members; `ObjectDetachedError` for an instance made with `new`. */
+function ownCore(object: OaasObject, member: string): ObjectCore {
+  const core = findCore(object);
+  if (core === undefined) throw detachedError(rawOf(object), classMetaOf(rawOf(object)), member);
+  return core;
+}
+
+/** {@link ownCore} for members that return a promise: a failure rejects it rather than throwing. */
+function withOwnCore<T>(object: OaasObject, member: string, run: (core: ObjectCore) => Promise<T>): Promise<T> {
+  let core: ObjectCore;
+  try {
+    core = ownCore(object, member);
+  } catch (error) {
+    return new Promise<never>(() => {
+      throw error;
+    });
+  }
+  return run(core);
+}
+
+/**
+ * Calls a `@method` of an object without the local argument check: for
+ * transports, which have checked (and maybe transformed) remote arguments
+ * already. On an instance made with `new`, only stateless methods run.
+ */
+export function callMethod(object: OaasObject, method: MethodMeta, args: unknown[]): unknown {
+  return callUnchecked(findCore(object), rawOf(object), object, method, args);
+}
+
 /**
  * Base class of durable service objects. Decorate subclasses with `@service`;
- * their fields are the object's state.
+ * their fields are the object's state. Get instances from `Cls.create()` or
+ * `Cls.load()`: one made with `new` is plain data, persists nothing, and its
+ * SDK members (methods other than stateless ones, accessors, `id`, `delete()`,
+ * ...) fail with `ObjectDetachedError`.
  *
  * @example
  * \@service('Counter')
@@ -95,32 +128,31 @@ export abstract class OaasObject {
 
   /** The object id. */
   get id(): string {
-    return coreOf(this).key.objectId;
+    return ownCore(this, 'id').key.objectId;
   }
 
   get partitionId(): number {
-    return coreOf(this).key.partitionId;
+    return ownCore(this, 'partitionId').key.partitionId;
   }
 
   /** `<package>.<name>` of the class. */
   get clsId(): string {
-    return coreOf(this).key.clsId;
+    return ownCore(this, 'clsId').key.clsId;
   }
 
   /** The last committed version (0 before the first commit). */
   get version(): number {
-    return coreOf(this).version;
+    return ownCore(this, 'version').version;
   }
 
   /** Deletes the object at the next commit; later calls on it reject with `ObjectDeletedError`. */
   delete(): Promise<void> {
-    const core = coreOf(this);
-    return core.host.deleteObject(core);
+    return withOwnCore(this, 'delete', (core) => core.host.deleteObject(core));
   }
 
   /** A durable pointer to this object. */
   asRef(): ObjectRef {
-    const { clsId, partitionId, objectId } = coreOf(this).key;
+    const { clsId, partitionId, objectId } = ownCore(this, 'asRef').key;
     return new ObjectRef(clsId, partitionId, objectId);
   }
 
@@ -129,8 +161,7 @@ export abstract class OaasObject {
    * point a later failure of the same call rolls back to.
    */
   checkpoint(): Promise<void> {
-    const core = coreOf(this);
-    return core.host.checkpoint(core);
+    return withOwnCore(this, 'checkpoint', (core) => core.host.checkpoint(core));
   }
 
   /**
@@ -139,8 +170,7 @@ export abstract class OaasObject {
    * this process has changes of it not yet committed.
    */
   refresh(): Promise<void> {
-    const core = coreOf(this);
-    return core.host.refresh(core);
+    return withOwnCore(this, 'refresh', (core) => core.host.refresh(core));
   }
 
   [TO_REF](): ObjectRef {

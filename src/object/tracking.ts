@@ -16,6 +16,7 @@
 import { ObjectRef } from './object-ref.js';
 import { toStateValue } from './codec.js';
 import type { ObjectCore } from './object-core.js';
+import { detachedMember, liveMethod } from './method-calls.js';
 import { registerProxy } from './raw.js';
 
 /** Where the SDK keeps the core on the plain instance (non-enumerable). */
@@ -181,12 +182,12 @@ function bytesHandler(core: ObjectCore, root: string): ProxyHandler<object> {
 /** The handler of live objects themselves. */
 export const instanceHandler: ProxyHandler<Instance> = {
   get(target, prop, receiver) {
+    if (typeof prop === 'symbol') return Reflect.get(target, prop, receiver);
     const core = target[CORE];
-    if (core === undefined || typeof prop === 'symbol') return Reflect.get(target, prop, receiver);
+    // An instance made with `new` (or one still being constructed by the SDK).
+    if (core === undefined) return detachedMember(target, prop, receiver);
     const method = core.meta.methods.get(prop);
-    if (method !== undefined) {
-      return (...args: unknown[]) => core.host.invoke(core, method, args);
-    }
+    if (method !== undefined) return liveMethod(core, method);
     const accessor = core.meta.accessors.get(prop);
     if (accessor !== undefined) {
       return (...args: unknown[]) => core.host.access(core, accessor, args);

@@ -2,6 +2,7 @@
  * What the decorators record: plain data about a service class and its
  * members. The core reads it; nothing here runs application code.
  */
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** Options of `@service`. */
 export interface ServiceOptions {
@@ -23,6 +24,19 @@ export interface MethodOptions {
   readonly retries?: number | undefined;
   /** Pause between those runs. @default 0 */
   readonly retryDelayMs?: number | undefined;
+  /**
+   * Standard Schemas (zod, valibot, arktype, ...) the arguments must pass:
+   * one per declared parameter, or one for the whole argument list (it gets
+   * the array of arguments and must give an array). Remote calls are always
+   * checked; the method receives the schemas' output. Replaces the checks
+   * inferred from design types and literal defaults.
+   * @default none
+   * @example
+   * \@method({ params: [z.number().int().positive()] }) async increment(by = 1) { ... }
+   */
+  readonly params?: readonly StandardSchemaV1[] | StandardSchemaV1 | undefined;
+  /** Checks in-process calls too, the same way (costs a validation per call). @default false */
+  readonly validateLocal?: boolean | undefined;
 }
 
 /** Options of `@field`. */
@@ -47,6 +61,19 @@ export interface AccessorMeta {
   readonly projection: readonly string[] | undefined;
 }
 
+/** A parameter as the function's source declares it. */
+export interface DeclaredParameter {
+  /** Its name; `undefined` for a destructuring pattern. */
+  readonly name: string | undefined;
+  /** The type of its default when that is a number, string or boolean literal (`by = 1`: `'number'`). */
+  readonly literal: 'number' | 'string' | 'boolean' | undefined;
+}
+
+/** `@method({ params })` as recorded: a schema per parameter, or one for the argument list. */
+export type ParamSchemas =
+  | { readonly kind: 'each'; readonly schemas: readonly StandardSchemaV1[] }
+  | { readonly kind: 'list'; readonly schema: StandardSchemaV1 };
+
 /** A registered `@method`. */
 export interface MethodMeta {
   /** The invocation name. */
@@ -63,6 +90,11 @@ export interface MethodMeta {
   readonly streaming: boolean;
   /** How many arguments the method takes: a remote payload with more than one is a JSON array. */
   readonly arity: number;
+  /** One entry per declared parameter (`arity` of them). */
+  readonly parameters: readonly DeclaredParameter[];
+  readonly params: ParamSchemas | undefined;
+  /** In-process calls are checked like remote ones. */
+  readonly validateLocal: boolean;
 }
 
 /** A registered service class. */

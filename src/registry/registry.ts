@@ -12,6 +12,8 @@ import {
   type MethodOptions,
   type ServiceOptions,
 } from './class-meta.js';
+import { argumentOptions } from './param-schema.js';
+import { declaredParameters } from './parameters.js';
 
 /**
  * The process-wide class registry. It outlives runtimes: reconfiguring the
@@ -56,44 +58,9 @@ function checkNonNegativeInt(value: unknown, what: string): number | undefined {
   return value;
 }
 
-/**
- * How many parameters a function declares, defaults included, read from its
- * source. `fn.length` stops at the first default, and decorator metadata
- * depends on the compiler (esbuild emits none), so neither can decide
- * whether a remote payload is one argument or an array of them.
- */
+/** How many parameters a function declares, defaults included, read from its source (see `declaredParameters`). */
 export function declaredParameterCount(fn: (...args: never[]) => unknown): number {
-  const source = Function.prototype.toString.call(fn);
-  const open = source.indexOf('(');
-  if (open === -1) return fn.length;
-  let depth = 0;
-  let count = 0;
-  let seen = false;
-  for (let i = open + 1; i < source.length; i++) {
-    const ch = source[i]!;
-    if (ch === '"' || ch === "'" || ch === '`') {
-      // Skip a string literal in a default value.
-      for (i++; i < source.length && source[i] !== ch; i++) if (source[i] === '\\') i++;
-      seen = true;
-      continue;
-    }
-    if (ch === '/' && source[i + 1] === '*') {
-      i = source.indexOf('*/', i + 2) + 1;
-      if (i === 0) break;
-      continue;
-    }
-    if (ch === '(' || ch === '[' || ch === '{') depth++;
-    else if (ch === ')' || ch === ']' || ch === '}') {
-      if (depth === 0) return seen ? count + 1 : 0;
-      depth--;
-    } else if (ch === ',' && depth === 0) {
-      count++;
-      seen = false;
-      continue;
-    }
-    if (!/\s/.test(ch)) seen = true;
-  }
-  return fn.length;
+  return declaredParameters(fn).length;
 }
 
 /** Records a `@method` on a prototype. */
@@ -107,6 +74,7 @@ export function recordMethod(prototype: object, propertyKey: string, options: Me
     throw new RegistrationError(`${propertyKey}: timeoutMs must be greater than 0`);
   }
   const paramTypes = Reflect.getMetadata('design:paramtypes', prototype, propertyKey) as unknown[] | undefined;
+  const parameters = declaredParameters(fn as (...args: never[]) => unknown);
   const meta: MethodMeta = {
     name,
     propertyKey,
@@ -116,7 +84,9 @@ export function recordMethod(prototype: object, propertyKey: string, options: Me
     retryDelayMs: checkNonNegativeInt(options.retryDelayMs, `${propertyKey}: retryDelayMs`) ?? 0,
     paramTypes,
     streaming: Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]',
-    arity: declaredParameterCount(fn as (...args: never[]) => unknown),
+    arity: parameters.length,
+    parameters,
+    ...argumentOptions(options, parameters, propertyKey),
   };
   ownDrafts<MethodMeta>(METHODS_KEY, prototype).set(propertyKey, meta);
 }

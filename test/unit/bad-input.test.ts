@@ -13,6 +13,7 @@ import {
   MemoryStore,
   OaasError,
   OaasObject,
+  ObjectDetachedError,
   ObjectNotFoundError,
   ObjectRef,
   Oparaca,
@@ -70,6 +71,7 @@ async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
 }
 
 const ARG = 'OAAS_ERR_ARGUMENT_INVALID';
+const DETACHED = 'OAAS_ERR_OBJECT_DETACHED';
 const ID = 'OAAS_ERR_ID_INVALID';
 const REG = 'OAAS_ERR_REGISTRY_CONFLICT';
 const SER = 'OAAS_ERR_STATE_UNSERIALIZABLE';
@@ -745,15 +747,15 @@ describe('state writes', () => {
     expect(runtime().pendingObjectCount).toBe(0);
   });
 
-  it('members of an instance made with new throw InvalidArgumentError', async () => {
+  it('members of an instance made with new throw ObjectDetachedError', async () => {
     const loose = new BadCounter();
-    expect(check(thrown(() => loose.id), InvalidArgumentError, ARG).argument).toBe('object');
-    check(thrown(() => loose.partitionId), InvalidArgumentError, ARG);
-    check(thrown(() => loose.clsId), InvalidArgumentError, ARG);
-    check(thrown(() => loose.version), InvalidArgumentError, ARG);
-    check(thrown(() => loose.asRef()), InvalidArgumentError, ARG);
-    check(await rejection(() => loose.delete()), InvalidArgumentError, ARG);
-    check(await rejection(() => loose.checkpoint()), InvalidArgumentError, ARG);
+    expect(check(thrown(() => loose.id), ObjectDetachedError, DETACHED).member).toBe('id');
+    check(thrown(() => loose.partitionId), ObjectDetachedError, DETACHED);
+    check(thrown(() => loose.clsId), ObjectDetachedError, DETACHED);
+    check(thrown(() => loose.version), ObjectDetachedError, DETACHED);
+    check(thrown(() => loose.asRef()), ObjectDetachedError, DETACHED);
+    check(await rejection(() => loose.delete()), ObjectDetachedError, DETACHED);
+    check(await rejection(() => loose.checkpoint()), ObjectDetachedError, DETACHED);
   });
 
   it('checkpoint() outside a @method is refused', async () => {

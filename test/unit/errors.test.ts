@@ -18,6 +18,7 @@ const samples: Record<string, () => OaasError> = {
   ObjectNotFoundError: () => new E.ObjectNotFoundError(ref, { cause }),
   AlreadyExistsError: () => new E.AlreadyExistsError([ref], { cause }),
   ObjectDeletedError: () => new E.ObjectDeletedError(ref, { cause }),
+  ObjectDetachedError: () => new E.ObjectDetachedError('Cls', 'pkg.Cls', 'increment', { cause }),
   ObjectBusyError: () => new E.ObjectBusyError(ref, { cause }),
   ConflictError: () => new E.ConflictError([{ ref, expected: 1, actual: 2 }], { cause }),
   LockTimeoutError: () => new E.LockTimeoutError(ref, 5000, { cause }),
