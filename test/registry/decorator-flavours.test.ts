@@ -89,7 +89,7 @@ const MISUSES: readonly Misuse[] = [
   },
 ];
 
-const WRITTEN = { increment: 2, rename: 'b!', audited: 5, ping: 'pong' };
+const WRITTEN = { increment: 2, rename: 'b!', audited: 5, ping: 'pong', greet: 'hello, ada' };
 const RELOADED = { counter: { count: 2, label: 'c', seen: [] }, audited: { count: 5, log: ['+5'], label: '' } };
 
 interface SampleDocument {
@@ -105,7 +105,7 @@ function lastLine(run: Finished): unknown {
 
 /** What every flavour must register: the inherited members, the overrides, keys and transient fields. */
 function expectSampleDocument(document: SampleDocument, rename: readonly string[]): void {
-  const [counter, audited] = document.classes;
+  const [counter, audited, greeter] = document.classes;
   expect(counter?.key).toBe('Counter');
   expect(counter?.state_spec.key_specs.map((k) => k.name)).toEqual(['count', 'title']);
   expect(counter?.function_bindings.map((b) => [b.name, b.parameters])).toEqual([
@@ -119,6 +119,8 @@ function expectSampleDocument(document: SampleDocument, rename: readonly string[
     ['rename', false],
     ['ping', true],
   ]);
+  expect(greeter?.key).toBe('Greeter');
+  expect(greeter?.function_bindings.map((b) => b.name)).toEqual(['greet']);
 }
 
 const project = new ConsumerProject();
