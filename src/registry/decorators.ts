@@ -106,6 +106,9 @@ function decorated(decorator: string, allowed: readonly MemberKind[], args: read
     isStatic = typeof target === 'function';
     holder = target;
     value = kind === 'method' ? ((descriptor as PropertyDescriptor | undefined)?.value ?? (target as Record<string | symbol, unknown>)[second]) : undefined;
+  } else if (args.length < 2) {
+    // A factory's result run as a field initialiser, with the field's value.
+    throw notCalled(decorator);
   } else {
     throw new RegistrationError(`${decorator} must decorate a class member`);
   }
@@ -123,15 +126,20 @@ function decorated(decorator: string, allowed: readonly MemberKind[], args: read
 }
 
 /**
- * A decorator factory used as a decorator (`@method` for `@method()`) gets
- * what a decorator gets as its first argument: a function (the method under
- * standard decorators, the class for static members) or a prototype.
+ * A decorator factory used as a decorator (`@method` for `@method()`) gets a
+ * decorator's first argument in place of its own: a function (the method or
+ * class under standard decorators, the class for a static member) or a
+ * prototype (`experimentalDecorators`). Under standard decorators a field
+ * passes `undefined`, which this cannot see; the factory's result then
+ * becomes the field's initialiser, and {@link decorated} reports it.
  */
-function checkOptions(decorator: string, options: unknown): void {
-  const isPrototype = typeof options === 'object' && options !== null && Object.hasOwn(options, 'constructor');
-  if (typeof options === 'function' || isPrototype) {
-    throw new RegistrationError(`${decorator} takes an options object; write ${decorator}() with parentheses`);
-  }
+function checkCalled(decorator: string, firstArgument: unknown): void {
+  const isPrototype = typeof firstArgument === 'object' && firstArgument !== null && Object.hasOwn(firstArgument, 'constructor');
+  if (typeof firstArgument === 'function' || isPrototype) throw notCalled(decorator);
+}
+
+function notCalled(decorator: string): RegistrationError {
+  return new RegistrationError(`${decorator} is a decorator factory; write ${decorator}() with parentheses`);
 }
 
 /**
@@ -146,7 +154,7 @@ function checkOptions(decorator: string, options: unknown): void {
  * }
  */
 export function service(name: string, options?: ServiceOptions): ServiceClassDecorator {
-  if (typeof name === 'function') throw new RegistrationError('@service takes a name; write @service(name)');
+  checkCalled('@service', name);
   // A member's context when misplaced under standard decorators, hence not only a class's.
   return (ctor: abstract new () => object, context?: DecoratorContext): void => {
     if (isStandardContext(context) && context.kind !== 'class') {
@@ -158,7 +166,7 @@ export function service(name: string, options?: ServiceOptions): ServiceClassDec
 
 /** Marks a method as invocable: calls run as turns, atomically on their object. */
 export function method(options?: MethodOptions): ServiceMethodDecorator {
-  checkOptions('@method', options);
+  checkCalled('@method', options);
   return (...args: unknown[]): void => {
     const m = decorated('@method', ['method'], args);
     recordMethod(m.holder, m.name, options, m.value);
@@ -167,7 +175,7 @@ export function method(options?: MethodOptions): ServiceMethodDecorator {
 
 /** Sets the key a state field is stored under. */
 export function field(options?: FieldOptions): StateFieldDecorator {
-  checkOptions('@field', options);
+  checkCalled('@field', options);
   return (...args: unknown[]): void => {
     const m = decorated('@field', ['field'], args);
     recordField(m.holder, m.name, options);
@@ -180,12 +188,6 @@ export function transient(): StateFieldDecorator {
     const m = decorated('@transient', ['field'], args);
     recordTransient(m.holder, m.name);
   };
-}
-
-function checkFieldName(decorator: string, field: unknown): void {
-  if (field !== undefined && typeof field !== 'string') {
-    throw new RegistrationError(`${decorator} takes the name of a state field; write ${decorator}() with parentheses`);
-  }
 }
 
 /**
@@ -201,8 +203,7 @@ function checkFieldName(decorator: string, field: unknown): void {
  * \@getter('profile', { projection: ['name'] }) getName!: () => Promise<{ name: string }>;
  */
 export function getter(field?: string, options: GetterOptions = {}): FieldAccessorDecorator {
-  checkFieldName('@getter', field);
-  checkOptions('@getter', options);
+  checkCalled('@getter', field);
   return (...args: unknown[]): void => {
     const m = decorated('@getter', ['field', 'method'], args);
     recordAccessor(m.holder, m.name, 'getter', field, options.projection);
@@ -217,7 +218,7 @@ export function getter(field?: string, options: GetterOptions = {}): FieldAccess
  * \@setter() setCount!: (count: number) => Promise<void>;
  */
 export function setter(field?: string): FieldAccessorDecorator {
-  checkFieldName('@setter', field);
+  checkCalled('@setter', field);
   return (...args: unknown[]): void => {
     const m = decorated('@setter', ['field', 'method'], args);
     recordAccessor(m.holder, m.name, 'setter', field, undefined);

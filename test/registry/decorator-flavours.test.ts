@@ -51,9 +51,24 @@ const MISUSES: readonly Misuse[] = [
     flavours: FLAVOURS,
   },
   {
-    name: 'without-parentheses',
+    name: 'method-without-parentheses',
     source: `class D extends OaasObject { @method async run(): Promise<void> {} }`,
-    message: /^@method takes an options object; write @method\(\) with parentheses$/,
+    message: /^@method is a decorator factory; write @method\(\) with parentheses$/,
+    typeError: ['standard', 'legacy'],
+    flavours: FLAVOURS,
+  },
+  {
+    // Under standard decorators, reported when the dropped factory runs as the field's initialiser.
+    name: 'field-without-parentheses',
+    source: `class D2 extends OaasObject { @field n = 0; }\nnew D2();`,
+    message: /^@field is a decorator factory; write @field\(\) with parentheses$/,
+    typeError: ['standard', 'legacy'],
+    flavours: FLAVOURS,
+  },
+  {
+    name: 'service-without-parentheses',
+    source: `@service class D3 extends OaasObject {}`,
+    message: /^@service is a decorator factory; write @service\(\) with parentheses$/,
     typeError: ['standard', 'legacy'],
     flavours: FLAVOURS,
   },
