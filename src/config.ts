@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { describeValue } from './describe.js';
 import { ConfigurationError } from './errors.js';
 import type { Store } from './stores/store.js';
+import { redisDatabaseProblem } from './stores/redis/connection.js';
 import { parseStoreSpec, type StoreSpec } from './stores/resolve-store.js';
 
 /** Levels `logLevel` accepts (pino's). */
@@ -161,9 +162,9 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     store = { kind: 'custom', store: given };
   } else if (given === undefined) {
     const fromVar = env.OAAS_STORE;
-    store = parseStoreSpec(fromVar === undefined || fromVar === '' ? 'sqlite:.oaas/state.db' : fromVar, fromVar ? 'store (OAAS_STORE)' : 'store');
+    store = parseSpec(fromVar === undefined || fromVar === '' ? 'sqlite:.oaas/state.db' : fromVar, fromVar ? 'store (OAAS_STORE)' : 'store');
   } else if (typeof given === 'string') {
-    store = parseStoreSpec(given, 'store');
+    store = parseSpec(given, 'store');
   } else {
     throw new ConfigurationError('store', `expected a string or a Store, got ${typeof given}`);
   }
@@ -225,9 +226,19 @@ function checkToken(value: unknown, field: string): string | undefined {
 function checkCache(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new ConfigurationError(field, `expected a redis:// URL, got ${describeValue(value)}`);
-  const spec = parseStoreSpec(value, field);
+  const spec = parseSpec(value, field);
   if (spec.kind !== 'redis') throw new ConfigurationError(field, 'the cache must be a redis:// URL');
   return spec.url;
+}
+
+/** {@link parseStoreSpec}, and a Redis URL's database checked now rather than silently replaced by 0 at open. */
+function parseSpec(text: string, field: string): StoreSpec {
+  const spec = parseStoreSpec(text, field);
+  if (spec.kind === 'redis') {
+    const problem = redisDatabaseProblem(spec.url);
+    if (problem !== undefined) throw new ConfigurationError(field, problem);
+  }
+  return spec;
 }
 
 /** Validates an auto-commit interval: a finite number of milliseconds > 0. */

@@ -625,9 +625,10 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
     }
     await this.pipeline.drain();
     this.state = 'closed';
+    // A store that never opened has nothing to close; its open error went to whoever awaited it.
+    const store = await this.storeReady.catch(() => undefined);
     try {
-      const store = await this.storeReady;
-      await store.close();
+      await store?.close();
     } catch (error) {
       this.logger.warn({ err: error }, 'closing the store failed');
     }
