@@ -89,6 +89,17 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Refuses option names outside `known` with a `ConfigurationError` naming
+ * every one of them (its `field` is their list), so a misspelt option fails
+ * instead of being ignored.
+ */
+export function checkKnownOptions(options: object, known: ReadonlySet<string>): void {
+  const unknown = Object.keys(options).filter((key) => !known.has(key));
+  if (unknown.length === 0) return;
+  throw new ConfigurationError(unknown.join(', '), `unknown option${unknown.length === 1 ? '' : 's'} (known: ${[...known].join(', ')})`);
+}
+
 function fromEnv<T>(env: Env, name: string, field: string, parse: (raw: string, field: string) => T): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -148,9 +159,7 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new ConfigurationError('config', 'expected an object');
   }
-  for (const key of Object.keys(config)) {
-    if (!KNOWN_FIELDS.has(key)) throw new ConfigurationError(key, `unknown option (known: ${[...KNOWN_FIELDS].join(', ')})`);
-  }
+  checkKnownOptions(config, KNOWN_FIELDS);
   const mockMode = checkBool(config.mockMode, 'mockMode') ?? fromEnv(env, 'OAAS_MOCK_MODE', 'mockMode', parseBool) ?? false;
 
   let store: ResolvedConfig['store'];
@@ -241,12 +250,21 @@ function parseSpec(text: string, field: string): StoreSpec {
   return spec;
 }
 
-/** Validates an auto-commit interval: a finite number of milliseconds > 0. */
-export function checkInterval(value: unknown, field = 'autoCommitIntervalMs'): number | undefined {
+/**
+ * Validates an auto-commit interval: a finite number of milliseconds > 0.
+ * `fail` builds the error (a `ConfigurationError` by default), so a caller
+ * that reports an argument gets its own error class without re-wrapping a
+ * message that already starts with the field's name.
+ */
+export function checkInterval(
+  value: unknown,
+  field = 'autoCommitIntervalMs',
+  fail: (field: string, message: string) => Error = (f, m) => new ConfigurationError(f, m),
+): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError(field, `must be a number of milliseconds > 0, got ${describeValue(value)}`);
+    throw fail(field, `must be a number of milliseconds > 0, got ${describeValue(value)}`);
   }
-  if (value > 2_147_483_647) throw new ConfigurationError(field, 'must be at most 2147483647 ms');
+  if (value > 2_147_483_647) throw fail(field, 'must be at most 2147483647 ms');
   return value;
 }

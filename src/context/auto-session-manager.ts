@@ -571,12 +571,7 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
   /** Validates and applies a new interval; a running timer restarts with it. */
   setAutoCommitInterval(ms: number): void {
     this.assertNotClosed();
-    let interval: number | undefined;
-    try {
-      interval = checkInterval(ms, 'ms');
-    } catch (error) {
-      throw new InvalidArgumentError('ms', (error as Error).message, { cause: error });
-    }
+    const interval = checkInterval(ms, 'ms', (field, message) => new InvalidArgumentError(field, message));
     if (interval === undefined) throw new InvalidArgumentError('ms', 'expected a number of milliseconds > 0');
     this.scheduler.setInterval(interval);
   }
