@@ -9,6 +9,7 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import { checkKnownOptions } from '../config.js';
 import { sessionContext } from '../session/async-context.js';
 import { ConfigurationError, InvalidArgumentError, PayloadTooLargeError, StoreError, toWireError } from '../errors.js';
 import { Gateway, type ObjectState } from '../invocation/gateway.js';
@@ -202,8 +203,12 @@ function checkMetadata(body: unknown, path: { cls_id: string; partition_id: unkn
   }
 }
 
+/** The option names {@link createApp} reads (and `serve()` passes on). */
+export const SERVER_OPTIONS: ReadonlySet<string> = new Set(['token', 'bodyLimitBytes', 'gateway', 'conflictRetries', 'logger']);
+
 function checkOptions(options: ServerOptions): void {
   if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigurationError('options', 'expected an object');
+  checkKnownOptions(options, SERVER_OPTIONS);
   const { token, bodyLimitBytes, conflictRetries } = options;
   if (token !== undefined && (typeof token !== 'string' || token === '' || /\s/.test(token))) {
     throw new ConfigurationError('token', 'expected a non-empty token without spaces');
