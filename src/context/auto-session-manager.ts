@@ -93,7 +93,13 @@ export class AutoSessionManager implements ObjectHost, ObjectFactory, SessionHos
         if (config.cache === undefined) return store;
         const { CachedStore } = await import('../stores/cache/cached-store.js');
         const { RedisCache } = await import('../stores/cache/redis-cache.js');
-        return new CachedStore(store, new RedisCache({ url: config.cache }), this.logger);
+        const cached = new CachedStore(store, new RedisCache({ url: config.cache }), this.logger);
+        // Opening again is idempotent for the store; it is the cache's driver that is checked here.
+        await cached.open().catch(async (error: unknown) => {
+          await store.close().catch(() => undefined);
+          throw error;
+        });
+        return cached;
       });
     // Failures reach whoever awaits the store; this only keeps Node from calling them unhandled.
     this.storeReady.catch(() => undefined);

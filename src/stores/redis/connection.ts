@@ -4,14 +4,15 @@
  */
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 import { StoreError } from '../../errors.js';
+import { loadDriver } from '../optional-driver.js';
 import { SCHEMA_VERSION } from './scripts.js';
 
 /**
  * Builds the store's own client, loading ioredis only now so that installs
- * that never use Redis never import it.
+ * that never use Redis need not have it.
  */
 export async function createClient(url: string, connectTimeoutMs: number, commandTimeoutMs: number): Promise<Redis> {
-  const { Redis: RedisClient } = await import('ioredis');
+  const { Redis: RedisClient } = await loadDriver('ioredis', 'store', 'the redis store', () => import('ioredis'));
   const settings: RedisOptions = {
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
