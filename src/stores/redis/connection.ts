@@ -4,17 +4,18 @@
  */
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 import { StoreError } from '../../errors.js';
+import { loadDriver } from '../optional-driver.js';
 import { SCHEMA_VERSION } from './scripts.js';
 
 /**
  * Builds the store's own client, loading ioredis only now so that installs
- * that never use Redis never import it.
+ * that never use Redis need not have it.
  */
 export async function createClient(url: string, connectTimeoutMs: number, commandTimeoutMs: number): Promise<Redis> {
   // ioredis reads `/abc` or `/1/x` as some database (or none) without a word: refuse them before connecting.
   const problem = redisDatabaseProblem(url);
   if (problem !== undefined) throw new StoreError(`redis open failed: ${problem}`, { transient: false });
-  const { Redis: RedisClient } = await import('ioredis');
+  const { Redis: RedisClient } = await loadDriver('ioredis', 'store', 'the redis store', () => import('ioredis'));
   const settings: RedisOptions = {
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
