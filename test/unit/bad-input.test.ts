@@ -35,6 +35,7 @@ import {
   type InvocationRequest,
   type InvocationResponse,
 } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -133,7 +134,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await shutdown({ timeoutMs: 2000 }).catch(() => undefined);
+  await checkedShutdown();
   vi.useRealTimers();
 });
 

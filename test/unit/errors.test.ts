@@ -4,6 +4,7 @@ import * as E from '../../src/errors.js';
 import { isRetryable } from '../../src/errors.js';
 import * as sdk from '../../src/index.js';
 import { ERROR_CODES, OaasError, OaasObject, configureOaas, service, shutdown } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 const ref = { clsId: 'pkg.Cls', partitionId: 0, objectId: 'o1' };
 const cause = new Error('root cause');
@@ -164,7 +165,7 @@ class ErrShared extends OaasObject {
 
 describe('errors after shutdown', () => {
   afterEach(async () => {
-    await shutdown().catch(() => undefined);
+    await checkedShutdown();
   });
 
   it('are fresh ShutdownErrors', async () => {
