@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ObjectNotFoundError, PendingChangesError, StoreError, commitAll, getAutoSessionManager, healthCheck, runInSession } from '../../src/index.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { expectFailedShutdown, freshRuntime, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
@@ -38,6 +38,7 @@ describe('freshness across processes', () => {
     c.count = 2;
     await expect(c.refresh()).rejects.toBeInstanceOf(PendingChangesError);
     expect((await Counter.load('dirty', { fresh: true })).count).toBe(2);
+    expectFailedShutdown(); // the kept change conflicts with the other process's write
   });
 
   it('load({ fresh: true }) re-reads a clean live instance; a plain load does not', async () => {

@@ -9,7 +9,7 @@ import {
   runInSession,
 } from '../../src/index.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
+import { expectFailedShutdown, freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 import { Counter, Profile } from '../support/services.js';
 
 shutdownAfterEach();
@@ -76,6 +76,7 @@ describe('objects and identity', () => {
     expect((error as { failures: unknown[] }).failures[0]).toBeInstanceOf(AlreadyExistsError);
     const stored = await Counter.load('dup');
     expect(stored.count).toBe(99); // still the pending live object: nothing was lost silently
+    expectFailedShutdown(); // the clashing create stays pending, and the final flush reports it
   });
 
   it('rejects loads of missing objects', async () => {

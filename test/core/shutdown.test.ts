@@ -13,7 +13,7 @@ import {
   shutdown,
 } from '../../src/index.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
+import { expectFailedShutdown, freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
@@ -68,6 +68,7 @@ describe('shutdown', () => {
     expect(error).toBeInstanceOf(CommitError);
     expect((error as CommitError).unpersisted).toEqual([{ ref: c.asRef().toJSON(), fields: ['<created>'] }]);
     expect(getAutoSessionManager().isShutDown).toBe(true);
+    expectFailedShutdown(); // shutdown() is idempotent: the teardown's call gets the same rejection
   });
 
   it('retries transient flush failures until its deadline', async () => {
