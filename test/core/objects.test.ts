@@ -8,7 +8,7 @@ import {
   commitAll,
   runInSession,
 } from '../../src/index.js';
-import { RecordingStore } from '../support/recording-store.js';
+import { RecordingStore, entryValue } from '../support/recording-store.js';
 import { expectFailedShutdown, freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 import { Counter, Profile } from '../support/services.js';
 
@@ -95,7 +95,9 @@ describe('objects and identity', () => {
       c.count = 3;
     }).toThrow(ObjectDeletedError);
     await expect(Counter.load('doomed')).rejects.toBeInstanceOf(ObjectNotFoundError);
-    expect(await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'doomed' })).toBeDefined();
+    // Until the commit, the store still holds the object as it was committed.
+    const before = await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'doomed' });
+    expect([before?.version, entryValue(before, 'count')]).toEqual([1, 0]);
     await commitAll();
     expect(await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'doomed' })).toBeUndefined();
     // The id is free again.

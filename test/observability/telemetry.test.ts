@@ -133,7 +133,7 @@ describe('metrics, spans and logs', () => {
     const finished = spans.getFinishedSpans();
     const scope = finished.find((s) => s.name === 'oaas.scope');
     const commit = finished.find((s) => s.name === 'oaas.commit');
-    expect(scope).toBeDefined();
+    expect(scope?.spanContext().spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(commit?.parentSpanContext?.spanId).toBe(scope?.spanContext().spanId);
     await expect(sessionScope(() => {
       throw new ConflictError([]);

@@ -66,7 +66,7 @@ describe('the error table', () => {
     const cls = exports[row.error];
     expect(isErrorClass(cls)).toBe(true);
     const make = samples[row.error];
-    expect(make).toBeDefined();
+    expect(make).toBeTypeOf('function');
     const error = make!();
     expect(error).toBeInstanceOf(cls as new () => OaasError);
     expect(error).toBeInstanceOf(OaasError);
@@ -93,8 +93,7 @@ describe('docs/errors.md', () => {
     expect(doc).toContain(row.error);
     // The table row of the code names its class and its status.
     const line = doc.split('\n').find((l) => l.includes(code) && l.trimStart().startsWith('|'));
-    expect(line, `no table row for ${code}`).toBeDefined();
-    expect(line).toContain(row.error);
+    expect(line, `no table row for ${code}`).toContain(row.error);
     expect(line).toContain(String(row.status));
   });
 
