@@ -38,6 +38,8 @@ describe('shutdown', () => {
     expect(written).toEqual(['flushed', 'from-scope', 'other-session']);
     const op = store.batches.flat().find((o) => o.key.objectId === 'flushed');
     expect(op?.kind === 'put' ? new TextDecoder().decode(op.set?.get('count')) : undefined).toBe('1');
+    // Closed once, after every batch of the flush.
+    expect(store.closedAfter).toEqual([store.batches.length]);
   });
 
   it('is idempotent and makes later SDK calls reject with ShutdownError until configureOaas', async () => {
