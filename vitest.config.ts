@@ -15,6 +15,8 @@ export default defineConfig({
   ],
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Every test must assert something (see the file).
+    setupFiles: ['test/support/setup.ts'],
     // `*.test-d.ts` files hold type-level tests (expectTypeOf): they do nothing at run time, so
     // vitest compiles them with tsc instead and a wrong type fails its test.
     typecheck: {

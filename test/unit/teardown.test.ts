@@ -37,8 +37,10 @@ describe('checkedShutdown (the teardown of every suite)', () => {
   });
 
   it('passes a clean flush', async () => {
-    await freshRuntime();
+    const store = new RecordingStore();
+    await freshRuntime({ store });
     Counter.create({}, { id: 'clean' });
     await checkedShutdown();
+    expect(store.batches.flat().map((op) => op.key.objectId)).toEqual(['clean']);
   });
 });
