@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { remoteInvoke } from '../../src/client/legacy-transport.js';
 import {
-  LegacySessionAdapter,
   configureOaas,
   getAutoSessionManager,
   newSession,
@@ -112,11 +111,8 @@ describe('remoteInvoke', () => {
   });
 });
 
-// Runs once LegacySessionAdapter routes objRpc/fnRpc through remoteInvoke when a remote url is configured
-// (its `localOnly` then becomes a getter); skipped until that wiring lands.
-const wired = Object.getOwnPropertyDescriptor(LegacySessionAdapter.prototype, 'localOnly')?.get !== undefined;
-
-describe.skipIf(!wired)('the manual API with a remote url', () => {
+// With a remote url configured, LegacySessionAdapter routes objRpc/fnRpc through remoteInvoke.
+describe('the manual API with a remote url', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await serve({ port: 0, token: 'legacy-token' });

@@ -36,6 +36,7 @@ import {
   type InvocationRequest,
   type InvocationResponse,
 } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -135,7 +136,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await shutdown({ timeoutMs: 2000 }).catch(() => undefined);
+  await checkedShutdown();
   vi.useRealTimers();
 });
 

@@ -12,9 +12,9 @@ import {
   configureOaas,
   getAutoSessionManager,
   service,
-  shutdown,
   type Store,
 } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'oaas-config-')));
 afterAll(() => {
@@ -282,7 +282,7 @@ class ConfigKept extends OaasObject {
 
 describe('configureOaas', () => {
   afterEach(async () => {
-    await shutdown({ timeoutMs: 2000 }).catch(() => undefined);
+    await checkedShutdown();
   });
 
   it('accepts a methods-only store object', async () => {

@@ -4,6 +4,7 @@ import * as E from '../../src/errors.js';
 import { isRetryable } from '../../src/errors.js';
 import * as sdk from '../../src/index.js';
 import { ERROR_CODES, OaasError, OaasObject, configureOaas, service, shutdown } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 const ref = { clsId: 'pkg.Cls', partitionId: 0, objectId: 'o1' };
 const cause = new Error('root cause');
@@ -66,7 +67,7 @@ describe('the error table', () => {
     const cls = exports[row.error];
     expect(isErrorClass(cls)).toBe(true);
     const make = samples[row.error];
-    expect(make).toBeDefined();
+    expect(make).toBeTypeOf('function');
     const error = make!();
     expect(error).toBeInstanceOf(cls as new () => OaasError);
     expect(error).toBeInstanceOf(OaasError);
@@ -93,8 +94,7 @@ describe('docs/errors.md', () => {
     expect(doc).toContain(row.error);
     // The table row of the code names its class and its status.
     const line = doc.split('\n').find((l) => l.includes(code) && l.trimStart().startsWith('|'));
-    expect(line, `no table row for ${code}`).toBeDefined();
-    expect(line).toContain(row.error);
+    expect(line, `no table row for ${code}`).toContain(row.error);
     expect(line).toContain(String(row.status));
   });
 
@@ -165,7 +165,7 @@ class ErrShared extends OaasObject {
 
 describe('errors after shutdown', () => {
   afterEach(async () => {
-    await shutdown().catch(() => undefined);
+    await checkedShutdown();
   });
 
   it('are fresh ShutdownErrors', async () => {
