@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { describeValue } from './describe.js';
 import { ConfigurationError } from './errors.js';
+import { CLOCK_FUNCTIONS, systemClock, type Clock } from './runtime/clock.js';
 import type { Store } from './stores/store.js';
 import { redisDatabaseProblem } from './stores/redis/connection.js';
 import { LazyStore } from './stores/lazy-store.js';
@@ -56,6 +57,12 @@ export interface OaasConfig {
   logger?: Logger | undefined;
   /** Level of the logger the SDK creates when none is given. @default OAAS_LOG_LEVEL ?? 'warn' */
   logLevel?: LogLevel | undefined;
+  /**
+   * The time source of the auto-commit timer, the back-off of failed
+   * commits, pending ages and the shutdown deadline. Meant for tests and
+   * simulations that move time by hand. @default the system clock (Date.now and the global timers)
+   */
+  clock?: Clock | undefined;
 }
 
 /** The configuration after defaults, environment and validation. */
@@ -72,6 +79,7 @@ export interface ResolvedConfig {
   readonly token: string | undefined;
   readonly logger: Logger | undefined;
   readonly logLevel: LogLevel;
+  readonly clock: Clock;
 }
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -90,6 +98,7 @@ export const CONFIG_FIELDS: ReadonlySet<string> = new Set([
   'token',
   'logger',
   'logLevel',
+  'clock',
 ]);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -149,6 +158,15 @@ function checkLevel(value: unknown, field: string): LogLevel | undefined {
 function isStore(value: object): value is Store {
   const s = value as Partial<Store>;
   return ['open', 'get', 'getMany', 'apply', 'list', 'close'].every((m) => typeof s[m as keyof Store] === 'function');
+}
+
+function checkClock(value: unknown, field: string): Clock | undefined {
+  if (value === undefined) return undefined;
+  const expected = `expected a clock with ${CLOCK_FUNCTIONS.join(', ')} functions`;
+  if (typeof value !== 'object' || value === null) throw new ConfigurationError(field, `${expected}, got ${describeValue(value)}`);
+  const missing = CLOCK_FUNCTIONS.filter((name) => typeof (value as Partial<Record<string, unknown>>)[name] !== 'function');
+  if (missing.length > 0) throw new ConfigurationError(field, `${expected}; missing: ${missing.join(', ')}`);
+  return value as Clock;
 }
 
 function isLogger(value: unknown): value is Logger {
@@ -216,6 +234,7 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     token: checkToken(config.token, 'token') ?? fromEnv(env, 'OAAS_TOKEN', 'token', checkToken),
     logger: config.logger,
     logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'warn',
+    clock: checkClock(config.clock, 'clock') ?? systemClock,
   };
 }
 

@@ -49,7 +49,8 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
   const store = openStore(config, previous, logger);
   const identity = new IdentityMap();
   const run = new RunState();
-  const pending = new PendingWork(config.maxPendingObjects);
+  const { clock } = config;
+  const pending = new PendingWork(config.maxPendingObjects, clock);
   const reports = new CommitReports(logger);
   // Set below; the hooks that read them run only after this function returns.
   const late: { commits?: Commits; background?: BackgroundCommits } = {};
@@ -78,12 +79,13 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     turnEnded: () => run.turnEnded(),
   };
   const objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition });
-  const scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (run.isOpen ? late.background!.tick() : Promise.resolve()));
+  const scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (run.isOpen ? late.background!.tick() : Promise.resolve()), clock);
   const background = (late.background = new BackgroundCommits({
     logger,
     telemetry,
     pipeline,
     reports,
+    clock,
     isOpen: () => run.isOpen,
     pendingSessions: () => pending.sessions(),
     reloadObjects: (refs, session) => objects.reloadObjects(refs, undefined, session),
@@ -117,6 +119,6 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     scopeOpened: () => run.scopeOpened(),
     scopeClosed: () => run.scopeClosed(),
   };
-  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store });
+  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock });
   return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending };
 }

@@ -1,15 +1,4 @@
-/** The timer functions the scheduler uses; tests may pass fakes. */
-export interface Clock {
-  setInterval(fn: () => void, ms: number): NodeJS.Timeout;
-  clearInterval(handle: NodeJS.Timeout): void;
-}
-
-const systemClock: Clock = {
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (handle) => {
-    clearInterval(handle);
-  },
-};
+import { systemClock, unrefTimer, type Clock } from './clock.js';
 
 /**
  * Runs the background commit every interval. Ticks never overlap: a tick
@@ -17,7 +6,9 @@ const systemClock: Clock = {
  * follow-up run. The timer never keeps the process alive.
  */
 export class AutoCommitScheduler {
-  private handle: NodeJS.Timeout | undefined;
+  /** The clock's timer handle; opaque (a fake clock may use 0), so `started` says whether it runs. */
+  private handle: unknown;
+  private started = false;
   private running: Promise<void> | undefined;
   private again = false;
 
@@ -28,7 +19,7 @@ export class AutoCommitScheduler {
   ) {}
 
   get enabled(): boolean {
-    return this.handle !== undefined;
+    return this.started;
   }
 
   get interval(): number {
@@ -40,12 +31,14 @@ export class AutoCommitScheduler {
     this.handle = this.clock.setInterval(() => {
       this.fire();
     }, this.intervalMs);
-    this.handle.unref();
+    this.started = true;
+    unrefTimer(this.handle);
   }
 
   stop(): void {
-    if (this.handle !== undefined) this.clock.clearInterval(this.handle);
+    if (this.started) this.clock.clearInterval(this.handle);
     this.handle = undefined;
+    this.started = false;
   }
 
   /** Changes the interval; a running timer restarts with it. */

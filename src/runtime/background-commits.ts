@@ -4,6 +4,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import { backoffDelay } from '../session/backoff.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { ManagedSession } from '../session/session.js';
+import type { Clock } from './clock.js';
 import type { CommitReports } from './commit-reports.js';
 import { formatRef, pendingRefs, toRef } from './pending-report.js';
 
@@ -15,6 +16,8 @@ export interface BackgroundCommitParts {
   readonly telemetry: Telemetry;
   readonly pipeline: CommitPipeline;
   readonly reports: CommitReports;
+  /** What the back-off is measured on (the scheduler's clock). */
+  readonly clock: Clock;
   isOpen(): boolean;
   /** Sessions with pending changes, as they stand now. */
   pendingSessions(): readonly ManagedSession[];
@@ -45,7 +48,7 @@ export class BackgroundCommits {
 
   /** One round of the timer; never rejects. */
   async tick(): Promise<void> {
-    const now = Date.now();
+    const now = this.parts.clock.now();
     for (const session of this.parts.pendingSessions()) {
       if (!this.parts.isOpen()) return;
       if ((this.backoff.get(session)?.retryAt ?? 0) > now) continue;
@@ -82,7 +85,7 @@ export class BackgroundCommits {
       state.failures += 1;
       const interval = this.parts.interval();
       const delay = Math.max(interval, backoffDelay(state.failures, interval, MAX_BACKOFF_MS));
-      state.retryAt = Date.now() + delay;
+      state.retryAt = this.parts.clock.now() + delay;
       this.backoff.set(session, state);
       this.parts.telemetry.retry('background');
       session.logger.warn({ objects: refs.map(formatRef), attempt: state.failures, retryInMs: delay }, 'commit will be retried');

@@ -1,6 +1,7 @@
 import type { ObjectCore } from '../object/object-core.js';
 import type { ChainLink } from '../session/call-chain.js';
 import type { ManagedSession } from '../session/session.js';
+import type { Clock } from './clock.js';
 
 /**
  * What waits for a commit: the sessions holding pending changes, how many
@@ -12,7 +13,11 @@ export class PendingWork {
   private objects = 0;
   private admissionWaiters: (() => void)[] = [];
 
-  constructor(private readonly maxPendingObjects: number) {}
+  constructor(
+    private readonly maxPendingObjects: number,
+    /** What pending ages are measured on. */
+    private readonly clock: Clock,
+  ) {}
 
   /** Sessions with pending changes, as they stand now. */
   sessions(): ManagedSession[] {
@@ -32,7 +37,7 @@ export class PendingWork {
   objectPending(core: ObjectCore, pending: boolean): void {
     if (pending) {
       this.objects += 1;
-      core.pendingSince = Date.now();
+      core.pendingSince = this.clock.now();
       return;
     }
     this.objects -= 1;
@@ -65,6 +70,6 @@ export class PendingWork {
     for (const session of this.pendingSessions) {
       for (const core of session.pending) if (core.pendingSince !== undefined && core.pendingSince < oldest) oldest = core.pendingSince;
     }
-    return oldest === Infinity ? 0 : Date.now() - oldest;
+    return oldest === Infinity ? 0 : this.clock.now() - oldest;
   }
 }

@@ -1,5 +1,6 @@
 import { ShutdownError } from '../errors.js';
 import type { ChainLink } from '../session/call-chain.js';
+import type { Clock } from './clock.js';
 
 /** Where a runtime stands: taking work, finishing what runs before it closes, or closed. */
 export type RunPhase = 'open' | 'closing' | 'closed';
@@ -62,19 +63,19 @@ export class RunState {
     this.notifyIdle();
   }
 
-  /** Resolves when no call or scope runs, or at `deadline` (ms since epoch), whichever comes first. */
-  async waitForIdle(deadline: number): Promise<void> {
+  /** Resolves when no call or scope runs, or at `deadline` (ms since epoch on `clock`), whichever comes first. */
+  async waitForIdle(deadline: number, clock: Clock): Promise<void> {
     if (this.activeTurns === 0 && this.openScopes === 0) return;
-    const remaining = deadline - Date.now();
+    const remaining = deadline - clock.now();
     if (remaining <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     await Promise.race([
       new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, remaining);
+        timer = clock.setTimeout(resolve, remaining);
       }),
     ]);
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 
   private notifyIdle(): void {

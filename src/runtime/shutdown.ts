@@ -6,6 +6,7 @@ import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { IdentityMap } from '../session/identity-map.js';
 import type { Store } from '../stores/store.js';
 import type { AutoCommitScheduler } from './auto-commit-scheduler.js';
+import { sleep, type Clock } from './clock.js';
 import type { CommitReports } from './commit-reports.js';
 import type { Commits } from './commits.js';
 import type { ObjectAccess } from './object-access.js';
@@ -32,6 +33,8 @@ export interface ShutdownParts {
   readonly identity: IdentityMap;
   readonly reports: CommitReports;
   readonly store: Promise<Store>;
+  /** What the deadline and the retry back-off are measured on. */
+  readonly clock: Clock;
 }
 
 /**
@@ -61,12 +64,12 @@ export class Shutdown {
   }
 
   private async closeDown(timeoutMs: number): Promise<void> {
-    const { run, scheduler, pipeline } = this.parts;
-    const deadline = Date.now() + timeoutMs;
+    const { run, scheduler, pipeline, clock } = this.parts;
+    const deadline = clock.now() + timeoutMs;
     run.beginClosing();
     scheduler.stop();
     process.off('beforeExit', this.onBeforeExit);
-    await run.waitForIdle(deadline);
+    await run.waitForIdle(deadline, clock);
     await scheduler.idle();
     const failure = await this.flush(deadline);
     await pipeline.drain();
@@ -92,7 +95,7 @@ export class Shutdown {
    * what it leaves reaches the `onCommitError` listeners once.
    */
   private async flush(deadline: number): Promise<CommitError | undefined> {
-    const { commits, objects, logger, scheduler } = this.parts;
+    const { commits, objects, logger, scheduler, clock } = this.parts;
     const discarded: ObjectIdentity[] = [];
     let failure: unknown;
     for (let attempt = 1; ; attempt++) {
@@ -112,8 +115,8 @@ export class Shutdown {
           }
         }
         const wait = backoffDelay(attempt, scheduler.interval, MAX_BACKOFF_MS);
-        if (!allTransient(error) || Date.now() + wait > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (!allTransient(error) || clock.now() + wait > deadline) break;
+        await sleep(clock, wait);
       }
     }
     return this.outcome(failure, discarded);

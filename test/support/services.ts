@@ -1,5 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OaasObject, method, service, transient, field } from '../../src/index.js';
+
+/** Waits on the global timer, so tests under fake timers (`vi.useFakeTimers()`) move these methods' waits by hand. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** The services the core suites exercise. */
 @service('Counter', { package: 'test' })
