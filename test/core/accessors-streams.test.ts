@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, OaasObject, SerializationError, commitAll, getter, method, service, setter } from '../../src/index.js';
 import { RecordingStore, entryValue } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { freshRuntime, shutdownAfterEach, tick } from '../support/runtime.js';
 
 shutdownAfterEach();
 
@@ -74,7 +73,8 @@ describe('streaming methods', () => {
     const stream = job.run(2);
     await stream.next();
     const setter = job.setDone(100);
-    await sleep(10);
+    // Turns of the event loop in which the setter would run if the stream did not hold the object.
+    for (let i = 0; i < 10; i++) await tick();
     expect(job.done).toBe(1);
     await stream.next();
     await stream.next();

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   InvalidArgumentError,
@@ -72,12 +71,16 @@ describe('auto-commit', () => {
   });
 
   it('never writes an object held by a running call or an open scope, and writes it afterwards', async () => {
-    vi.useRealTimers();
+    // The call's own wait (slowIncrement) runs on the faked global setTimeout too.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const store = new RecordingStore();
     await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 10 });
     const c = Counter.create({}, { id: 'held-by-call' });
     const s = Counter.create({}, { id: 'held-by-scope' });
-    await sleep(40);
+    await vi.advanceTimersByTimeAsync(40);
+    // Changes waiting for the timer when the call and the scope take the objects.
+    c.count = 7;
+    s.count = 3;
     const before = store.batches.length;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -86,13 +89,15 @@ describe('auto-commit', () => {
       await s.increment(5);
       await gate;
     });
-    await sleep(50);
+    await vi.advanceTimersByTimeAsync(50);
     const written = store.batches.slice(before).flat().map((op) => op.key.objectId);
     expect(written).not.toContain('held-by-scope');
     expect(written).not.toContain('held-by-call');
     release();
+    await vi.advanceTimersByTimeAsync(10);
     await Promise.all([call, scope]);
-    await sleep(40);
+    await vi.advanceTimersByTimeAsync(40);
+    await getAutoSessionManager().settled();
     expect(store.batches.flat().filter((op) => op.key.objectId === 'held-by-call').length).toBeGreaterThan(1);
     expect((await store.get(s.asRef()))?.version).toBe(2);
   });

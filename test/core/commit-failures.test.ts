@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   CommitError,
@@ -13,6 +12,7 @@ import {
   type CommitErrorEvent,
 } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { RecordingStore } from '../support/recording-store.js';
 import { shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
@@ -25,7 +25,8 @@ describe('a failed commit loses nothing', () => {
   it('keeps changes pending, reports and logs the failure, and retries with back-off until it succeeds', async () => {
     const store = new RecordingStore();
     const { logger, lines } = captureLogs();
-    await configureOaas({ store, logger, autoCommit: true, autoCommitIntervalMs: 20 });
+    const clock = new ManualClock();
+    await configureOaas({ store, logger, autoCommit: true, autoCommitIntervalMs: 20, clock });
     const events: CommitErrorEvent[] = [];
     const unsubscribe = onCommitError((e) => events.push(e));
     store.failNext(3, transient);
@@ -33,11 +34,20 @@ describe('a failed commit loses nothing', () => {
       Counter.create({ count: 1 }, { id: 'retry-me' });
       return currentSession().id;
     });
-    // Back-off: 20, 40, 80 ms after the three failures, then success.
-    const started = Date.now();
-    while (store.batches.length === 0 && Date.now() - started < 3000) await sleep(10);
+    // Ticks every 20 ms: the first fails at 20, then back-off 20, 40, 80 ms: failures at 40 and 80, success at 160.
+    await clock.advance(20);
+    expect(events).toHaveLength(1);
+    await clock.advance(20);
+    expect(events).toHaveLength(2);
+    await clock.advance(39);
+    expect(events).toHaveLength(2);
+    await clock.advance(1);
+    expect(events).toHaveLength(3);
+    await clock.advance(79);
+    expect(store.batches).toHaveLength(0);
+    await clock.advance(1);
+    await getAutoSessionManager().settled();
     expect(store.batches).toHaveLength(1);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(20 + 40 + 80 - 30);
     expect(events).toHaveLength(3);
     expect(events[0]!.error).toBeInstanceOf(StoreError);
     expect(events[0]!.willRetry).toBe(true);
@@ -49,6 +59,7 @@ describe('a failed commit loses nothing', () => {
     expect(typeof failures[0]!.durationMs).toBe('number');
     const retries = lines.filter((l) => l.msg === 'commit will be retried');
     expect(retries.map((l) => l.attempt)).toEqual([1, 2, 3]);
+    expect(retries.map((l) => l.retryInMs)).toEqual([20, 40, 80]);
     expect(retries[1]).toMatchObject({ level: 40, session: sessionId, retryInMs: 40 });
     expect((await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'retry-me' }))?.version).toBe(1);
     unsubscribe();
@@ -80,7 +91,8 @@ describe('a failed commit loses nothing', () => {
 
   it('on a conflict in the background reloads the stale object, reports what it discarded, and keeps the rest', async () => {
     const store = new RecordingStore();
-    await configureOaas({ store, autoCommit: false, logLevel: 'silent' });
+    const clock = new ManualClock();
+    await configureOaas({ store, autoCommit: false, logLevel: 'silent', clock });
     const stale = Counter.create({ count: 1 }, { id: 'stale' });
     await commitAll();
     // Another writer moves the object on behind this process's back.
@@ -93,8 +105,13 @@ describe('a failed commit loses nothing', () => {
     });
     getAutoSessionManager().enableAutoCommit();
     getAutoSessionManager().setAutoCommitInterval(10);
-    const started = Date.now();
-    while ((await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'innocent' })) === undefined && Date.now() - started < 2000) await sleep(10);
+    // The first tick meets the conflict and reloads the stale object; the next commits the rest.
+    await clock.advance(10);
+    await getAutoSessionManager().settled();
+    expect(events).toHaveLength(1);
+    await clock.advance(10);
+    await getAutoSessionManager().settled();
+    expect(await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'innocent' })).toBeDefined();
     expect(events[0]!.error).toBeInstanceOf(ConflictError);
     expect(events[0]!.discarded.map((r) => r.objectId)).toEqual(['stale']);
     expect(stale.count).toBe(50);

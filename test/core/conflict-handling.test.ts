@@ -2,7 +2,6 @@
 // a reload never wipes a change made while it read the store, and changes it does drop are reported,
 // never "committed" as nothing.
 import { inspect } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
@@ -25,7 +24,7 @@ import {
 } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { expectFailedShutdown, shutdownAfterEach } from '../support/runtime.js';
+import { expectFailedShutdown, shutdownAfterEach, tick } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
@@ -74,8 +73,9 @@ async function writeBehindTheBack(store: MemoryStore, objectId: string, count: n
   return version!;
 }
 
+/** Waits, a turn of the event loop at a time (no clock involved), until `condition` holds. */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await sleep(5);
+  for (let i = 0; i < 500 && !condition(); i++) await tick();
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -101,7 +101,8 @@ describe('a conflict reload', () => {
       const result = await currentSession().commit();
       return { value, committed: result.committed.map((r) => r.objectId) };
     });
-    await sleep(20);
+    // Turns of the event loop, not time: the memory store answers within them, so the call is queued by then.
+    for (let i = 0; i < 10; i++) await tick();
     store.release();
 
     expect(await firstOutcome).toBeInstanceOf(ConflictError);

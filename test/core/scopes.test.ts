@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ConflictError,
   InvalidArgumentError,
@@ -12,7 +11,7 @@ import {
   sessionScope,
 } from '../../src/index.js';
 import { RecordingStore, entryValue } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { freshRuntime, holdInScope, shutdownAfterEach, tick } from '../support/runtime.js';
 import { Account, Counter, Profile } from '../support/services.js';
 
 shutdownAfterEach();
@@ -89,17 +88,22 @@ describe('sessionScope', () => {
     const store = new RecordingStore();
     const [a] = await accounts(store, 100);
     const events: string[] = [];
+    let end!: () => void;
+    const ending = new Promise<void>((resolve) => (end = resolve));
     const scope = sessionScope(async () => {
       await a!.withdraw(60);
       events.push('scope withdrew');
-      await sleep(30);
+      await ending;
       events.push('scope ends');
     });
-    await sleep(5);
+    while (events.length === 0) await tick();
     const other = runInSession(async () => {
       const balance = await a!.withdraw(10);
       events.push(`other sees ${balance + 10}`);
     });
+    // Turns of the event loop in which the other call would run if the scope did not hold the object.
+    for (let i = 0; i < 10; i++) await tick();
+    end();
     await scope;
     // The scope's commit is in the store before anyone else gets the object.
     expect(entryValue(await store.get(ref('acc-0')), 'balance')).toBe(40);
@@ -111,17 +115,26 @@ describe('sessionScope', () => {
   it('times out waiting for an object another scope holds, with the scope option lockTimeoutMs', async () => {
     const store = new RecordingStore();
     const [a] = await accounts(store, 100);
-    let release!: () => void;
-    const first = sessionScope(async () => {
-      await a!.deposit(1);
-      await new Promise<void>((r) => (release = r));
-    });
-    await sleep(5);
-    const started = Date.now();
-    await expect(sessionScope(() => a!.deposit(1), { lockTimeoutMs: 25 })).rejects.toBeInstanceOf(LockTimeoutError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(20);
-    release();
-    await first;
+    const first = await holdInScope(() => a!.deposit(1));
+    // The lock wait runs on the global setTimeout.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let outcome: unknown;
+      const second = sessionScope(() => a!.deposit(1), { lockTimeoutMs: 25 }).then(
+        () => (outcome = 'resolved'),
+        (error: unknown) => (outcome = error),
+      );
+      await vi.advanceTimersByTimeAsync(24);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await tick(); // lets the rejection reach the caller (setImmediate is not faked)
+      expect(outcome).toBeInstanceOf(LockTimeoutError);
+      await second;
+    } finally {
+      vi.useRealTimers();
+      first.release();
+      await first.done;
+    }
     expect(a!.balance).toBe(101);
   });
 
@@ -190,22 +203,26 @@ describe('sessionScope', () => {
   it('re-runs after a LockTimeoutError when retries allow', async () => {
     const store = new RecordingStore();
     const [a] = await accounts(store, 100);
-    let release!: () => void;
-    const holder = sessionScope(async () => {
-      await a!.deposit(1);
-      await new Promise<void>((r) => (release = r));
-    });
-    await sleep(5);
-    setTimeout(() => release(), 40);
+    const holder = await holdInScope(() => a!.deposit(1));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let runs = 0;
-    await sessionScope(
-      async () => {
-        runs += 1;
-        await a!.deposit(1);
-      },
-      { lockTimeoutMs: 25, retries: 3 },
-    );
-    await holder;
+    try {
+      const retried = sessionScope(
+        async () => {
+          runs += 1;
+          // The holder lets go once the first attempt has timed out.
+          if (runs === 2) holder.release();
+          await a!.deposit(1);
+        },
+        { lockTimeoutMs: 25, retries: 3 },
+      );
+      await vi.advanceTimersByTimeAsync(25);
+      await retried;
+    } finally {
+      vi.useRealTimers();
+      holder.release();
+      await holder.done;
+    }
     expect(runs).toBeGreaterThanOrEqual(2);
     expect(a!.balance).toBe(102);
   });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { currentSession, getAutoSessionManager, runInSession, type Session } from '../../src/index.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { freshRuntime, shutdownAfterEach, tick } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
@@ -34,7 +34,7 @@ describe('per-context sessions', () => {
       [1, 2, 3].map((n) =>
         runInSession(async () => {
           Counter.create({ count: n }, { id: `ctx-${n}` });
-          await sleep(1);
+          await tick(); // the three contexts interleave here
           return { session: currentSession(), pending: currentSession().pendingCount };
         }),
       ),

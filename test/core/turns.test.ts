@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvocationTimeoutError, LockTimeoutError, OaasObject, ObjectBusyError, method, runInSession, service } from '../../src/index.js';
 import { RecordingStore } from '../support/recording-store.js';
 import { freshRuntime, holdInScope, shutdownAfterEach } from '../support/runtime.js';
-import { Counter } from '../support/services.js';
+import { Counter, sleep } from '../support/services.js';
 
 shutdownAfterEach();
 
@@ -54,11 +53,24 @@ class Spawner extends Counter {
   }
 }
 
+/** Fakes the global setTimeout the methods here wait on (the runtime's other timers stay real). */
+function fakeTimeouts(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+}
+
 describe('turns', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('runs calls on one object one at a time, in call order (no lost update)', async () => {
     await freshRuntime();
+    fakeTimeouts();
     const c = Counter.create({}, { id: 'serial' });
-    const results = await Promise.all(Array.from({ length: 5 }, () => c.slowIncrement(3)));
+    const all = Promise.all(Array.from({ length: 5 }, () => c.slowIncrement(3)));
+    // One at a time, the five 3 ms waits end at 15 ms; overlapping, they would all end at 3 ms with the same count.
+    await vi.advanceTimersByTimeAsync(15);
+    const results = await all;
     expect(results).toEqual([1, 2, 3, 4, 5]);
     expect(c.count).toBe(5);
   });
@@ -86,12 +98,15 @@ describe('turns', () => {
 
   it('does not let a detached promise of a finished call bypass the next holder', async () => {
     await freshRuntime({ lockTimeoutMs: 1000 });
+    fakeTimeouts();
     const c = Spawner.create({}, { id: 'late' });
     await c.spawn(10);
     expect(detached).toBeInstanceOf(Promise);
     // The next holder reads, waits 40 ms, then writes: the detached increment wakes up inside that
     // window and must wait its turn (still carrying the finished call's context), else an update is lost.
-    expect(await c.slowIncrement(40)).toBe(1);
+    const next = c.slowIncrement(40);
+    await vi.advanceTimersByTimeAsync(40);
+    expect(await next).toBe(1);
     expect(await detached).toBe(2);
     expect(c.count).toBe(2);
   });
@@ -123,12 +138,14 @@ describe('turns', () => {
 
   it('refuses a direct write to an object another context holds instead of interleaving', async () => {
     await freshRuntime();
+    fakeTimeouts();
     const c = Counter.create({}, { id: 'busy' });
     const running = c.slowIncrement(30);
-    await sleep(5);
+    await vi.advanceTimersByTimeAsync(5);
     expect(() => {
       c.count = 100;
     }).toThrow(ObjectBusyError);
+    await vi.advanceTimersByTimeAsync(25);
     expect(await running).toBe(1);
     c.count = 100;
     expect(c.count).toBe(100);
@@ -137,9 +154,21 @@ describe('turns', () => {
   it('times out a slow method, keeps its turn until it settles, then rolls it back', async () => {
     const store = new RecordingStore();
     await freshRuntime({ store });
+    fakeTimeouts();
     const c = Counter.create({ count: 5 }, { id: 'slow' });
-    await expect(c.tooSlow()).rejects.toBeInstanceOf(InvocationTimeoutError);
-    // The next call waits for the slow body to finish and sees the rolled-back state.
-    expect(await c.increment()).toBe(6);
+    const slow = c.tooSlow();
+    const timedOut = expect(slow).rejects.toBeInstanceOf(InvocationTimeoutError);
+    await vi.advanceTimersByTimeAsync(30); // its timeoutMs
+    await timedOut;
+    // The next call waits for the slow body to finish (its 120 ms wait) and sees the rolled-back state.
+    let nextDone = false;
+    const next = c.increment().then((count) => {
+      nextDone = true;
+      return count;
+    });
+    await vi.advanceTimersByTimeAsync(89);
+    expect(nextDone).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await next).toBe(6);
   });
 });
