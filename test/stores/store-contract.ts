@@ -74,7 +74,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describe('reads and writes', () => {
       it('has a name and opens idempotently', async () => {
-        expect(store.name).toMatch(/^[a-z0-9-]+$/);
+        // Lower-case words; a store in front of another joins their names with '+' ('postgres+cache').
+        expect(store.name).toMatch(/^[a-z0-9-]+(\+[a-z0-9-]+)*$/);
         await store.open();
         expect(await store.apply([put(key('a'))])).toEqual([1]);
       });

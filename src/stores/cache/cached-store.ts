@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApplyOptions, ListOptions, ListPage, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
 import { keyString } from '../store.js';
+import { checkKey } from '../validate.js';
 import type { VersionedCache } from './versioned-cache.js';
 
 /**
@@ -16,6 +17,8 @@ export class CachedStore implements Store {
   /** Objects whose cached copy may be stale because an update did not reach the cache. */
   private readonly unsynced = new Map<string, ObjectKey>();
   private lastWarning = 0;
+  /** After close() every call goes straight to the closed store (which refuses it); the cache could otherwise reconnect and answer. */
+  private closed = false;
 
   constructor(
     private readonly store: Store,
@@ -26,11 +29,14 @@ export class CachedStore implements Store {
   }
 
   async open(): Promise<void> {
-    await this.cache.open?.();
+    if (!this.closed) await this.cache.open?.();
     await this.store.open();
   }
 
   async get(key: ObjectKey): Promise<StoredObject | undefined> {
+    // A malformed key is the caller's error (InvalidArgumentError), not something to look up in the cache.
+    checkKey(key, 'key');
+    if (this.closed) return this.store.get(key);
     await this.resync();
     const id = keyString(key);
     if (!this.unsynced.has(id)) {
@@ -51,6 +57,10 @@ export class CachedStore implements Store {
   }
 
   async getMany(keys: readonly ObjectKey[]): Promise<readonly (StoredObject | undefined)[]> {
+    if (this.closed) return this.store.getMany(keys);
+    keys.forEach((key, i) => {
+      checkKey(key, 'keys', `keys[${i}]`);
+    });
     return Promise.all(keys.map((key) => this.get(key)));
   }
 
@@ -75,6 +85,7 @@ export class CachedStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.cache.close();
     await this.store.close();
   }
