@@ -7,7 +7,8 @@
  *
  * Handles are opaque: whatever `setTimeout` / `setInterval` return is given
  * back to `clearTimeout` / `clearInterval`. Method timeouts and lock waits
- * are not on this clock; they use the global timers.
+ * are not on this clock: they use the global timers (which fake timers
+ * replace); retry pauses wait in real time.
  *
  * @example
  * // `manualClock`: your Clock whose time moves only when the test moves it.
