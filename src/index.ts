@@ -77,6 +77,7 @@ export {
   ConflictError,
   LockTimeoutError,
   InvocationTimeoutError,
+  InvocationCancelledError,
   CommitError,
   ShutdownError,
   StoreError,
@@ -89,7 +90,7 @@ export {
   RouteNotFoundError,
   InternalError,
 } from './errors.js';
-export type { ErrorCode, ObjectIdentity, VersionConflict, UnpersistedObject, WireError } from './errors.js';
+export type { ErrorCode, ErrorKind, ObjectIdentity, VersionConflict, UnpersistedObject, WireError } from './errors.js';
 
 // Manual session API (migration)
 export { LegacySessionAdapter } from './legacy/legacy-session-adapter.js';

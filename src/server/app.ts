@@ -10,7 +10,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { sessionContext } from '../session/async-context.js';
-import { ConfigurationError, InvalidArgumentError, PayloadTooLargeError, StoreError, toWireError } from '../errors.js';
+import { ConfigurationError, InvalidArgumentError, PayloadTooLargeError, StoreError } from '../errors.js';
 import { Gateway, type ObjectState } from '../invocation/gateway.js';
 import { getAutoSessionManager } from '../runtime/process-runtime.js';
 import { bearerAuth } from './auth.js';
@@ -70,7 +70,7 @@ export function createApp(options: ServerOptions = {}): Hono<Env> {
   app.get('/readyz', async (c) => {
     const ready = await gateway.ready().catch(() => false);
     if (ready) return c.json({ status: 'ready' });
-    return c.json({ error: toWireError(new StoreError('the store is not reachable or the runtime is shut down', { transient: true })) }, 503);
+    return errorReply(c, new StoreError('the store is not reachable or the runtime is shut down', { transient: true }), logger);
   });
 
   // Prometheus text exposition of the runtime's figures (behind the token when one is set).

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   AlreadyExistsError,
   AutoSessionManager,
+  ClassNotFoundError,
   ConfigurationError,
   InvalidArgumentError,
   InvalidIdError,
@@ -74,6 +75,7 @@ const ARG = 'OAAS_ERR_ARGUMENT_INVALID';
 const DETACHED = 'OAAS_ERR_OBJECT_DETACHED';
 const ID = 'OAAS_ERR_ID_INVALID';
 const REG = 'OAAS_ERR_REGISTRY_CONFLICT';
+const CLS = 'OAAS_ERR_CLASS_NOT_FOUND';
 const SER = 'OAAS_ERR_STATE_UNSERIALIZABLE';
 
 function runtime(): AutoSessionManager {
@@ -306,7 +308,7 @@ describe('Cls.create', () => {
 
   it('refuses a class that is not registered', () => {
     const s = snapshot();
-    check(thrown(() => Unregistered.create()), RegistrationError, REG);
+    check(thrown(() => Unregistered.create()), ClassNotFoundError, CLS);
     expect(snapshot()).toEqual(s);
   });
 });
@@ -350,7 +352,7 @@ describe('Cls.load', () => {
   });
 
   it('refuses a class that is not registered', async () => {
-    check(await rejection(() => Unregistered.load('x')), RegistrationError, REG);
+    check(await rejection(() => Unregistered.load('x')), ClassNotFoundError, CLS);
   });
 });
 
@@ -445,8 +447,8 @@ describe('AutoSessionManager methods', () => {
     check(thrown(() => r.createObject(BadCounter, -3)), InvalidIdError, ID);
     expect(check(thrown(() => r.createObject(BadCounter, 'ok', 'yes' as never)), InvalidArgumentError, ARG).argument).toBe('local');
     expect(check(thrown(() => r.createObject(BadCounter, 'ok', false, -1)), InvalidArgumentError, ARG).argument).toBe('partitionId');
-    check(thrown(() => r.createObject(Unregistered, 'ok')), RegistrationError, REG);
-    check(thrown(() => r.createObject(42 as never, 'ok')), RegistrationError, REG);
+    check(thrown(() => r.createObject(Unregistered, 'ok')), ClassNotFoundError, CLS);
+    check(thrown(() => r.createObject(42 as never, 'ok')), ClassNotFoundError, CLS);
     expect(snapshot()).toEqual(s);
     expect(r.createObject(BadCounter, 'ok').id).toBe('ok');
   });
@@ -547,7 +549,7 @@ describe('decorators', () => {
     expect(e.message).toContain('unit_bad.Dup');
     check(thrown(() => service('DupAgain', { package: 'unit_bad' })(DupA)), RegistrationError, REG);
     expect(DupA.create({}, { id: 'a' }).clsId).toBe('unit_bad.Dup');
-    check(thrown(() => DupB.create({}, { id: 'b' })), RegistrationError, REG);
+    check(thrown(() => DupB.create({}, { id: 'b' })), ClassNotFoundError, CLS);
   });
 
   it.each([
@@ -634,7 +636,7 @@ describe('LegacySessionAdapter', () => {
     expect(check(thrown(() => session.createObject(pending)), InvalidArgumentError, ARG).argument).toBe('cls');
     expect(check(thrown(() => session.createObject(42 as never)), InvalidArgumentError, ARG).argument).toBe('cls');
     expect(check(thrown(() => session.createObject({} as never)), InvalidArgumentError, ARG).argument).toBe('cls');
-    check(thrown(() => session.createObject(Unregistered)), RegistrationError, REG);
+    check(thrown(() => session.createObject(Unregistered)), ClassNotFoundError, CLS);
     check(thrown(() => session.createObject(BadCounter, 'Bad Id')), InvalidIdError, ID);
     check(thrown(() => session.createObject(BadCounter, '')), InvalidIdError, ID);
     expect(check(thrown(() => session.createObject(BadCounter, 'ok', 'yes' as never)), InvalidArgumentError, ARG).argument).toBe('local');
@@ -679,8 +681,8 @@ describe('LegacySessionAdapter', () => {
       ['a malformed JSON payload', { ...base, payload: '{"by": ' }, 'InvalidArgumentError'],
       ['malformed JSON bytes', { ...base, payload: new TextEncoder().encode('nope') }, 'InvalidArgumentError'],
       ['a multi-argument method with a non-array payload', { ...base, fnId: 'add', payload: '3' }, 'InvalidArgumentError'],
-      ['an unknown class', { ...base, clsId: 'unit_bad.NoSuchClass' }, 'RegistrationError'],
-      ['an unknown method', { ...base, fnId: 'noSuchMethod' }, 'RegistrationError'],
+      ['an unknown class', { ...base, clsId: 'unit_bad.NoSuchClass' }, 'ClassNotFoundError'],
+      ['an unknown method', { ...base, fnId: 'noSuchMethod' }, 'MethodNotFoundError'],
       ['a non-stateless method without objectId', { clsId: base.clsId, fnId: 'increment', partitionId: 0 }, 'InvalidArgumentError'],
     ])('%s', async (_label, request, errorType) => {
       const { session, target } = await setup();
@@ -689,7 +691,7 @@ describe('LegacySessionAdapter', () => {
       expect(response.status).toBe('INVALID_REQUEST');
       const body = errorBody(response);
       expect(body.error_type).toBe(errorType);
-      expect(body.code).toBe(errorType === 'InvalidIdError' ? ID : errorType === 'RegistrationError' ? REG : ARG);
+      expect(body.code).toBe(({ InvalidIdError: ID, ClassNotFoundError: CLS, MethodNotFoundError: 'OAAS_ERR_METHOD_NOT_FOUND' } as Record<string, string>)[errorType] ?? ARG);
       expect(Object.keys(body).sort()).toEqual(['code', 'error_message', 'error_type']);
       expect(target.count).toBe(5);
       expect(snapshot()).toEqual(s);
@@ -767,7 +769,7 @@ describe('state writes', () => {
 describe('ObjectRef', () => {
   it('load() of a ref with a bad id or an unknown class rejects with a typed error', async () => {
     check(await rejection(() => new ObjectRef('unit_bad.BadCounter', 0, 'Bad Id').load()), InvalidIdError, ID);
-    check(await rejection(() => new ObjectRef('unit_bad.Nope', 0, 'x').load()), RegistrationError, REG);
+    check(await rejection(() => new ObjectRef('unit_bad.Nope', 0, 'x').load()), ClassNotFoundError, CLS);
     check(await rejection(() => new ObjectRef('unit_bad.BadCounter', 0, 'nobody').load()), ObjectNotFoundError, 'OAAS_ERR_OBJECT_NOT_FOUND');
   });
 
