@@ -118,7 +118,7 @@ export class HttpTransport {
     }, this.timeoutMs);
     // An injected fetch (an in-process app) may ignore the signal: race it, so the timeout holds for any fetch.
     const abandoned = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(new Error('the request was abandoned')), { once: true });
+      controller.signal.addEventListener('abort', () => reject(new RemoteError('the request was abandoned')), { once: true });
     });
     abandoned.catch(() => undefined);
     const guard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, abandoned]);

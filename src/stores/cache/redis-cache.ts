@@ -90,7 +90,7 @@ export class RedisCache implements VersionedCache {
       // Commands sent before the first connection would fail (no offline queue): wait for it, bounded.
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`no connection within ${String(this.timeoutMs * 4)} ms`));
+          reject(new StoreError(`no connection within ${String(this.timeoutMs * 4)} ms`, { transient: true }));
         }, this.timeoutMs * 4);
         client.once('ready', () => {
           clearTimeout(timer);

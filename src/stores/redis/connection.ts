@@ -4,6 +4,7 @@
  */
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 import { StoreError } from '../../errors.js';
+import { connectionClosed, unexpectedReply } from './errors.js';
 import { SCHEMA_VERSION } from './scripts.js';
 
 /**
@@ -46,7 +47,7 @@ export interface ReadyWait {
 export async function waitUntilReady(client: Redis, wait: ReadyWait): Promise<void> {
   if (client.status === 'ready') return;
   if (client.status === 'wait') client.connect().catch(() => undefined); // the events below report the outcome
-  else if (client.status === 'end') throw new Error('Connection is closed.');
+  else if (client.status === 'end') throw connectionClosed();
   await new Promise<void>((resolve, reject) => {
     const settle = (error?: Error): void => {
       clearTimeout(timer);
@@ -56,7 +57,7 @@ export async function waitUntilReady(client: Redis, wait: ReadyWait): Promise<vo
       else reject(error);
     };
     const onReady = (): void => { settle(); };
-    const onClose = (): void => { settle(wait.lastError() ?? new Error('Connection is closed.')); };
+    const onClose = (): void => { settle(wait.lastError() ?? connectionClosed()); };
     const timer = setTimeout(() => {
       const message = `redis open failed: no connection to ${redact(wait.url)} within ${wait.timeoutMs} ms`;
       settle(new StoreError(message, { transient: true }, { cause: wait.lastError() }));
@@ -79,7 +80,7 @@ export async function checkSchema(client: Redis, metaKey: string): Promise<void>
 /** Runs a MULTI and returns its replies, throwing the first command error. */
 export async function execAll(multi: ChainableCommander, count: number): Promise<unknown[]> {
   const results = await multi.exec();
-  if (results?.length !== count) throw new Error(`MULTI returned ${results === null ? 'null' : `${results.length} replies`}, expected ${count}`);
+  if (results?.length !== count) throw unexpectedReply(`MULTI reply: ${results === null ? 'null' : `${results.length} replies`}, expected ${count}`);
   return results.map(([error, result]) => {
     if (error !== null) throw error;
     return result;
