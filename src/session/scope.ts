@@ -8,7 +8,7 @@ import type { ObjectCore } from '../object/object-core.js';
 import type { Isolation } from '../stores/store.js';
 import { chainHolds, innermostScope, type ChainLink, type ScopeFrames } from './call-chain.js';
 import type { ManagedSession, Session } from './session.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
 import { UndoFrame } from './undo-frame.js';
 
 /** Options of `sessionScope`. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { backoffDelay } from '../../backoff.js';
 import { StoreError } from '../../errors.js';
 import type { ObjectKey, StoredObject } from '../store.js';
 import type { VersionedCache } from './versioned-cache.js';
@@ -83,7 +84,7 @@ export class RedisCache implements VersionedCache {
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
         // Keep trying in the background; callers fall back to the store meanwhile.
-        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+        retryStrategy: (attempt) => backoffDelay(attempt, 100, 2000),
       });
       client.on('error', () => undefined); // failures surface on the commands; the client reconnects by itself
       this.client = client;

@@ -3,6 +3,7 @@
  * connected, checked and closed.
  */
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
+import { backoffDelay } from '../../backoff.js';
 import { StoreError } from '../../errors.js';
 import { connectionClosed, unexpectedReply } from './errors.js';
 import { SCHEMA_VERSION } from './scripts.js';
@@ -25,7 +26,7 @@ export async function createClient(url: string, connectTimeoutMs: number, comman
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     // Reconnect forever, at most a second apart, so the store heals by itself when the server is back.
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+    retryStrategy: (attempt: number) => backoffDelay(attempt, 100, 1000),
   };
   return new RedisClient(url, settings);
 }
