@@ -15,6 +15,15 @@ export default defineConfig({
   ],
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Every test must assert something (see the file).
+    setupFiles: ['test/support/setup.ts'],
+    // `*.test-d.ts` files hold type-level tests (expectTypeOf): they do nothing at run time, so
+    // vitest compiles them with tsc instead and a wrong type fails its test.
+    typecheck: {
+      enabled: true,
+      include: ['test/**/*.test-d.ts'],
+      tsconfig: './test/tsconfig.typecheck.json',
+    },
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -1,8 +1,11 @@
+import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { describeValue } from './describe.js';
 import { ConfigurationError } from './errors.js';
 import type { Store } from './stores/store.js';
-import { parseStoreSpec, type StoreSpec } from './stores/resolve-store.js';
+import { redisDatabaseProblem } from './stores/redis/connection.js';
+import { LazyStore } from './stores/lazy-store.js';
+import { createStore, parseStoreSpec, type StoreSpec } from './stores/resolve-store.js';
 
 /** Levels `logLevel` accepts (pino's). */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -13,7 +16,9 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
  */
 export interface OaasConfig {
   /**
-   * Where state lives: `'memory'`, `'sqlite:<path>'` (`'sqlite::memory:'` too), or a {@link Store}.
+   * Where state lives: `'memory'`, `'sqlite:<path>'` (`'sqlite::memory:'` too), `postgres://...`,
+   * `redis://...`, or a {@link Store}. With a {@link url} and no store, the default file is created
+   * only when an object is loaded or committed in this process.
    * @default process.env.OAAS_STORE ?? 'sqlite:.oaas/state.db'
    * @example 'sqlite:/var/lib/app/state.db?synchronous=normal'
    */
@@ -70,7 +75,8 @@ export interface ResolvedConfig {
 }
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const KNOWN_FIELDS: ReadonlySet<string> = new Set([
+/** Every option {@link OaasConfig} has (anything else is refused). */
+export const CONFIG_FIELDS: ReadonlySet<string> = new Set([
   'store',
   'mockMode',
   'autoCommit',
@@ -87,6 +93,17 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Refuses option names outside `known` with a `ConfigurationError` naming
+ * every one of them (its `field` is their list), so a misspelt option fails
+ * instead of being ignored.
+ */
+export function checkKnownOptions(options: object, known: ReadonlySet<string>): void {
+  const unknown = Object.keys(options).filter((key) => !known.has(key));
+  if (unknown.length === 0) return;
+  throw new ConfigurationError(unknown.join(', '), `unknown option${unknown.length === 1 ? '' : 's'} (known: ${[...known].join(', ')})`);
+}
 
 function fromEnv<T>(env: Env, name: string, field: string, parse: (raw: string, field: string) => T): T | undefined {
   const raw = env[name];
@@ -147,10 +164,9 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new ConfigurationError('config', 'expected an object');
   }
-  for (const key of Object.keys(config)) {
-    if (!KNOWN_FIELDS.has(key)) throw new ConfigurationError(key, `unknown option (known: ${[...KNOWN_FIELDS].join(', ')})`);
-  }
+  checkKnownOptions(config, CONFIG_FIELDS);
   const mockMode = checkBool(config.mockMode, 'mockMode') ?? fromEnv(env, 'OAAS_MOCK_MODE', 'mockMode', parseBool) ?? false;
+  const url = checkUrl(config.url, 'url') ?? fromEnv(env, 'OAAS_URL', 'url', checkUrl);
 
   let store: ResolvedConfig['store'];
   const given: unknown = config.store;
@@ -161,9 +177,9 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     store = { kind: 'custom', store: given };
   } else if (given === undefined) {
     const fromVar = env.OAAS_STORE;
-    store = parseStoreSpec(fromVar === undefined || fromVar === '' ? 'sqlite:.oaas/state.db' : fromVar, fromVar ? 'store (OAAS_STORE)' : 'store');
+    store = fromVar === undefined || fromVar === '' ? defaultStore(url) : parseSpec(fromVar, 'store (OAAS_STORE)');
   } else if (typeof given === 'string') {
-    store = parseStoreSpec(given, 'store');
+    store = parseSpec(given, 'store');
   } else {
     throw new ConfigurationError('store', `expected a string or a Store, got ${typeof given}`);
   }
@@ -196,7 +212,7 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
       checkInt(config.maxPendingObjects, 'maxPendingObjects', 1) ??
       fromEnv(env, 'OAAS_MAX_PENDING_OBJECTS', 'maxPendingObjects', (raw, f) => checkInt(parseNumber(raw, f), f, 1)) ??
       100_000,
-    url: checkUrl(config.url, 'url') ?? fromEnv(env, 'OAAS_URL', 'url', checkUrl),
+    url,
     token: checkToken(config.token, 'token') ?? fromEnv(env, 'OAAS_TOKEN', 'token', checkToken),
     logger: config.logger,
     logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'warn',
@@ -225,17 +241,51 @@ function checkToken(value: unknown, field: string): string | undefined {
 function checkCache(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new ConfigurationError(field, `expected a redis:// URL, got ${describeValue(value)}`);
-  const spec = parseStoreSpec(value, field);
+  const spec = parseSpec(value, field);
   if (spec.kind !== 'redis') throw new ConfigurationError(field, 'the cache must be a redis:// URL');
   return spec.url;
 }
 
-/** Validates an auto-commit interval: a finite number of milliseconds > 0. */
-export function checkInterval(value: unknown, field = 'autoCommitIntervalMs'): number | undefined {
+const DEFAULT_STORE = 'sqlite:.oaas/state.db';
+
+/**
+ * The store used when none is asked for: `sqlite:.oaas/state.db`. With a
+ * remote `url` the manual API invokes through the server, so the file (and
+ * its folder) is created only when something is loaded or committed here:
+ * a process that only calls the server leaves nothing on disk.
+ */
+function defaultStore(url: string | undefined): ResolvedConfig['store'] {
+  if (url === undefined) return parseSpec(DEFAULT_STORE, 'store');
+  // Resolved now, against the current directory of the configuration, like an eager path.
+  const path = resolvePath(DEFAULT_STORE.slice('sqlite:'.length));
+  return { kind: 'custom', store: new LazyStore('sqlite', () => createStore(parseStoreSpec(`sqlite:${path}`, 'store'))) };
+}
+
+/** {@link parseStoreSpec}, and a Redis URL's database checked now rather than silently replaced by 0 at open. */
+function parseSpec(text: string, field: string): StoreSpec {
+  const spec = parseStoreSpec(text, field);
+  if (spec.kind === 'redis') {
+    const problem = redisDatabaseProblem(spec.url);
+    if (problem !== undefined) throw new ConfigurationError(field, problem);
+  }
+  return spec;
+}
+
+/**
+ * Validates an auto-commit interval: a finite number of milliseconds > 0.
+ * `fail` builds the error (a `ConfigurationError` by default), so a caller
+ * that reports an argument gets its own error class without re-wrapping a
+ * message that already starts with the field's name.
+ */
+export function checkInterval(
+  value: unknown,
+  field = 'autoCommitIntervalMs',
+  fail: (field: string, message: string) => Error = (f, m) => new ConfigurationError(f, m),
+): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError(field, `must be a number of milliseconds > 0, got ${describeValue(value)}`);
+    throw fail(field, `must be a number of milliseconds > 0, got ${describeValue(value)}`);
   }
-  if (value > 2_147_483_647) throw new ConfigurationError(field, 'must be at most 2147483647 ms');
+  if (value > 2_147_483_647) throw fail(field, 'must be at most 2147483647 ms');
   return value;
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import type { MethodOptions } from '../registry/class-meta.js';
-import { method, service } from '../registry/decorators.js';
+import { method, service, type ServiceMethodDecorator } from '../registry/decorators.js';
 
 type ObjectClass = abstract new () => OaasObject;
 
@@ -18,8 +18,8 @@ type ObjectClass = abstract new () => OaasObject;
  * }
  */
 export interface ClsMeta {
-  /** Registers the decorated class as `<pkg>.<name>`. */
-  (ctor: ObjectClass): void;
+  /** Registers the decorated class as `<pkg>.<name>` (a class decorator of either flavour, like `@service`). */
+  (ctor: ObjectClass, context?: ClassDecoratorContext): void;
   readonly clsName: string;
   readonly pkg: string;
   /** `<pkg>.<name>` */
@@ -27,7 +27,7 @@ export interface ClsMeta {
   /** The decorated class, once the decorator ran. */
   readonly cls: ObjectClass | undefined;
   /** Marks an invocable method (same as `@method`). */
-  func(options?: MethodOptions): (prototype: object, key: string | symbol, descriptor?: PropertyDescriptor) => void;
+  func(options?: MethodOptions): ServiceMethodDecorator;
 }
 
 /** Builds a {@link ClsMeta}. */
@@ -35,8 +35,9 @@ export function createClsMeta(clsName: string, pkg = 'default'): ClsMeta {
   if (typeof clsName !== 'string' || clsName === '') throw new InvalidArgumentError('name', 'expected a non-empty class name');
   if (typeof pkg !== 'string' || pkg === '') throw new InvalidArgumentError('pkg', 'expected a non-empty package name');
   let cls: ObjectClass | undefined;
-  const decorate = (ctor: ObjectClass): void => {
-    service(clsName, { package: pkg })(ctor);
+  const decorate = (ctor: ObjectClass, context?: ClassDecoratorContext): void => {
+    // Standard decorators record members in the context's metadata: pass it on.
+    service(clsName, { package: pkg })(ctor, context);
     cls = ctor;
   };
   return Object.defineProperties(decorate, {

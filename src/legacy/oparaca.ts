@@ -1,4 +1,4 @@
-import { resolveConfig, type OaasConfig } from '../config.js';
+import { checkKnownOptions, resolveConfig, type OaasConfig } from '../config.js';
 import { InvalidArgumentError } from '../errors.js';
 import { configureOaas, getAutoSessionManager } from '../runtime/process-runtime.js';
 import { createClsMeta, type ClsMeta } from './cls-meta.js';
@@ -11,6 +11,8 @@ export interface OparacaOptions {
   /** Runtime configuration (see `configureOaas`). */
   readonly config?: OaasConfig | undefined;
 }
+
+const OPARACA_OPTIONS: ReadonlySet<string> = new Set(['mockMode', 'config']);
 
 /**
  * The entry object of the manual session API. Constructing one with options
@@ -26,6 +28,7 @@ export class Oparaca {
 
   constructor(options: OparacaOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object');
+    checkKnownOptions(options, OPARACA_OPTIONS);
     const { mockMode, config } = options;
     if (mockMode === undefined && config === undefined) {
       this.configured = Promise.resolve();

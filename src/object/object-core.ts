@@ -50,16 +50,17 @@ export interface ObjectHost {
  */
 export class ObjectCore {
   readonly keyString: string;
-  version = 0;
-  lifecycle: Lifecycle;
-  /** A delete waits for the next commit. */
-  deleted = false;
+  // The lifecycle (created, loaded, dirty, committed, deleted, discarded) is
+  // owned here: other modules read it and call the transitions below, never
+  // writing these fields themselves.
+  private storedVersion = 0;
+  private phase: Lifecycle;
+  private deletePending = false;
   /** Encoded value of each field as the store last saw it, by field position (an array: smaller than a Map per object). */
   private committed: (string | undefined)[] | undefined;
   /** Fields written since the last commit (a superset: the commit compares encodings). */
-  dirty: Set<string> | undefined;
-  /** Grows with every write; a commit keeps fields dirty if it moved while the commit ran. */
-  writeSeq = 0;
+  private changed: Set<string> | undefined;
+  private seq = 0;
   /** Sessions that will commit this object. */
   owners: Set<PendingOwner> | undefined;
   /** When the object started waiting for a commit (ms since epoch); `undefined` when nothing waits. */
@@ -79,7 +80,102 @@ export class ObjectCore {
     lifecycle: Lifecycle,
   ) {
     this.keyString = keyString(key);
-    this.lifecycle = lifecycle;
+    this.phase = lifecycle;
+  }
+
+  /** The version the store last confirmed (0 before the first commit). */
+  get version(): number {
+    return this.storedVersion;
+  }
+
+  get lifecycle(): Lifecycle {
+    return this.phase;
+  }
+
+  /** A delete waits for the next commit. */
+  get deleted(): boolean {
+    return this.deletePending;
+  }
+
+  /** Fields written since the last commit. */
+  get dirty(): ReadonlySet<string> | undefined {
+    return this.changed;
+  }
+
+  /** Grows with every change; a commit keeps the object pending if it moved while the commit ran. */
+  get writeSeq(): number {
+    return this.seq;
+  }
+
+  // Transitions
+
+  /** A field was written (or must be written again). */
+  markDirty(prop: string): void {
+    (this.changed ??= new Set()).add(prop);
+    this.seq += 1;
+  }
+
+  /** `delete()` ran: the delete waits for the next commit. */
+  markDeleted(): void {
+    this.deletePending = true;
+    this.seq += 1;
+  }
+
+  /** A rollback puts back whether a delete was pending. */
+  restoreDeleted(deleted: boolean): void {
+    this.deletePending = deleted;
+  }
+
+  /**
+   * The store accepted a change computed at `seq`: a written object takes
+   * `version` and the encodings written. Returns `'removed'` for a committed
+   * delete (a creation deleted before it was stored is discarded instead),
+   * `'clean'` when nothing changed since the change was computed, `'dirty'`
+   * otherwise.
+   */
+  committedChange(seq: number, version: number | undefined, encoded: ReadonlyMap<string, string> | undefined): 'removed' | 'clean' | 'dirty' {
+    if (this.deletePending && this.seq === seq) {
+      this.phase = version === undefined && this.phase === 'new' ? 'discarded' : 'gone';
+      this.changed = undefined;
+      return 'removed';
+    }
+    if (version !== undefined && encoded !== undefined) {
+      this.storedVersion = version;
+      this.phase = 'stored';
+      for (const [prop, text] of encoded) this.setCommitted(prop, text);
+    }
+    if (this.seq !== seq) return 'dirty';
+    this.changed = undefined;
+    return 'clean';
+  }
+
+  /** Forgets every pending change and delete (a conflict showed them stale). */
+  dropChanges(): void {
+    this.seq += 1;
+    this.changed = undefined;
+    this.deletePending = false;
+  }
+
+  /** Takes the store's state (on a load, a refresh, or a reload after a conflict): the version and each field's value and encoding. */
+  adoptStored(version: number, fields: Iterable<readonly [prop: string, value: unknown, text: string]>): void {
+    this.seq += 1;
+    this.storedVersion = version;
+    for (const [prop, value, text] of fields) {
+      this.target[prop] = value;
+      this.setCommitted(prop, text);
+    }
+    this.phase = 'stored';
+  }
+
+  /** The store no longer holds the object. */
+  markGone(): void {
+    this.phase = 'gone';
+  }
+
+  /** Its creation was rolled back (or cancelled): it never existed. */
+  markDiscarded(): void {
+    this.phase = 'discarded';
+    this.changed = undefined;
   }
 
   /** True when a commit has something to write for this object. */
@@ -110,16 +206,10 @@ export class ObjectCore {
     return this.committed?.[this.fields.indexOf(prop)];
   }
 
-  /** Records what the store now holds for a field. */
-  setCommitted(prop: string, text: string): void {
+  private setCommitted(prop: string, text: string): void {
     const i = this.fields.indexOf(prop);
     if (i < 0) return;
     (this.committed ??= new Array<string | undefined>(this.fields.props.length))[i] = text;
-  }
-
-  markDirty(prop: string): void {
-    (this.dirty ??= new Set()).add(prop);
-    this.writeSeq += 1;
   }
 
   ensureLock(): ObjectLock {

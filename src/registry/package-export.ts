@@ -180,6 +180,11 @@ function parametersOf(method: MethodMeta): string[] {
   return Array.from({ length: method.arity }, (_, i) => typeOfDesignType(method.paramTypes?.[i]));
 }
 
+/** Names starting with `_` are private: never served, so never exported. */
+function isPrivateName(name: string): boolean {
+  return name.startsWith('_');
+}
+
 function functionKey(meta: ClassMeta, method: MethodMeta): string {
   return `${meta.name}.${method.name}`;
 }
@@ -219,7 +224,8 @@ function packageNameOf(metas: readonly ClassMeta[], name: string | undefined): s
 
 /**
  * Builds the package document of the registered services (see
- * {@link exportPackage} for the text form). Classes keep their order; so do
+ * {@link exportPackage} for the text form). Methods whose invocation name
+ * starts with `_` are left out: the server never invokes them. Classes keep their order; so do
  * their state fields (construction order) and methods (declaration order,
  * inherited first), so the same code always gives the same document.
  *
@@ -247,6 +253,8 @@ export function buildPackageDocument(options: PackageDocumentOptions = {}): Pack
     classOf.set(meta.name, meta);
     const bindings: PackageFunctionBinding[] = [];
     for (const method of meta.methods.values()) {
+      // The gateway never invokes `_` names (it answers 404): a platform must not be told they are callable.
+      if (isPrivateName(method.name)) continue;
       const key = functionKey(meta, method);
       const owner = functionOwner.get(key);
       if (owner !== undefined) throw new RegistrationError(`package ${name}: ${owner.clsId} and ${meta.clsId} both define the function ${key}`);

@@ -29,22 +29,49 @@ const ACCESSORS_KEY = 'oaas:accessors';
 
 type MemberDrafts<T> = Map<string, T>;
 
-function ownDrafts<T>(key: string, prototype: object): MemberDrafts<T> {
-  let drafts = Reflect.getOwnMetadata(key, prototype) as MemberDrafts<T> | undefined;
+/**
+ * Decorators record drafts on a holder: the prototype under
+ * `experimentalDecorators`, the class's decorator metadata object
+ * (`context.metadata`) under standard decorators, which give members no
+ * prototype. `registerClass` reads both, level by level.
+ */
+function ownDrafts<T>(key: string, holder: object): MemberDrafts<T> {
+  let drafts = Reflect.getOwnMetadata(key, holder) as MemberDrafts<T> | undefined;
   if (drafts === undefined) {
     drafts = new Map();
-    Reflect.defineMetadata(key, drafts, prototype);
+    Reflect.defineMetadata(key, drafts, holder);
   }
   return drafts;
 }
 
-/** Drafts of this prototype and its ancestors, nearest last so that overrides win. */
-function inheritedDrafts<T>(key: string, prototype: object): Map<string, T> {
-  const chain: object[] = [];
-  for (let p: object | null = prototype; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) chain.unshift(p);
+/** The standard decorator metadata a class defined for itself (not inherited). */
+function ownDecoratorMetadata(ctor: unknown): object | undefined {
+  const symbol = (Symbol as { metadata?: symbol }).metadata;
+  if (symbol === undefined || typeof ctor !== 'function' || !Object.hasOwn(ctor, symbol)) return undefined;
+  const metadata: unknown = (ctor as unknown as Record<symbol, unknown>)[symbol];
+  return typeof metadata === 'object' && metadata !== null ? metadata : undefined;
+}
+
+/**
+ * The holders of a class and its ancestors, root first: each level's
+ * prototype and, for classes with standard decorators, its metadata. The
+ * class being decorated has not received its metadata yet, so `@service`
+ * passes it.
+ */
+function draftHolders(prototype: object, metadata: object | undefined): object[] {
+  const holders: object[] = [];
+  for (let p: object | null = prototype; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    const own = p === prototype && metadata !== undefined ? metadata : ownDecoratorMetadata(Object.getOwnPropertyDescriptor(p, 'constructor')?.value);
+    holders.unshift(...(own === undefined ? [p] : [p, own]));
+  }
+  return holders;
+}
+
+/** Drafts of this class and its ancestors, nearest last so that overrides win. */
+function inheritedDrafts<T>(key: string, holders: readonly object[]): Map<string, T> {
   const out = new Map<string, T>();
-  for (const p of chain) {
-    const drafts = Reflect.getOwnMetadata(key, p) as MemberDrafts<T> | undefined;
+  for (const holder of holders) {
+    const drafts = Reflect.getOwnMetadata(key, holder) as MemberDrafts<T> | undefined;
     if (drafts !== undefined) for (const [k, v] of drafts) out.set(k, v);
   }
   return out;
@@ -63,17 +90,22 @@ export function declaredParameterCount(fn: (...args: never[]) => unknown): numbe
   return declaredParameters(fn).length;
 }
 
-/** Records a `@method` on a prototype. */
-export function recordMethod(prototype: object, propertyKey: string, options: MethodOptions = {}): void {
+/** Records a `@method` on a draft holder (a prototype, or standard decorator metadata with the function passed). */
+export function recordMethod(
+  holder: object,
+  propertyKey: string,
+  options: MethodOptions = {},
+  fn: unknown = (holder as Record<string, unknown>)[propertyKey],
+): void {
   if (typeof options !== 'object' || options === null) throw new RegistrationError(`@method options for ${propertyKey} must be an object`);
-  const fn: unknown = (prototype as Record<string, unknown>)[propertyKey];
   if (typeof fn !== 'function') throw new RegistrationError(`@method can only decorate methods; ${propertyKey} is not a function`);
   const name = options.name ?? propertyKey;
   if (!NAME_PATTERN.test(name)) throw new RegistrationError(`method name ${JSON.stringify(name)} must match ${NAME_PATTERN.source}`);
   if (options.timeoutMs !== undefined && (checkNonNegativeInt(options.timeoutMs, `${propertyKey}: timeoutMs`) ?? 0) === 0) {
     throw new RegistrationError(`${propertyKey}: timeoutMs must be greater than 0`);
   }
-  const paramTypes = Reflect.getMetadata('design:paramtypes', prototype, propertyKey) as unknown[] | undefined;
+  // Only `experimentalDecorators` with `emitDecoratorMetadata` record design types (on the prototype).
+  const paramTypes = Reflect.getMetadata('design:paramtypes', holder, propertyKey) as unknown[] | undefined;
   const parameters = declaredParameters(fn as (...args: never[]) => unknown);
   const meta: MethodMeta = {
     name,
@@ -88,7 +120,7 @@ export function recordMethod(prototype: object, propertyKey: string, options: Me
     parameters,
     ...argumentOptions(options, parameters, propertyKey),
   };
-  ownDrafts<MethodMeta>(METHODS_KEY, prototype).set(propertyKey, meta);
+  ownDrafts<MethodMeta>(METHODS_KEY, holder).set(propertyKey, meta);
 }
 
 /** The field an accessor named like `getCount` / `setCount` reads or writes: `count`. */
@@ -97,9 +129,9 @@ function fieldFromName(propertyKey: string): string {
   return bare.charAt(0).toLowerCase() + bare.slice(1);
 }
 
-/** Records a `@getter` or `@setter` on a prototype. */
+/** Records a `@getter` or `@setter` on a draft holder. */
 export function recordAccessor(
-  prototype: object,
+  holder: object,
   propertyKey: string,
   kind: AccessorMeta['kind'],
   field: string | undefined,
@@ -111,28 +143,30 @@ export function recordAccessor(
     throw new RegistrationError(`@getter on ${propertyKey}: projection must be an array of field names`);
   }
   const meta: AccessorMeta = { kind, name: propertyKey, field: field ?? fieldFromName(propertyKey), projection: projection === undefined ? undefined : Array.from(projection as readonly string[]) };
-  ownDrafts<AccessorMeta>(ACCESSORS_KEY, prototype).set(propertyKey, meta);
+  ownDrafts<AccessorMeta>(ACCESSORS_KEY, holder).set(propertyKey, meta);
 }
 
-/** Records a `@field` on a prototype. */
-export function recordField(prototype: object, propertyKey: string, options: FieldOptions = {}): void {
+/** Records a `@field` on a draft holder. */
+export function recordField(holder: object, propertyKey: string, options: FieldOptions = {}): void {
   const key = options.key ?? propertyKey;
   if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
     throw new RegistrationError(`@field key for ${propertyKey} must be a non-empty string of at most 200 characters`);
   }
-  ownDrafts<string>(FIELDS_KEY, prototype).set(propertyKey, key);
+  ownDrafts<string>(FIELDS_KEY, holder).set(propertyKey, key);
 }
 
-/** Records a `@transient()` on a prototype. */
-export function recordTransient(prototype: object, propertyKey: string): void {
-  ownDrafts<true>(TRANSIENT_KEY, prototype).set(propertyKey, true);
+/** Records a `@transient()` on a draft holder. */
+export function recordTransient(holder: object, propertyKey: string): void {
+  ownDrafts<true>(TRANSIENT_KEY, holder).set(propertyKey, true);
 }
 
 /**
  * Registers a class as a service. Registering the same class twice is a
  * no-op; a different class under a taken id is a {@link RegistrationError}.
+ * `metadata` is the class's standard decorator metadata, when a standard
+ * `@service` registers it before the class has received it.
  */
-export function registerClass(ctor: abstract new () => object, name: string, options: ServiceOptions = {}): ClassMeta {
+export function registerClass(ctor: abstract new () => object, name: string, options: ServiceOptions = {}, metadata?: object): ClassMeta {
   if (typeof ctor !== 'function') throw new RegistrationError('@service must decorate a class');
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
     throw new RegistrationError(`service name ${JSON.stringify(name)} must match ${NAME_PATTERN.source}`);
@@ -155,13 +189,14 @@ export function registerClass(ctor: abstract new () => object, name: string, opt
   const previous = byCtor.get(ctor);
   if (previous !== undefined) throw new RegistrationError(`class ${ctor.name} is already registered as ${previous.clsId}`);
 
-  const methods = inheritedDrafts<MethodMeta>(METHODS_KEY, prototype);
+  const holders = draftHolders(prototype, metadata);
+  const methods = inheritedDrafts<MethodMeta>(METHODS_KEY, holders);
   const methodsByName = new Map<string, MethodMeta>();
   for (const m of methods.values()) {
     if (methodsByName.has(m.name)) throw new RegistrationError(`service ${clsId}: two methods are named ${m.name}`);
     methodsByName.set(m.name, m);
   }
-  const accessors = inheritedDrafts<AccessorMeta>(ACCESSORS_KEY, prototype);
+  const accessors = inheritedDrafts<AccessorMeta>(ACCESSORS_KEY, holders);
   for (const name of accessors.keys()) {
     if (methodsByName.has(name)) throw new RegistrationError(`service ${clsId}: ${name} is both a method and an accessor`);
   }
@@ -174,8 +209,8 @@ export function registerClass(ctor: abstract new () => object, name: string, opt
     ctor,
     methods,
     methodsByName,
-    fieldKeys: inheritedDrafts<string>(FIELDS_KEY, prototype),
-    transient: new Set(inheritedDrafts<true>(TRANSIENT_KEY, prototype).keys()),
+    fieldKeys: inheritedDrafts<string>(FIELDS_KEY, holders),
+    transient: new Set(inheritedDrafts<true>(TRANSIENT_KEY, holders).keys()),
   };
   byId.set(clsId, meta);
   byCtor.set(ctor, meta);

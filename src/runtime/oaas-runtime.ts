@@ -183,12 +183,7 @@ export class OaasRuntime implements Runtime, ObjectFactory {
   /** Validates and applies a new interval; a running timer restarts with it. */
   setAutoCommitInterval(ms: number): void {
     this.parts.run.assertNotClosed();
-    let interval: number | undefined;
-    try {
-      interval = checkInterval(ms, 'ms');
-    } catch (error) {
-      throw new InvalidArgumentError('ms', (error as Error).message, { cause: error });
-    }
+    const interval = checkInterval(ms, 'ms', (field, message) => new InvalidArgumentError(field, message));
     if (interval === undefined) throw new InvalidArgumentError('ms', 'expected a number of milliseconds > 0');
     this.parts.scheduler.setInterval(interval);
   }

@@ -138,8 +138,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     try {
       core.assertUsable();
       frameFor(chain, core)?.recordDelete();
-      core.deleted = true;
-      core.writeSeq += 1;
+      core.markDeleted();
       this.parts.sessions.contextSession().track(core);
     } finally {
       if (turn.owned) core.releaseLock(turn.holder);

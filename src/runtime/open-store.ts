@@ -24,7 +24,13 @@ export function openStore(config: ResolvedConfig, previous: Promise<unknown> | u
       if (config.cache === undefined) return store;
       const { CachedStore } = await import('../stores/cache/cached-store.js');
       const { RedisCache } = await import('../stores/cache/redis-cache.js');
-      return new CachedStore(store, new RedisCache({ url: config.cache }), logger);
+      const cached = new CachedStore(store, new RedisCache({ url: config.cache }), logger);
+      // Opening again is idempotent for the store; it is the cache's driver that is checked here.
+      await cached.open().catch(async (error: unknown) => {
+        await store.close().catch(() => undefined);
+        throw error;
+      });
+      return cached;
     });
   // This only keeps Node from calling the failure unhandled before someone awaits it.
   ready.catch(() => undefined);

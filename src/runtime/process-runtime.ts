@@ -16,10 +16,13 @@ import type { Session } from '../session/session.js';
 let runtime: OaasRuntime | undefined;
 /** Set by a `shutdown()` that found no runtime, so later calls still reject until `configureOaas`. */
 let shutDownEarly = false;
+/** Why the last `configureOaas` could not open its store; calls reject with it until one succeeds. */
+let failedConfiguration: { readonly error: unknown } | undefined;
 
 /** The active runtime, created from the environment (`OAAS_*` variables) on first use. */
 export function getAutoSessionManager(): OaasRuntime {
   if (runtime === undefined) {
+    if (failedConfiguration !== undefined) throw notConfigured(failedConfiguration.error);
     if (shutDownEarly) throw new ShutdownError();
     runtime = new OaasRuntime(resolveConfig());
   }
@@ -33,9 +36,12 @@ setRefLoader((ref) => getAutoSessionManager().loadRef(ref));
  * (Re)configures the process-wide runtime. A previous runtime is shut down
  * first (and flushed); the new one opens its store after that. Registered
  * classes stay registered; the new runtime starts with no live objects and
- * no sessions. Rejects with `ConfigurationError` naming the field at fault,
- * or with the previous runtime's `CommitError` if its flush failed (the new
- * runtime is installed all the same).
+ * no sessions. Rejects with `ConfigurationError` naming the field at fault
+ * (the previous runtime then stays as it was), or with the previous
+ * runtime's `CommitError` if its flush failed (the new runtime is installed
+ * all the same). When the new store cannot be opened it rejects with that
+ * error and leaves no runtime: later calls reject with `ShutdownError`
+ * (whose cause is the open error) until a `configureOaas` succeeds.
  *
  * @example
  * await configureOaas({ store: 'sqlite:data/state.db', autoCommitIntervalMs: 200 });
@@ -48,6 +54,7 @@ export async function configureOaas(config?: OaasConfig): Promise<void> {
   const closing = previous?.shutdown();
   runtime = new OaasRuntime(resolved, closing);
   shutDownEarly = false;
+  failedConfiguration = undefined;
   const next = runtime;
   let previousError: unknown;
   try {
@@ -55,8 +62,24 @@ export async function configureOaas(config?: OaasConfig): Promise<void> {
   } catch (error) {
     if (ours) previousError = error;
   }
-  await next.ready();
+  try {
+    await next.ready();
+  } catch (error) {
+    // A runtime without a store would take objects and fail only at commit or shutdown: uninstall it
+    // (unless a later configureOaas replaced it already) and stop its timer; what it holds cannot be written.
+    if (runtime === next) {
+      runtime = undefined;
+      failedConfiguration = { error };
+    }
+    await next.shutdown({ timeoutMs: 0 }).catch(() => undefined);
+    throw error;
+  }
   if (previousError !== undefined) throw previousError as Error;
+}
+
+function notConfigured(cause: unknown): ShutdownError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ShutdownError(`the OaaS runtime is not running: the last configureOaas() could not open its store (${reason}); call configureOaas() again`, { cause });
 }
 
 /** The session of the current async context (created and bound on first use). */
@@ -97,7 +120,10 @@ export async function commitAll(): Promise<CommitSummary> {
   return await getAutoSessionManager().commitAll();
 }
 
-/** Flushes and closes the runtime; later SDK calls reject with `ShutdownError` until `configureOaas`. */
+/**
+ * Flushes and closes the runtime; later SDK calls reject with `ShutdownError` until `configureOaas`.
+ * Resolves at once when there is no runtime (none was used yet, or the last `configureOaas` failed).
+ */
 export async function shutdown(options?: ShutdownOptions): Promise<void> {
   if (runtime === undefined) {
     shutDownEarly = true;

@@ -134,7 +134,8 @@ export class Shutdown {
     const failures = failure instanceof CommitError ? failure.failures : failure === undefined ? [] : [failure];
     return new CommitError(
       `shutdown could not persist ${unpersisted.length} objects` +
-        (discarded.length > 0 ? `; ${discarded.length} conflicted with newer stored versions and their changes were discarded` : ''),
+        (discarded.length > 0 ? `; ${discarded.length} conflicted with newer stored versions and their changes were discarded` : '') +
+        (failure instanceof Error ? `: ${failure.message}` : ''),
       { unpersisted, failures },
       failure === undefined ? undefined : { cause: failure },
     );

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { serve as nodeServe } from '@hono/node-server';
 import { describeValue } from '../describe.js';
 import { ConfigurationError } from '../errors.js';
-import { createApp, type ServerOptions } from './app.js';
+import { checkKnownOptions } from '../config.js';
+import { createApp, SERVER_OPTIONS, type ServerOptions } from './app.js';
 
 /** Options of {@link serve}: the app's, plus where to listen. */
 export type ServeOptions = ServerOptions & {
@@ -18,6 +19,8 @@ export type ServeOptions = ServerOptions & {
    */
   host?: string | undefined;
 };
+
+const SERVE_OPTIONS: ReadonlySet<string> = new Set(['port', 'host', ...SERVER_OPTIONS]);
 
 /** Options of {@link RunningServer.close}. */
 export interface CloseOptions {
@@ -51,6 +54,8 @@ export interface RunningServer {
  * });
  */
 export async function serve(options: ServeOptions = {}): Promise<RunningServer> {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigurationError('options', 'expected an object');
+  checkKnownOptions(options, SERVE_OPTIONS);
   const { port: givenPort, host: givenHost, ...appOptions } = options;
   const port = checkPort(givenPort);
   const host = checkHost(givenHost);
@@ -58,7 +63,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   const server = await new Promise<Server>((resolve, reject) => {
     const started = nodeServe({ fetch: app.fetch, port, hostname: host }) as Server;
     const onError = (error: Error): void => {
-      reject(new ConfigurationError('port', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
+      reject(new ConfigurationError(listenFault(error), `cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
     };
     started.once('error', onError);
     started.once('listening', () => {
@@ -73,6 +78,15 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     port: bound,
     close: (closeOptions = {}) => (closing ??= closeServer(server, closeOptions.timeoutMs ?? 5000)),
   };
+}
+
+/** Listen errors that mean the interface, not the port, is wrong: an address this machine does not have, or a name that does not resolve. */
+const HOST_ERRORS: ReadonlySet<string> = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
+
+/** The option a listen error is about: `host` for an unusable address, else `port` (in use, or not allowed: EADDRINUSE, EACCES). */
+function listenFault(error: Error): 'host' | 'port' {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code !== undefined && HOST_ERRORS.has(code) ? 'host' : 'port';
 }
 
 function closeServer(server: Server, timeoutMs: number): Promise<void> {

@@ -150,23 +150,10 @@ export class CommitPipeline {
   /** Bookkeeping after the store accepted a change. */
   private settle(change: ObjectChange, version: number | undefined): void {
     const core = change.core;
-    if (core.deleted && core.writeSeq === change.seq) {
-      // A creation deleted before it reached the store is discarded, never written.
-      core.lifecycle = change.op === undefined && core.lifecycle === 'new' ? 'discarded' : 'gone';
-      core.dirty = undefined;
-      this.identity.remove(core);
-      forgetEverywhere(core);
-      return;
-    }
-    if (version !== undefined && change.op?.kind === 'put') {
-      core.version = version;
-      core.lifecycle = 'stored';
-      for (const [prop, text] of change.encoded) core.setCommitted(prop, text);
-    }
-    if (core.writeSeq === change.seq) {
-      core.dirty = undefined;
-      forgetEverywhere(core);
-    }
+    const written = version !== undefined && change.op?.kind === 'put';
+    const outcome = core.committedChange(change.seq, written ? version : undefined, written ? change.encoded : undefined);
+    if (outcome === 'removed') this.identity.remove(core);
+    if (outcome !== 'dirty') forgetEverywhere(core);
   }
 }
 

@@ -117,16 +117,13 @@ export class ObjectRepository {
     if (reporter !== 'all' && core.hasPendingChanges) {
       for (const owner of core.owners ?? []) if (owner !== reporter) owner.discarded(core, core.version, stored?.version ?? 0);
     }
-    core.writeSeq += 1;
-    core.dirty = undefined;
-    core.deleted = false;
+    core.dropChanges();
     forgetEverywhere(core);
     if (stored === undefined) {
       this.forgetGone(core);
       return 'gone';
     }
     applyStored(core, stored);
-    core.lifecycle = 'stored';
     return 'reloaded';
   }
 
@@ -137,10 +134,7 @@ export class ObjectRepository {
       this.forgetGone(core);
       return false;
     }
-    if (stored.version !== core.version) {
-      core.writeSeq += 1;
-      applyStored(core, stored);
-    }
+    if (stored.version !== core.version) applyStored(core, stored);
     return true;
   }
 
@@ -151,26 +145,25 @@ export class ObjectRepository {
 
   /** Drops an object whose creation was rolled back. */
   discard(core: ObjectCore): void {
-    core.lifecycle = 'discarded';
-    core.dirty = undefined;
+    core.markDiscarded();
     this.identity.remove(core);
     forgetEverywhere(core);
   }
 
   private forgetGone(core: ObjectCore): void {
-    core.lifecycle = 'gone';
+    core.markGone();
     this.identity.remove(core);
   }
 }
 
 /** Sets an object's fields, encodings and version from what the store holds. */
 function applyStored(core: ObjectCore, stored: StoredObject): void {
-  core.version = stored.version;
+  const fields: [string, unknown, string][] = [];
   for (const [key, bytes] of stored.entries) {
     const prop = core.fields.propOf(key);
     if (prop === undefined) continue;
     const text = bytesToText(bytes);
-    core.target[prop] = decodeState(text);
-    core.setCommitted(prop, text);
+    fields.push([prop, decodeState(text), text]);
   }
+  core.adoptStored(stored.version, fields);
 }

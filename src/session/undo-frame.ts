@@ -56,7 +56,7 @@ export class UndoFrame {
         core.markDirty(prop);
       }
     }
-    if (this.deletedBefore !== undefined) core.deleted = this.deletedBefore;
+    if (this.deletedBefore !== undefined) core.restoreDeleted(this.deletedBefore);
     this.reset();
   }
 

@@ -25,7 +25,7 @@ import {
 } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { shutdownAfterEach } from '../support/runtime.js';
+import { expectFailedShutdown, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
@@ -223,6 +223,7 @@ describe('onCommitError', () => {
     onCommitError((e) => events.push(e));
     Counter.create({}, { id: 'c' });
     store.failNext(1, () => new StoreError('disk full', { transient: false }));
+    expectFailedShutdown();
     await expect(shutdown({ timeoutMs: 1000 })).rejects.toBeInstanceOf(CommitError);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ source: 'shutdown', willRetry: false, sessionId: '*' });
@@ -244,6 +245,7 @@ describe('shutdown with changes that conflict', () => {
     Counter.create({ count: 4 }, { id: 'fresh' });
 
     const started = performance.now();
+    expectFailedShutdown();
     const failure = await shutdown({ timeoutMs: 10_000 }).then(
       () => undefined,
       (e: unknown) => e,

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ObjectNotFoundError, PendingChangesError, StoreError, commitAll, getAutoSessionManager, healthCheck, runInSession } from '../../src/index.js';
+import { serve } from '../../src/server/serve.js';
+import { TsChild } from '../support/child.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { expectFailedShutdown, freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
@@ -14,7 +16,59 @@ async function writeBehindBack(store: RecordingStore, id: string, version: numbe
   await store.inner.apply([{ kind: 'put', key: { clsId: 'test.Counter', partitionId: 0, objectId: id }, expectedVersion: version, set: new Map([['count', encode(count)]]) }]);
 }
 
-describe('freshness across processes', () => {
+/** Runs one change (or read) in another process on the same store and returns the line it printed. */
+async function inOtherProcess(store: string, ...args: string[]): Promise<string> {
+  const child = new TsChild(new URL('../fixtures/counter-edit.ts', import.meta.url), [store, ...args]);
+  const [code] = await child.exit(30_000);
+  expect(code, child.stderr).toBe(0);
+  return child.lines.at(-1) ?? '';
+}
+
+describe('freshness across two real processes (one SQLite file)', () => {
+  it('refresh() and load({ fresh }) re-read what the other process committed; the other process reads ours', { timeout: 60_000 }, async () => {
+    const store = tempSqlite();
+    await freshRuntime({ store });
+    const c = Counter.create({ count: 1 }, { id: 'shared' });
+    await commitAll();
+    expect(await inOtherProcess(store, 'set', 'shared', '40')).toBe('version 2');
+    expect((await Counter.load('shared')).count).toBe(1); // a plain load keeps the live instance
+    await c.refresh();
+    expect([c.count, c.version]).toEqual([40, 2]);
+    expect(await c.increment(2)).toBe(42);
+    await commitAll();
+    expect(await inOtherProcess(store, 'get', 'shared')).toBe('count 42 version 3');
+    expect(await inOtherProcess(store, 'set', 'shared', '7')).toBe('version 4');
+    const fresh = await Counter.load('shared', { fresh: true });
+    expect([fresh === c, fresh.count, fresh.version]).toEqual([true, 7, 4]);
+  });
+
+  it('refresh() of an object the other process deleted rejects with ObjectNotFoundError', { timeout: 60_000 }, async () => {
+    const store = tempSqlite();
+    await freshRuntime({ store });
+    const c = Counter.create({}, { id: 'vanished' });
+    await commitAll();
+    expect(await inOtherProcess(store, 'delete', 'vanished')).toBe('deleted');
+    await expect(c.refresh()).rejects.toBeInstanceOf(ObjectNotFoundError);
+  });
+
+  it('GET state over HTTP re-reads what the other process committed', { timeout: 60_000 }, async () => {
+    const store = tempSqlite();
+    await freshRuntime({ store });
+    Counter.create({ count: 1 }, { id: 'remote-read' });
+    await commitAll();
+    const server = await serve({ port: 0 });
+    try {
+      expect(await inOtherProcess(store, 'set', 'remote-read', '77')).toBe('version 2');
+      const reply = await fetch(`${server.url}/api/class/test.Counter/0/objects/remote-read`);
+      expect(reply.status).toBe(200);
+      expect(await reply.json()).toMatchObject({ version: 2, entries: { count: 77 } });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('freshness across processes (the other process simulated by writes behind the runtime)', () => {
   it('refresh() re-reads an object another process changed', async () => {
     const store = new RecordingStore();
     await freshRuntime({ store });
@@ -38,6 +92,7 @@ describe('freshness across processes', () => {
     c.count = 2;
     await expect(c.refresh()).rejects.toBeInstanceOf(PendingChangesError);
     expect((await Counter.load('dirty', { fresh: true })).count).toBe(2);
+    expectFailedShutdown(); // the kept change conflicts with the other process's write
   });
 
   it('load({ fresh: true }) re-reads a clean live instance; a plain load does not', async () => {

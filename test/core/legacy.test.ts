@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   LegacySessionAdapter,
   OaasObject,
@@ -89,11 +89,19 @@ describe('legacy manual sessions', () => {
   });
 
   it('is committed by auto-commit too when it is enabled', async () => {
-    const store = new RecordingStore();
-    await freshRuntime({ store });
-    newSession().createObject(Counter, 'auto-legacy');
-    await getAutoSessionManager().commitAll();
-    expect(store.batches.flat().map((op) => op.key.objectId)).toEqual(['auto-legacy']);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      const store = new RecordingStore();
+      await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 100 });
+      newSession().createObject(Counter, 'auto-legacy');
+      await vi.advanceTimersByTimeAsync(99);
+      expect(store.batches).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await getAutoSessionManager().settled();
+      expect(store.batches.flat().map((op) => op.key.objectId)).toEqual(['auto-legacy']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('invokes methods in process with the platform request and response shapes', async () => {

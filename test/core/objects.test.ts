@@ -8,8 +8,8 @@ import {
   commitAll,
   runInSession,
 } from '../../src/index.js';
-import { RecordingStore } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
+import { RecordingStore, entryValue } from '../support/recording-store.js';
+import { expectFailedShutdown, freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 import { Counter, Profile } from '../support/services.js';
 
 shutdownAfterEach();
@@ -76,6 +76,7 @@ describe('objects and identity', () => {
     expect((error as { failures: unknown[] }).failures[0]).toBeInstanceOf(AlreadyExistsError);
     const stored = await Counter.load('dup');
     expect(stored.count).toBe(99); // still the pending live object: nothing was lost silently
+    expectFailedShutdown(); // the clashing create stays pending, and the final flush reports it
   });
 
   it('rejects loads of missing objects', async () => {
@@ -94,7 +95,9 @@ describe('objects and identity', () => {
       c.count = 3;
     }).toThrow(ObjectDeletedError);
     await expect(Counter.load('doomed')).rejects.toBeInstanceOf(ObjectNotFoundError);
-    expect(await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'doomed' })).toBeDefined();
+    // Until the commit, the store still holds the object as it was committed.
+    const before = await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'doomed' });
+    expect([before?.version, entryValue(before, 'count')]).toEqual([1, 0]);
     await commitAll();
     expect(await store.get({ clsId: 'test.Counter', partitionId: 0, objectId: 'doomed' })).toBeUndefined();
     // The id is free again.

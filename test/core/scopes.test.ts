@@ -100,8 +100,12 @@ describe('sessionScope', () => {
       const balance = await a!.withdraw(10);
       events.push(`other sees ${balance + 10}`);
     });
-    await Promise.all([scope, other]);
+    await scope;
+    // The scope's commit is in the store before anyone else gets the object.
+    expect(entryValue(await store.get(ref('acc-0')), 'balance')).toBe(40);
+    await other;
     expect(events).toEqual(['scope withdrew', 'scope ends', 'other sees 40']);
+    expect(store.batches).toHaveLength(1);
   });
 
   it('times out waiting for an object another scope holds, with the scope option lockTimeoutMs', async () => {

@@ -13,7 +13,7 @@ import {
   shutdown,
 } from '../../src/index.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
+import { expectFailedShutdown, freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
@@ -38,6 +38,8 @@ describe('shutdown', () => {
     expect(written).toEqual(['flushed', 'from-scope', 'other-session']);
     const op = store.batches.flat().find((o) => o.key.objectId === 'flushed');
     expect(op?.kind === 'put' ? new TextDecoder().decode(op.set?.get('count')) : undefined).toBe('1');
+    // Closed once, after every batch of the flush.
+    expect(store.closedAfter).toEqual([store.batches.length]);
   });
 
   it('is idempotent and makes later SDK calls reject with ShutdownError until configureOaas', async () => {
@@ -68,6 +70,7 @@ describe('shutdown', () => {
     expect(error).toBeInstanceOf(CommitError);
     expect((error as CommitError).unpersisted).toEqual([{ ref: c.asRef().toJSON(), fields: ['<created>'] }]);
     expect(getAutoSessionManager().isShutDown).toBe(true);
+    expectFailedShutdown(); // shutdown() is idempotent: the teardown's call gets the same rejection
   });
 
   it('retries transient flush failures until its deadline', async () => {

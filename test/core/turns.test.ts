@@ -1,11 +1,58 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
-import { InvocationTimeoutError, LockTimeoutError, ObjectBusyError, runInSession, sessionScope } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { InvocationTimeoutError, LockTimeoutError, OaasObject, ObjectBusyError, method, runInSession, service } from '../../src/index.js';
 import { RecordingStore } from '../support/recording-store.js';
-import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
+import { freshRuntime, holdInScope, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
 
 shutdownAfterEach();
+
+/** Arrival signals by object id, for methods that must run at the same time to finish. */
+const arrivals = new Map<string, { arrive: () => void; arrived: Promise<void> }>();
+function arrival(id: string): { arrive: () => void; arrived: Promise<void> } {
+  let entry = arrivals.get(id);
+  if (entry === undefined) {
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    entry = { arrive, arrived };
+    arrivals.set(id, entry);
+  }
+  return entry;
+}
+
+/** The promise a `Spawner.spawn` call left running after it returned. */
+let detached: Promise<number> | undefined;
+
+@service('Meeting', { package: 'test_turns' })
+class Meeting extends OaasObject {
+  /** Says it has arrived, then waits (at most `boundMs`) for `other` to arrive: only concurrent calls can both finish. */
+  @method()
+  async meet(other: string, boundMs: number): Promise<string> {
+    arrival(this.id).arrive();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.id} waited ${boundMs} ms for ${other}: the calls did not overlap`)), boundMs);
+    });
+    try {
+      await Promise.race([arrival(other).arrived, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return `${this.id} met ${other}`;
+  }
+}
+
+@service('Spawner', { package: 'test_turns' })
+class Spawner extends Counter {
+  /** Starts a call on its own object that it does not await: it runs after this call has returned. */
+  @method()
+  async spawn(delayMs: number): Promise<void> {
+    detached = (async () => {
+      await sleep(delayMs);
+      return await this.increment();
+    })();
+  }
+}
 
 describe('turns', () => {
   it('runs calls on one object one at a time, in call order (no lost update)', async () => {
@@ -18,17 +65,9 @@ describe('turns', () => {
 
   it('runs calls on different objects concurrently', async () => {
     await freshRuntime();
-    const counters = Array.from({ length: 4 }, (_, i) => Counter.create({}, { id: `par-${i}` }));
-    const order: string[] = [];
-    await Promise.all(
-      counters.map(async (c) => {
-        order.push(`start ${c.id}`);
-        await c.slowIncrement(20);
-        order.push(`end ${c.id}`);
-      }),
-    );
-    // Every call started before any finished: they overlapped.
-    expect(order.slice(0, 4).every((e) => e.startsWith('start'))).toBe(true);
+    // Each call waits for the other to start: run one at a time, the first would time out.
+    const [a, b] = [Meeting.create({}, { id: 'meet-a' }), Meeting.create({}, { id: 'meet-b' })];
+    expect(await Promise.all([a.meet('meet-b', 2000), b.meet('meet-a', 2000)])).toEqual(['meet-a met meet-b', 'meet-b met meet-a']);
   });
 
   it('lets a method call another method of its own object (re-entrant, no deadlock)', async () => {
@@ -47,25 +86,38 @@ describe('turns', () => {
 
   it('does not let a detached promise of a finished call bypass the next holder', async () => {
     await freshRuntime({ lockTimeoutMs: 1000 });
-    const c = Counter.create({}, { id: 'late' });
-    // A call that is not awaited by the chain still takes its own turn after the first finished.
-    const first = c.slowIncrement(20);
-    const second = c.slowIncrement(5);
-    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    const c = Spawner.create({}, { id: 'late' });
+    await c.spawn(10);
+    expect(detached).toBeInstanceOf(Promise);
+    // The next holder reads, waits 40 ms, then writes: the detached increment wakes up inside that
+    // window and must wait its turn (still carrying the finished call's context), else an update is lost.
+    expect(await c.slowIncrement(40)).toBe(1);
+    expect(await detached).toBe(2);
+    expect(c.count).toBe(2);
   });
 
   it('makes a call wait at most lockTimeoutMs for an object held by a scope', async () => {
-    await freshRuntime({ lockTimeoutMs: 30 });
+    await freshRuntime({ lockTimeoutMs: 1000 });
     const c = Counter.create({}, { id: 'held' });
-    let release!: () => void;
-    const holding = sessionScope(async () => {
-      await c.increment();
-      await new Promise<void>((resolve) => (release = resolve));
-    });
-    await sleep(5);
-    await expect(runInSession(() => c.increment())).rejects.toBeInstanceOf(LockTimeoutError);
-    release();
-    await holding;
+    const held = await holdInScope(() => c.increment());
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let outcome: unknown;
+      const call = runInSession(() => c.increment()).then(
+        () => (outcome = 'resolved'),
+        (error: unknown) => (outcome = error),
+      );
+      await vi.advanceTimersByTimeAsync(999);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await new Promise(setImmediate); // lets the rejection reach the caller (setImmediate is not faked)
+      expect(outcome).toBeInstanceOf(LockTimeoutError);
+      await call;
+    } finally {
+      vi.useRealTimers();
+      held.release();
+      await held.done;
+    }
     expect(c.count).toBe(1);
   });
 

@@ -133,7 +133,7 @@ describe('metrics, spans and logs', () => {
     const finished = spans.getFinishedSpans();
     const scope = finished.find((s) => s.name === 'oaas.scope');
     const commit = finished.find((s) => s.name === 'oaas.commit');
-    expect(scope).toBeDefined();
+    expect(scope?.spanContext().spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(commit?.parentSpanContext?.spanId).toBe(scope?.spanContext().spanId);
     await expect(sessionScope(() => {
       throw new ConflictError([]);
@@ -171,5 +171,29 @@ describe('trace context across remote calls', () => {
     expect(invoke?.spanContext().traceId).toBe(traceId);
     expect(invoke?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
     expect(spans.getFinishedSpans().find((s) => s.name === 'oaas.scope')?.spanContext().traceId).toBe(traceId);
+  });
+
+  it('continues a traceparent sent over HTTP, and echoes it on the reply', async () => {
+    const { W3CTraceContextPropagator } = await import('@opentelemetry/core');
+    const { serve } = await import('../../src/server/serve.js');
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    await configureOaas({ store: new RecordingStore(), autoCommit: false, logLevel: 'silent' });
+    Counter.create({}, { id: 'traced-http' });
+    await commitAll();
+    const server = await serve({ port: 0 });
+    try {
+      spans.reset();
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const traceparent = `00-${traceId}-b7ad6b7169203331-01`;
+      const reply = await fetch(`${server.url}/api/class/test.Counter/0/objects/traced-http/invokes/increment`, { method: 'POST', body: '2', headers: { traceparent } });
+      expect(reply.status).toBe(200);
+      expect(await reply.json()).toBe(2);
+      expect(reply.headers.get('traceparent')).toBe(traceparent);
+      const invoke = spans.getFinishedSpans().find((s) => s.name === 'oaas.invoke');
+      expect(invoke?.spanContext().traceId).toBe(traceId);
+      expect(invoke?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    } finally {
+      await server.close();
+    }
   });
 });

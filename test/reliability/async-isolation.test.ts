@@ -2,6 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { currentSession, getAutoSessionManager, runInSession, type CommitResult } from '../../src/index.js';
+import { entryValue } from '../support/recording-store.js';
 import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
 import { Account } from '../support/services.js';
 import { SaturatedStore } from './support/saturated-store.js';
@@ -94,8 +95,15 @@ describe('async context isolation', () => {
     }
     expect(mixed).toBe(0);
     // Everything reached the store with the right values.
-    const stored = await store.getMany(Array.from({ length: CONTEXTS }, (_, i) => ({ clsId: 'test.Account', partitionId: 0, objectId: `iso-${i}-b` })));
-    expect(stored.filter((s) => s === undefined).length).toBe(0);
+    // Context i deposited i into its `a`, and 1 then a plain +1 into its `b`.
+    const key = (objectId: string) => ({ clsId: 'test.Account', partitionId: 0, objectId });
+    const stored = await store.getMany(Array.from({ length: CONTEXTS }, (_, i) => [key(`iso-${i}-a`), key(`iso-${i}-b`)]).flat());
+    const wrong: string[] = [];
+    for (let i = 0; i < CONTEXTS; i++) {
+      const [a, b] = [entryValue(stored[2 * i], 'balance'), entryValue(stored[2 * i + 1], 'balance')];
+      if (a !== i || b !== 2) wrong.push(`context ${i}: a ${String(a)}, b ${String(b)}`);
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
     expect(getAutoSessionManager().pendingObjectCount).toBe(0);
     console.log(
       `async isolation: ${CONTEXTS} contexts, ${observations} session observations, ${violations.length} foreign; ` +

@@ -18,6 +18,12 @@ const writer = new URL('./fixtures/load-writer.ts', import.meta.url);
 /** Auto-commit intervals tried, each with its own database file, alternating trial by trial. */
 const INTERVALS = [50, 200];
 const TRIALS = 24;
+/**
+ * What a trial may lose beyond one interval: the commit in flight when the process died, and a
+ * late timer on a loaded machine. Far below a trial's length (4 intervals + up to 800 ms), so a
+ * timer that never fired (which loses the whole trial) fails the bound.
+ */
+const SLACK_MS = 400;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -26,7 +32,7 @@ function median(values: readonly number[]): number {
 }
 
 describe('crash under load (kill -9)', () => {
-  it('keeps every resolved commit, never part of a batch, and loses at most about one interval of auto-committed updates', { timeout: 240_000 }, async () => {
+  it('keeps every resolved commit, never part of a batch, and loses at most one interval (plus the commit in flight) of auto-committed updates', { timeout: 240_000 }, async () => {
     dir = mkdtempSync(join(tmpdir(), 'oaas-crash-'));
     const windows = new Map<number, number[]>(INTERVALS.map((i) => [i, []]));
     const lostCounts = new Map<number, number[]>(INTERVALS.map((i) => [i, []]));
@@ -78,8 +84,9 @@ describe('crash under load (kill -9)', () => {
         `kill -9, auto-commit ${interval} ms: ${w.length} trials; un-committed auto updates lost per trial: median ${median(l)}, max ${Math.max(...l)}; ` +
           `loss window median ${median(w)} ms, max ${Math.max(...w)} ms (${(median(w) / interval).toFixed(2)}x the interval)`,
       );
-      // Only updates since the last background commit are lost: a timer that never fired would lose the whole run.
-      expect(median(w)).toBeLessThanOrEqual(interval + 250);
+      // Only updates since the last background commit are lost, in every trial.
+      expect(Math.max(...w), `loss windows ${w.join(', ')} ms`).toBeLessThanOrEqual(interval + SLACK_MS);
+      expect(median(w)).toBeLessThanOrEqual(interval + SLACK_MS / 2);
     }
     expect(checked, 'the writer made progress').toBeGreaterThan(TRIALS * 10);
     console.log(`kill -9: ${TRIALS} trials, ${checked} updates checked, 0 resolved commits lost, 0 torn batches`);

@@ -96,8 +96,15 @@ describe.each([
     await checkReply(await h.request(objectPath('sentinel', 'getCount'), { method: 'POST', headers }), 'headers');
     expect(pollution()).toEqual(CLEAN);
     expect(await sentinel()).toEqual(before);
-    // A merge of harmless data still works: the refusal is about prototype keys only.
-    expect(await json(await invoke(h, 'other', 'merge', '{}'))).toBeDefined();
+    // Harmless data is not refused: on an object that does not exist it is a plain 404 ...
+    const missing = await invoke(h, 'never-created', 'merge', '{}');
+    expect(missing.status).toBe(404);
+    expect(await json(missing)).toMatchObject({ error: { code: 'OAAS_ERR_OBJECT_NOT_FOUND' } });
+    // ... and on one that does, the merge works: the refusal is about prototype keys only.
+    await putObject(h, 'other', { count: 1 });
+    const merged = await invoke(h, 'other', 'merge', '{}');
+    expect(merged.status).toBe(200);
+    expect(await json(merged)).toEqual({ name: 'ada', secret: 'hidden' });
     expect(await json(await invoke(h, 'sentinel', 'merge', '{"name":"eve","constructor":{"name":"x"}}'))).toMatchObject({ name: 'eve' });
   });
 

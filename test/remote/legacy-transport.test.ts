@@ -1,8 +1,10 @@
 // remoteInvoke(): the manual API's remote transport answers as the in-process dispatcher does.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { remoteInvoke } from '../../src/client/legacy-transport.js';
 import {
-  LegacySessionAdapter,
   configureOaas,
   getAutoSessionManager,
   newSession,
@@ -11,6 +13,7 @@ import {
 } from '../../src/index.js';
 import { dispatchLocal } from '../../src/invocation/dispatcher.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
+import { TsChild } from '../support/child.js';
 import { freshRuntime, holdInScope, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from './fixtures/services.js';
 
@@ -108,11 +111,8 @@ describe('remoteInvoke', () => {
   });
 });
 
-// Runs once LegacySessionAdapter routes objRpc/fnRpc through remoteInvoke when a remote url is configured
-// (its `localOnly` then becomes a getter); skipped until that wiring lands.
-const wired = Object.getOwnPropertyDescriptor(LegacySessionAdapter.prototype, 'localOnly')?.get !== undefined;
-
-describe.skipIf(!wired)('the manual API with a remote url', () => {
+// With a remote url configured, LegacySessionAdapter routes objRpc/fnRpc through remoteInvoke.
+describe('the manual API with a remote url', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await serve({ port: 0, token: 'legacy-token' });
@@ -134,5 +134,49 @@ describe.skipIf(!wired)('the manual API with a remote url', () => {
     expect((await session.rpcManager.invoke(request('increment', '1', 'wired'))).status).toBe('OKAY');
     await configureOaas({ store: 'memory', autoCommit: false, logLevel: 'silent' });
     expect(newSession().localOnly).toBe(true);
+  });
+});
+
+describe('a process with OAAS_URL and no store asked for', () => {
+  let server: RunningServer;
+  const folders: string[] = [];
+  beforeAll(async () => {
+    server = await serve({ port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+    for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await freshRuntime();
+    Counter.create({ count: 1 }, { id: 'from-child' });
+    await getAutoSessionManager().commitAll();
+  });
+
+  async function run(mode: 'remote' | 'local'): Promise<{ dir: string; lines: string[] }> {
+    const dir = mkdtempSync(join(tmpdir(), 'oaas-remote-only-'));
+    folders.push(dir);
+    const child = new TsChild(new URL('./fixtures/remote-only.ts', import.meta.url), [dir, mode], {
+      OAAS_URL: server.url,
+      OAAS_STORE: '',
+      OAAS_MOCK_MODE: '',
+      OAAS_LOG_LEVEL: 'silent',
+    });
+    const [code] = await child.exit();
+    expect(code, child.stderr).toBe(0);
+    return { dir, lines: child.lines };
+  }
+
+  it('invokes through the server and creates no local store file or folder', async () => {
+    const { dir, lines } = await run('remote');
+    expect(lines).toEqual(['rpc OKAY 3']);
+    expect((await Counter.load('from-child', { fresh: true })).count).toBe(3);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('creates the default store at the first local commit', async () => {
+    const { dir, lines } = await run('local');
+    expect(lines).toEqual(['rpc OKAY 3', 'committed']);
+    expect(existsSync(join(dir, '.oaas', 'state.db'))).toBe(true);
   });
 });

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { skipReasonOrFail } from './required.js';
 
 const run = promisify(execFile);
 const TOOLS = ['initdb', 'pg_ctl', 'postgres'] as const;
@@ -53,10 +54,10 @@ interface Tools {
 
 let probed: { tools?: Tools; reason?: string } | undefined;
 
-/** Why no server can be started here, or `undefined` when one can. Synchronous, cached. */
+/** Why no server can be started here, or `undefined` when one can. Synchronous, cached. Throws in CI instead of giving a reason. */
 export function postgresUnavailableReason(): string | undefined {
   probed ??= probe();
-  return probed.reason;
+  return skipReasonOrFail('PostgreSQL', probed.reason);
 }
 
 function probe(): { tools?: Tools; reason?: string } {

@@ -17,6 +17,7 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { skipReasonOrFail } from './required.js';
 
 /** A running (or stopped) test server. */
 export interface RedisServer {
@@ -72,10 +73,11 @@ function killAll(): void {
 /**
  * Why {@link startRedis} would return `undefined` (no `redis-server` on
  * PATH), or `undefined` when it can start a server. Test files call it at
- * collection time to skip their Redis suites with this reason.
+ * collection time to skip their Redis suites with this reason. In CI it
+ * rejects instead (see `required.ts`).
  */
 export async function redisUnavailableReason(): Promise<string | undefined> {
-  return (await findBinary()) === undefined ? `no redis-server executable on PATH (${process.env.PATH ?? ''})` : undefined;
+  return skipReasonOrFail('Redis', (await findBinary()) === undefined ? `no redis-server executable on PATH (${process.env.PATH ?? ''})` : undefined);
 }
 
 /**

@@ -45,8 +45,13 @@ for (const kind of ['postgres', 'redis'] as const) {
     it('reports reachability, latency and (for PostgreSQL) pool use in healthCheck, and an outage as unreachable', { timeout: 60_000 }, async () => {
       const store = await server.freshStore();
       await freshRuntime({ store });
+      const started = performance.now();
       const up = await healthCheck();
+      const elapsed = performance.now() - started;
       expect(up).toMatchObject({ ok: true, store: { name: kind, reachable: true } });
+      // A measured round trip: more than nothing, and within the call that measured it.
+      expect(up.store.latencyMs).toBeGreaterThan(0);
+      expect(up.store.latencyMs).toBeLessThanOrEqual(elapsed);
       if (kind === 'postgres') expect(up.store.pool?.total).toBeGreaterThan(0);
       await server.stop();
       try {

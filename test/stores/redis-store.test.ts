@@ -182,14 +182,16 @@ describe.skipIf(unavailable !== undefined)('redis', () => {
     });
 
     it('fails fast with a transient StoreError while the server is down, and heals when it is back', async () => {
-      const store = makeStore({ commandTimeoutMs: 1000 });
+      // Long timeouts, so a call that waited for either instead of failing at once is told apart with a wide margin.
+      const timeoutMs = 6000;
+      const store = makeStore({ commandTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs });
       await store.apply([put(key('a'), { x: 'before' })]);
       await server.stop();
       try {
         for (const call of [() => store.get(key('a')), () => store.apply([put(key('a'), { x: 'during' })]), () => store.list('cls', 0), () => store.ping()]) {
           const started = Date.now();
           const error = await rejection(call());
-          expect(Date.now() - started).toBeLessThan(1500);
+          expect(Date.now() - started).toBeLessThan(timeoutMs / 2);
           expectStoreError(error, true);
           expect((error as StoreError).cause).toBeInstanceOf(Error);
         }
@@ -203,12 +205,17 @@ describe.skipIf(unavailable !== undefined)('redis', () => {
     });
 
     it('times out a command on a server that stops answering, as a transient StoreError', async () => {
-      const store = makeStore({ commandTimeoutMs: 200 });
+      const timeoutMs = 200;
+      const pauseMs = 2500;
+      const store = makeStore({ commandTimeoutMs: timeoutMs });
       await store.open();
-      await admin.call('CLIENT', 'PAUSE', '700', 'ALL');
+      await admin.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
       const started = Date.now();
       const error = await rejection(store.get(key('a')));
-      expect(Date.now() - started).toBeLessThan(650);
+      // Rejected by the command timeout, well before the pause would have let the reply through.
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 10);
+      expect(elapsed).toBeLessThan((timeoutMs + pauseMs) / 2);
       expectStoreError(error, true);
       expect(((error as StoreError).cause as Error).message).toMatch(/timed out/);
       // A timed-out write is ambiguous: the server still holds it and runs it once the pause ends.
@@ -262,9 +269,21 @@ describe.skipIf(unavailable !== undefined)('redis', () => {
     });
 
     it('measures a round trip with ping()', async () => {
-      const ms = await makeStore().ping();
-      expect(ms).toBeGreaterThanOrEqual(0);
-      expect(ms).toBeLessThan(1000);
+      const store = makeStore();
+      await store.open();
+      const measure = async (): Promise<{ ms: number; elapsed: number }> => {
+        const started = performance.now();
+        const ms = await store.ping();
+        return { ms, elapsed: performance.now() - started };
+      };
+      const quick = await measure();
+      expect(quick.ms).toBeGreaterThan(0);
+      expect(quick.ms).toBeLessThanOrEqual(quick.elapsed);
+      // A server that holds replies for 300 ms: the round trip measured includes the wait.
+      await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
+      const held = await measure();
+      expect(held.ms).toBeGreaterThanOrEqual(250);
+      expect(held.ms).toBeLessThanOrEqual(held.elapsed);
     });
 
     it('fails to open with a transient StoreError when nothing listens, and leaves nothing behind', async () => {

@@ -13,6 +13,8 @@ export class RecordingStore implements Store {
   private failures: (() => Error)[] = [];
   /** When set, `apply` waits for this promise before writing. */
   gate: Promise<void> | undefined;
+  /** How many batches had been written when each `close()` was called. */
+  readonly closedAfter: number[] = [];
 
   constructor(readonly inner: Store = new MemoryStore()) {}
 
@@ -43,6 +45,7 @@ export class RecordingStore implements Store {
     return this.inner.list(clsId, partitionId, options);
   }
   close(): Promise<void> {
+    this.closedAfter.push(this.batches.length);
     return this.inner.close();
   }
 

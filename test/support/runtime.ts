@@ -1,18 +1,44 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
-import { configureOaas, getAutoSessionManager, sessionScope, shutdown, type OaasConfig } from '../../src/index.js';
+import { afterEach, expect } from 'vitest';
+import { CommitError, configureOaas, getAutoSessionManager, sessionScope, shutdown, type OaasConfig } from '../../src/index.js';
 
-/** Shuts the runtime down after each test of the calling file. */
+let failureExpected = false;
+
+/**
+ * Says that the current test leaves changes behind that cannot be committed:
+ * the teardown's shutdown must then reject with `CommitError` (and the test
+ * fails if it does not). Without it, a failed teardown flush fails the test.
+ */
+export function expectFailedShutdown(): void {
+  failureExpected = true;
+}
+
+/**
+ * Shuts the runtime down at the end of a test. A flush failure the test did
+ * not announce with {@link expectFailedShutdown} fails the test: it means
+ * work the test believed done was never persisted.
+ */
+export async function checkedShutdown(): Promise<void> {
+  const expected = failureExpected;
+  failureExpected = false;
+  let failure: unknown;
+  try {
+    await shutdown({ timeoutMs: 2000 });
+  } catch (error) {
+    failure = error;
+  }
+  if (expected) {
+    expect(failure, 'the test announced a failing shutdown, but the flush succeeded').toBeInstanceOf(CommitError);
+  } else if (failure !== undefined) {
+    throw new Error(`shutdown after the test failed: ${failure instanceof Error ? failure.message : JSON.stringify(failure)} (a test that means to leave failing commits calls expectFailedShutdown())`, { cause: failure });
+  }
+}
+
+/** Shuts the runtime down after each test of the calling file (see {@link checkedShutdown}). */
 export function shutdownAfterEach(): void {
-  afterEach(async () => {
-    try {
-      await shutdown({ timeoutMs: 2000 });
-    } catch {
-      // A test that leaves failing commits behind has asserted on them already.
-    }
-  });
+  afterEach(checkedShutdown);
 }
 
 /** Configures a fresh runtime on the memory store (or the given store) with quiet logs. */

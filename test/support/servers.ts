@@ -11,7 +11,7 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
-/** Why each kind of server cannot run here (`undefined` when it can). Printed once by the suites that skip. */
+/** Why each kind of server cannot run here (`undefined` when it can). Printed once by the suites that skip; rejects in CI (`CI=true`), where a missing server fails the run. */
 export async function unavailable(kind: TestServer['kind']): Promise<string | undefined> {
   return kind === 'postgres' ? postgresUnavailableReason() : await redisUnavailableReason();
 }

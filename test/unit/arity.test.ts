@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { declaredParameterCount } from '../../src/registry/registry.js';
+import { TsChild } from '../support/child.js';
 
 describe('declaredParameterCount', () => {
   it('counts declared parameters, defaults and patterns included, whatever the compiler', () => {
@@ -21,5 +22,18 @@ describe('declaredParameterCount', () => {
     expect(declaredParameterCount(p.rest)).toBe(2);
     expect(declaredParameterCount(p.commented)).toBe(1);
     expect(declaredParameterCount(async (x: number, y: number) => x + y)).toBe(2);
+  });
+});
+
+describe('arity under tsx', () => {
+  it('add(a, b = 1) wants a JSON array under tsx too, as docs/migration.md says', async () => {
+    const child = new TsChild(new URL('../fixtures/arity-tsx.ts', import.meta.url), ['5', '[5]', '[5, 2]']);
+    const [code] = await child.exit();
+    expect(code, child.stderr).toBe(0);
+    expect(child.lines).toEqual([
+      '5 INVALID_REQUEST {"error_type":"InvalidArgumentError","error_message":"payload: add takes 2 arguments: send a JSON array","code":"OAAS_ERR_ARGUMENT_INVALID"}',
+      '[5] OKAY 6',
+      '[5, 2] OKAY 7',
+    ]);
   });
 });

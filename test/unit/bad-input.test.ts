@@ -37,6 +37,7 @@ import {
   type InvocationRequest,
   type InvocationResponse,
 } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -137,7 +138,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await shutdown({ timeoutMs: 2000 }).catch(() => undefined);
+  await checkedShutdown();
   vi.useRealTimers();
 });
 

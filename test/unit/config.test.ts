@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { resolveConfig, type OaasConfig } from '../../src/config.js';
+import { CONFIG_FIELDS, resolveConfig, type OaasConfig } from '../../src/config.js';
 import {
   ConfigurationError,
   MemoryStore,
@@ -12,8 +12,9 @@ import {
   configureOaas,
   getAutoSessionManager,
   service,
-  shutdown,
+  type Store,
 } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'oaas-config-')));
 afterAll(() => {
@@ -54,6 +55,32 @@ describe('resolveConfig defaults', () => {
     } finally {
       process.chdir(before);
     }
+  });
+
+  it('with a remote url and no store asked for, creates the default store at its first use, not before', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmp, 'remote-cwd-')));
+    const before = process.cwd();
+    process.chdir(dir);
+    let resolved: ReturnType<typeof resolveConfig>;
+    try {
+      resolved = resolveConfig({}, { OAAS_URL: 'http://127.0.0.1:9' });
+    } finally {
+      process.chdir(before);
+    }
+    expect(resolved.store.kind).toBe('custom');
+    const store = (resolved.store as { store: Store }).store;
+    expect(store.name).toBe('sqlite');
+    await store.open();
+    expect(existsSync(join(dir, '.oaas'))).toBe(false);
+    // The path was fixed at configuration time: a later change of directory does not move it.
+    expect(await store.get({ clsId: 'a.B', partitionId: 0, objectId: 'x' })).toBeUndefined();
+    expect(existsSync(join(dir, '.oaas', 'state.db'))).toBe(true);
+    await store.close();
+    await expect(store.get({ clsId: 'a.B', partitionId: 0, objectId: 'x' })).rejects.toMatchObject({ code: 'OAAS_ERR_STORE_FAILED' });
+
+    // A store asked for, by option or variable, is opened as usual.
+    expect(resolveConfig({ url: 'http://127.0.0.1:9' }, { OAAS_STORE: 'memory' }).store).toEqual({ kind: 'memory' });
+    expect(resolveConfig({ url: 'http://127.0.0.1:9', mockMode: true }, none).store).toEqual({ kind: 'memory' });
   });
 
   it('treats an empty environment variable as unset', () => {
@@ -255,7 +282,7 @@ class ConfigKept extends OaasObject {
 
 describe('configureOaas', () => {
   afterEach(async () => {
-    await shutdown({ timeoutMs: 2000 }).catch(() => undefined);
+    await checkedShutdown();
   });
 
   it('accepts a methods-only store object', async () => {
@@ -292,5 +319,21 @@ describe('configureOaas', () => {
     expect(await ConfigKept.load('kept')).toBe(obj);
     await commitAll();
     expect(obj.version).toBe(2);
+  });
+});
+
+describe('docs/configuration.md', () => {
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  const rows = doc.split('\n').filter((line) => line.startsWith('| [`'));
+
+  it('has a row in the options table for every option', () => {
+    for (const field of CONFIG_FIELDS) expect(rows.some((row) => row.startsWith(`| [\`${field}\`]`)), field).toBe(true);
+  });
+
+  it('names, in that table, every OAAS_* variable the configuration reads', () => {
+    const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
+    const variables = new Set(source.match(/\bOAAS_[A-Z_]+\b/g));
+    expect(variables.size).toBeGreaterThanOrEqual(12);
+    for (const name of variables) expect(rows.some((row) => row.includes(`\`${name}\``)), name).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import {
   type InvocationResponse,
   type LegacySessionAdapter,
 } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 @service('Calc', { package: 'unit_dispatch' })
 class Calc extends OaasObject {
@@ -107,7 +108,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await shutdown({ timeoutMs: 2000 }).catch(() => undefined);
+  await checkedShutdown();
 });
 
 describe('successful invocations', () => {

@@ -4,6 +4,7 @@ import * as E from '../../src/errors.js';
 import { codesOfKind, isRetryable, kindOf, type ErrorKind } from '../../src/errors.js';
 import * as sdk from '../../src/index.js';
 import { ERROR_CODES, OaasError, OaasObject, configureOaas, service, shutdown } from '../../src/index.js';
+import { checkedShutdown } from '../support/runtime.js';
 
 const ref = { clsId: 'pkg.Cls', partitionId: 0, objectId: 'o1' };
 const cause = new Error('root cause');
@@ -82,7 +83,7 @@ describe('the error table', () => {
     const cls = exports[row.error];
     expect(isErrorClass(cls)).toBe(true);
     const make = samples[row.error];
-    expect(make).toBeDefined();
+    expect(make).toBeTypeOf('function');
     const error = make!();
     expect(error).toBeInstanceOf(cls as new () => OaasError);
     expect(error).toBeInstanceOf(OaasError);
@@ -109,10 +110,9 @@ describe('docs/errors.md', () => {
     expect(doc).toContain(code);
     expect(doc).toContain(row.error);
     // The table row of the code: | `code` | `Class` | status | kind | when | what to do |
-    const line = doc.split('\n').find((l) => l.trimStart().startsWith(`| \`${code}\` |`));
-    expect(line, `no table row for ${code}`).toBeDefined();
-    const cells = line!.split('|').slice(1, 5).map((cell) => cell.trim());
-    expect(cells).toEqual([`\`${code}\``, `\`${row.error}\``, String(row.status), row.kind]);
+    const line = doc.split('\n').find((l) => l.trimStart().startsWith(`| \`${code}\` |`)) ?? '';
+    const cells = line.split('|').slice(1, 5).map((cell) => cell.trim());
+    expect(cells, `no table row for ${code}`).toEqual([`\`${code}\``, `\`${row.error}\``, String(row.status), row.kind]);
   });
 
   it('explains every kind', () => {
@@ -191,7 +191,7 @@ class ErrShared extends OaasObject {
 
 describe('errors after shutdown', () => {
   afterEach(async () => {
-    await shutdown().catch(() => undefined);
+    await checkedShutdown();
   });
 
   it('are fresh ShutdownErrors', async () => {

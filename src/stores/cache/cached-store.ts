@@ -25,8 +25,9 @@ export class CachedStore implements Store {
     this.name = `${store.name}+cache`;
   }
 
-  open(): Promise<void> {
-    return this.store.open();
+  async open(): Promise<void> {
+    await this.cache.open?.();
+    await this.store.open();
   }
 
   async get(key: ObjectKey): Promise<StoredObject | undefined> {

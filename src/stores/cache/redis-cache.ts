@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { backoffDelay } from '../../backoff.js';
 import { StoreError } from '../../errors.js';
+import { loadDriver } from '../optional-driver.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ObjectKey, StoredObject } from '../store.js';
 import type { VersionedCache } from './versioned-cache.js';
 
@@ -14,7 +16,7 @@ export interface RedisCacheOptions {
   /** How long a cache command may take before the store is used instead. @default 250 */
   readonly commandTimeoutMs?: number | undefined;
   /** An ioredis client to use instead of connecting (tests). */
-  readonly client?: Redis | undefined;
+  readonly client?: RedisClient | undefined;
 }
 
 // A cached object is one hash: `v` its version, `c` '1' when the entries are
@@ -60,6 +62,7 @@ const ENTRY = 'e:';
 export class RedisCache implements VersionedCache {
   private client: Redis | undefined;
   private connecting: Promise<Redis> | undefined;
+  private driver: Promise<typeof Redis> | undefined;
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
@@ -68,7 +71,21 @@ export class RedisCache implements VersionedCache {
     this.prefix = options.keyPrefix ?? 'oaas';
     this.ttlMs = options.ttlMs ?? 60_000;
     this.timeoutMs = options.commandTimeoutMs ?? 250;
-    this.client = options.client;
+    this.client = options.client as Redis | undefined;
+  }
+
+  /**
+   * Loads ioredis, so that a missing install fails the runtime's start with a
+   * `ConfigurationError` rather than leaving every read to fall back to the
+   * store unnoticed. Connecting still waits for the first command.
+   */
+  async open(): Promise<void> {
+    if (this.options.client === undefined) await this.loadDriver();
+  }
+
+  private loadDriver(): Promise<typeof Redis> {
+    this.driver ??= loadDriver('ioredis', 'cache', 'the redis cache', async () => (await import('ioredis')).Redis);
+    return this.driver;
   }
 
   private key(key: ObjectKey): string {
@@ -77,7 +94,7 @@ export class RedisCache implements VersionedCache {
 
   private async redis(): Promise<Redis> {
     if (this.client !== undefined) return this.client;
-    this.connecting ??= import('ioredis').then(async ({ Redis: Client }) => {
+    this.connecting ??= this.loadDriver().then(async (Client) => {
       const client = new Client(this.options.url, {
         connectTimeout: this.timeoutMs * 4,
         commandTimeout: this.timeoutMs,

@@ -7,6 +7,8 @@ import type { ObjectKey, StoredObject } from '../store.js';
  * state back over a newer one.
  */
 export interface VersionedCache {
+  /** Checks what the cache needs locally (its driver); it may still be unreachable afterwards. */
+  open?(): Promise<void>;
   /** A complete cached object, or `undefined`. */
   read(key: ObjectKey): Promise<StoredObject | undefined>;
   /** Caches what a store read returned, unless the cache knows a newer version. */

@@ -1,11 +1,12 @@
 /**
  * The PostgreSQL backend on node-postgres (`pg`): durable state shared by any
- * number of processes and machines. `pg` is loaded on first use, so users of
- * other backends never load it.
+ * number of processes and machines. `pg` is an optional peer dependency,
+ * loaded on first use, so users of other backends need not install it.
  */
 import type { Pool, PoolClient } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
+import { loadDriver } from '../optional-driver.js';
 import { keyString, type ApplyOptions, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
 import { checkBatch, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
 import { isSerializationFailure, translateError } from './errors.js';
@@ -25,7 +26,23 @@ export interface PostgresStoreOptions {
    * A pool to use instead of creating one from the settings above, for tests
    * or to share one pool. The caller owns it: `close()` leaves it open.
    */
-  readonly pool?: Pool | undefined;
+  readonly pool?: PostgresPool | undefined;
+}
+
+/**
+ * The members of a node-postgres `Pool` the store relies on; a `pg.Pool` is
+ * one. Declared here rather than taken from `pg`, so these declarations
+ * type-check in applications without `@types/pg`.
+ */
+export interface PostgresPool {
+  connect(): Promise<unknown>;
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
 }
 
 /** Connection counts for health checks. */
@@ -160,7 +177,7 @@ export class PostgresStore implements Store {
   private async openPool(): Promise<Pool> {
     let pool = this.injected;
     if (pool === undefined) {
-      const { default: pg } = await import('pg');
+      const { default: pg } = await loadDriver('pg', 'store', 'the postgres store', () => import('pg'));
       const { url, poolSize, connectTimeoutMs, statementTimeoutMs } = this.options;
       pool = new pg.Pool({
         connectionString: url,

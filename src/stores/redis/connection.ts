@@ -6,14 +6,18 @@ import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 import { backoffDelay } from '../../backoff.js';
 import { StoreError } from '../../errors.js';
 import { connectionClosed, unexpectedReply } from './errors.js';
+import { loadDriver } from '../optional-driver.js';
 import { SCHEMA_VERSION } from './scripts.js';
 
 /**
  * Builds the store's own client, loading ioredis only now so that installs
- * that never use Redis never import it.
+ * that never use Redis need not have it.
  */
 export async function createClient(url: string, connectTimeoutMs: number, commandTimeoutMs: number): Promise<Redis> {
-  const { Redis: RedisClient } = await import('ioredis');
+  // ioredis reads `/abc` or `/1/x` as some database (or none) without a word: refuse them before connecting.
+  const problem = redisDatabaseProblem(url);
+  if (problem !== undefined) throw new StoreError(`redis open failed: ${problem}`, { transient: false });
+  const { Redis: RedisClient } = await loadDriver('ioredis', 'store', 'the redis store', () => import('ioredis'));
   const settings: RedisOptions = {
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
@@ -31,6 +35,35 @@ export async function createClient(url: string, connectTimeoutMs: number, comman
   return new RedisClient(url, settings);
 }
 
+/** The largest database index a Redis server can be configured with (`databases` is a C int). */
+const MAX_DATABASE = 2_147_483_647;
+
+/**
+ * Why the database a `redis://` URL names is unusable (`undefined` when it
+ * is fine): the path must be empty, `/` or `/<n>` and `?db=`, if given,
+ * `<n>`, an integer >= 0, given once. How many databases exist is the
+ * server's setting (16 by default), so the upper bound is checked at open.
+ */
+export function redisDatabaseProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'malformed redis URL';
+  }
+  // Show the path and query only: the rest of the URL may carry a password.
+  const fromPath = parsed.pathname === '' || parsed.pathname === '/' ? undefined : parsed.pathname.slice(1);
+  const fromQuery = parsed.searchParams.getAll('db');
+  if (fromQuery.length > 1 || (fromQuery.length === 1 && fromPath !== undefined)) return 'the database is given more than once (path and ?db=)';
+  const given = fromPath ?? fromQuery[0];
+  if (given === undefined) return undefined;
+  if (!/^\d+$/.test(given) || Number(given) > MAX_DATABASE) {
+    const shown = fromPath === undefined ? `?db=${given}` : `/${given}`;
+    return `the database ${JSON.stringify(shown)} must be an integer >= 0, as in redis://host:6379/2`;
+  }
+  return undefined;
+}
+
 /** What {@link waitUntilReady} needs besides the client. */
 export interface ReadyWait {
   readonly url: string;
@@ -46,6 +79,32 @@ export interface ReadyWait {
  * loading its data, so the whole wait gets a deadline here.
  */
 export async function waitUntilReady(client: Redis, wait: ReadyWait): Promise<void> {
+  await connected(client, wait);
+  await checkDatabase(client);
+}
+
+/**
+ * Selects the configured database again and fails if the server refuses it.
+ * ioredis sends that SELECT on connect but only emits its refusal (`ERR DB
+ * index is out of range`) as an event, then goes on in database 0: every
+ * write would land in the wrong database without a word.
+ */
+async function checkDatabase(client: Redis): Promise<void> {
+  const db = client.options.db;
+  if (db === undefined || !Number.isSafeInteger(db) || db === 0) return;
+  try {
+    await client.select(db);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StoreError(
+      `redis open failed: the server refused database ${db} (${reason}); it has fewer databases, see its "databases" setting`,
+      { transient: false },
+      { cause: error },
+    );
+  }
+}
+
+async function connected(client: Redis, wait: ReadyWait): Promise<void> {
   if (client.status === 'ready') return;
   if (client.status === 'wait') client.connect().catch(() => undefined); // the events below report the outcome
   else if (client.status === 'end') throw connectionClosed();

@@ -1,6 +1,7 @@
 /**
  * The Redis backend on ioredis: state shared by any number of processes and
- * machines through one Redis server (or a primary with replicas).
+ * machines through one Redis server (or a primary with replicas). ioredis is
+ * an optional peer dependency, loaded when the store first connects.
  */
 import type { Redis } from 'ioredis';
 import { describeValue as describe } from '../../describe.js';
@@ -9,6 +10,9 @@ import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Stor
 import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
 import { checkSchema, createClient, execAll, quit, waitUntilReady } from './connection.js';
 import { translateError, unexpectedReply } from './errors.js';
+import type { RedisClient } from './redis-client.js';
+
+export type { RedisClient } from './redis-client.js';
 import { KeyLayout, VERSION_FIELD, applyArguments, applyScript, parseApplyReply } from './scripts.js';
 
 /** Options of {@link RedisStore}. */
@@ -36,7 +40,7 @@ export interface RedisStoreOptions {
    * as the store would (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`,
    * a `commandTimeout`) or calls during an outage wait instead of failing.
    */
-  readonly client?: Redis | undefined;
+  readonly client?: RedisClient | undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { Counter } from '../support/services.js';
 
-// Type-level checks of the public API; `npm run typecheck` compiles them.
+// Type-level checks of the public API, compiled by vitest in typecheck mode (see vitest.config.ts).
 describe('public types', () => {
   it('derives state types from the class', () => {
     expectTypeOf<StateOf<Counter>>().toEqualTypeOf<{ count: number; history: number[] }>();

@@ -1,4 +1,4 @@
-// Type-level checks of the remote client; `npm run typecheck` compiles them.
+// Type-level checks of the remote client, compiled by vitest in typecheck mode (see vitest.config.ts).
 import { describe, expectTypeOf, it } from 'vitest';
 import type { OaasClient, RemoteRef } from '../../src/client/types.js';
 import type { ObjectListing, ObjectState } from '../../src/invocation/gateway.js';
