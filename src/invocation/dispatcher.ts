@@ -4,7 +4,7 @@ import { callMethod, type OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { checkArguments } from '../registry/param-schema.js';
 import { findClassMetaById } from '../registry/registry.js';
-import type { InvocationErrorBody, InvocationRequest, InvocationResponse, ResponseStatus } from './request.js';
+import type { InvocationErrorBody, InvocationRequest, InvocationResponse, ResponseStatus } from '../protocol/wire.js';
 
 /** How the dispatcher reaches objects. */
 export interface DispatchTarget {

@@ -5,10 +5,10 @@
  * same payload shapes). Never throws.
  */
 import { ApplicationError, InvalidArgumentError, OaasError } from '../errors.js';
-import type { InvocationErrorBody, InvocationRequest, InvocationResponse, ResponseStatus } from '../invocation/request.js';
+import type { InvocationErrorBody, InvocationRequest, InvocationResponse, ResponseStatus } from '../protocol/wire.js';
 import { findClassMetaById } from '../registry/registry.js';
-import { RemoteClient } from './client.js';
-import { HttpTransport } from './transport.js';
+import { RemoteClient } from '../client/client.js';
+import { HttpTransport } from '../client/transport.js';
 import { SYSTEM_CODES as DISPATCH_SYSTEM_CODES } from '../invocation/dispatcher.js';
 
 /** The server and token from `OaasConfig.url` / `token`. */
