@@ -98,7 +98,7 @@ export type { RpcManager, MetaRepo } from './legacy/legacy-session-adapter.js';
 export { Oparaca, getGlobalOaas, newSession } from './legacy/oparaca.js';
 export type { OparacaOptions } from './legacy/oparaca.js';
 export type { ClsMeta } from './legacy/cls-meta.js';
-export type { InvocationRequest, InvocationResponse, ResponseStatus, InvocationErrorBody } from './invocation/request.js';
+export type { InvocationRequest, InvocationResponse, ResponseStatus, InvocationErrorBody } from './protocol/wire.js';
 
 // Remote invocation: the HTTP server and the typed client
 export { serve } from './server/serve.js';
@@ -121,7 +121,7 @@ export type {
 } from './client/types.js';
 
 // The OaaS package document
-export { exportPackage, buildPackageDocument } from './registry/package-export.js';
+export { exportPackage, buildPackageDocument } from './package/package-export.js';
 export type {
   ExportPackageOptions,
   PackageDocumentOptions,
@@ -132,4 +132,4 @@ export type {
   PackageFunctionBinding,
   PackageFunction,
   PackageMetadata,
-} from './registry/package-export.js';
+} from './package/package-export.js';

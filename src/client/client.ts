@@ -4,7 +4,7 @@
  * or the runtime.
  */
 import { InvalidArgumentError, InvalidIdError, RemoteError } from '../errors.js';
-import type { ObjectListing, ObjectState } from '../invocation/gateway.js';
+import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta } from '../registry/class-meta.js';
 import { requireClassMeta } from '../registry/require-class.js';

@@ -3,7 +3,8 @@ import { callMethod, type OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { checkArguments } from '../registry/param-schema.js';
 import { findClassMetaById } from '../registry/registry.js';
-import { checkRequest, errorResponse, failureStatus, type InvocationRequest, type InvocationResponse } from './request.js';
+import type { InvocationRequest, InvocationResponse } from '../protocol/wire.js';
+import { checkRequest, errorResponse, failureStatus } from './replies.js';
 
 /** How the dispatcher reaches objects. */
 export interface DispatchTarget {

@@ -19,14 +19,17 @@ import {
   OaasError,
 } from '../errors.js';
 import { decodeState, encodeState } from '../object/codec.js';
-import { normalizeObjectId, normalizePartitionId } from '../object/ids.js';
+import { normalizeObjectId, normalizePartitionId } from '../identity.js';
 import { callMethod, coreOf, type OaasObject } from '../object/oaas-object.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { checkArguments } from '../registry/param-schema.js';
 import { findClassMetaById } from '../registry/registry.js';
 import { LIST_LIMIT } from '../stores/store.js';
 import { decodeArguments } from './dispatcher.js';
+import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import { IdempotencyRecord } from './idempotency-record.js';
+
+export type { ObjectListing, ObjectState };
 
 /** One invocation as a transport received it. */
 export interface InvokeCall {
@@ -49,19 +52,7 @@ export type InvokeOutcome =
   | { readonly kind: 'value'; readonly value: unknown }
   | { readonly kind: 'stream'; readonly stream: AsyncGenerator<unknown> };
 
-/** An object's state on the wire. */
-export interface ObjectState {
-  readonly metadata: { readonly cls_id: string; readonly partition_id: number; readonly object_id: string };
-  readonly version: number;
-  /** Field key -> value, in the codec's JSON form (plain JSON for plain values). */
-  readonly entries: Readonly<Record<string, unknown>>;
-}
 
-/** A page of `list`. */
-export interface ObjectListing {
-  readonly objects: readonly { readonly object_id: string; readonly version: number; readonly entry_count: number }[];
-  readonly next_cursor?: string | undefined;
-}
 
 /** Options of {@link Gateway}. */
 export interface GatewayOptions {

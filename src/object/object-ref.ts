@@ -1,5 +1,5 @@
 import { ConfigurationError, InvalidArgumentError, type ObjectIdentity } from '../errors.js';
-import { normalizeObjectId, normalizePartitionId } from './ids.js';
+import { normalizeObjectId, normalizePartitionId } from '../identity.js';
 
 /**
  * How an {@link ObjectRef} resolves to a live object. The runtime installs it;

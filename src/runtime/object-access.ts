@@ -1,5 +1,5 @@
 import { ClassNotFoundError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, PendingChangesError, type ObjectIdentity } from '../errors.js';
-import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../object/ids.js';
+import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../identity.js';
 import type { ObjectCore, ObjectHost } from '../object/object-core.js';
 import { ObjectRef } from '../object/object-ref.js';
 import { coreOf, type CreateOptions, type LoadOptions, type OaasObject, type ObjectFactory } from '../object/oaas-object.js';

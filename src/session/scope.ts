@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import { chainContext, runWithSession } from './async-context.js';
-import { normalizePartitionId } from '../object/ids.js';
+import { normalizePartitionId } from '../identity.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { Isolation } from '../stores/store.js';
 import { chainHolds, innermostScope, type ChainLink, type ScopeFrames } from './call-chain.js';

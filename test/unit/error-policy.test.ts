@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApplicationError, ERROR_CODES, OaasError, fromWireError, type ErrorCode } from '../../src/errors.js';
 import { OaasObject, RemoteError, UnauthorizedError, getStats, method, newSession, service } from '../../src/index.js';
-import { errorResponse, failureStatus, type FailureStage, type InvocationResponse } from '../../src/invocation/request.js';
+import { errorResponse, failureStatus, type FailureStage } from '../../src/invocation/replies.js';
+import type { InvocationResponse } from '../../src/protocol/wire.js';
 import { freshRuntime, shutdownAfterEach } from '../support/runtime.js';
 
 shutdownAfterEach();

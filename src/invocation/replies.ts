@@ -1,43 +1,11 @@
 /**
- * Invocation requests and responses, shaped like the OaaS platform's so that
- * code written against the platform keeps working, and the rules every
- * transport shares: what a well-formed request is, and how a failure
- * becomes a response.
+ * The rules every invocation transport shares (the in-process dispatcher and
+ * the manual API's remote transport): what a well-formed request is, which
+ * status a failure answers, and the reply it gets.
  */
 import { describeType } from '../describe.js';
 import { ApplicationError, InvalidArgumentError, OaasError } from '../errors.js';
-
-/** A request to run a method: on an object (`objectId`) or a stateless one. */
-export interface InvocationRequest {
-  readonly clsId: string;
-  readonly partitionId: number;
-  /** Absent for a stateless method. */
-  readonly objectId?: string | undefined;
-  /** The method's invocation name. */
-  readonly fnId: string;
-  /** JSON of the single argument, or of an array of arguments when the method takes several. */
-  readonly payload?: Uint8Array | string | undefined;
-  readonly options?: Readonly<Record<string, string>> | undefined;
-}
-
-/** How an invocation ended. */
-export type ResponseStatus = 'OKAY' | 'INVALID_REQUEST' | 'APP_ERROR' | 'SYSTEM_ERROR';
-
-/** The outcome of an invocation. */
-export interface InvocationResponse {
-  readonly status: ResponseStatus;
-  /** JSON of the return value; for errors, JSON of `{ error_type, error_message, code? }`. */
-  readonly payload?: Uint8Array | undefined;
-  readonly headers?: Readonly<Record<string, string>> | undefined;
-}
-
-/** The error body of a failed invocation. */
-export interface InvocationErrorBody {
-  readonly error_type: string;
-  readonly error_message: string;
-  /** The `OaasError` code, when the error has one. */
-  readonly code?: string | undefined;
-}
+import type { InvocationErrorBody, InvocationRequest, InvocationResponse, ResponseStatus } from '../protocol/wire.js';
 
 /** Checks the shape of an invocation request (not whether its class or method exist). */
 export function checkRequest(request: unknown): InvocationRequest {
@@ -96,3 +64,4 @@ export function errorResponse(status: ResponseStatus, error: unknown): Invocatio
         : { error_type: 'Error', error_message: String(error) };
   return { status, payload: encoder.encode(JSON.stringify(body)) };
 }
+

@@ -4,10 +4,11 @@
  * would give (`OKAY`, `INVALID_REQUEST`, `APP_ERROR`, `SYSTEM_ERROR`, and the
  * same payload shapes). Never throws.
  */
-import { checkRequest, errorResponse, failureStatus, type InvocationRequest, type InvocationResponse } from '../invocation/request.js';
+import { checkRequest, errorResponse, failureStatus } from '../invocation/replies.js';
+import type { InvocationRequest, InvocationResponse } from '../protocol/wire.js';
 import { findClassMetaById } from '../registry/registry.js';
-import { RemoteClient } from './client.js';
-import { HttpTransport } from './transport.js';
+import { RemoteClient } from '../client/client.js';
+import { HttpTransport } from '../client/transport.js';
 
 /** The server and token from `OaasConfig.url` / `token`. */
 export interface RemoteEndpoint {
