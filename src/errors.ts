@@ -6,58 +6,8 @@
  * and a code is never reused for a different meaning.
  */
 
-/**
- * Who is at fault when an error ends an invocation; decides the
- * `ResponseStatus` a failed invocation answers (see `docs/errors.md`):
- * - `request`: the caller's input (a malformed request, an unknown class, method or object);
- * - `application`: the service's own code (a method threw, a declaration is wrong, `new` was used);
- * - `system`: the platform (the store, a lock, shutdown, a commit, configuration, the link to a server);
- * - `conflict`: another writer got there first; the same call on fresh state may succeed.
- */
-export type ErrorKind = 'request' | 'application' | 'system' | 'conflict';
-
-/** The table of codes: one row per error class, with the HTTP status it maps to and its {@link ErrorKind}. */
-export const ERROR_CODES = {
-  OAAS_ERR_CONFIG_INVALID: { status: 500, kind: 'system', error: 'ConfigurationError' },
-  OAAS_ERR_ARGUMENT_INVALID: { status: 400, kind: 'request', error: 'InvalidArgumentError' },
-  OAAS_ERR_REGISTRY_CONFLICT: { status: 500, kind: 'application', error: 'RegistrationError' },
-  OAAS_ERR_ID_INVALID: { status: 400, kind: 'request', error: 'InvalidIdError' },
-  OAAS_ERR_STATE_UNSERIALIZABLE: { status: 400, kind: 'application', error: 'SerializationError' },
-  OAAS_ERR_OBJECT_NOT_FOUND: { status: 404, kind: 'request', error: 'ObjectNotFoundError' },
-  OAAS_ERR_OBJECT_EXISTS: { status: 409, kind: 'application', error: 'AlreadyExistsError' },
-  OAAS_ERR_OBJECT_DELETED: { status: 410, kind: 'request', error: 'ObjectDeletedError' },
-  OAAS_ERR_OBJECT_DETACHED: { status: 500, kind: 'application', error: 'ObjectDetachedError' },
-  OAAS_ERR_OBJECT_BUSY: { status: 409, kind: 'application', error: 'ObjectBusyError' },
-  OAAS_ERR_OBJECT_PENDING: { status: 409, kind: 'application', error: 'PendingChangesError' },
-  OAAS_ERR_COMMIT_CONFLICT: { status: 409, kind: 'conflict', error: 'ConflictError' },
-  OAAS_ERR_LOCK_TIMEOUT: { status: 503, kind: 'system', error: 'LockTimeoutError' },
-  OAAS_ERR_INVOKE_TIMEOUT: { status: 504, kind: 'application', error: 'InvocationTimeoutError' },
-  OAAS_ERR_INVOKE_CANCELLED: { status: 499, kind: 'request', error: 'InvocationCancelledError' },
-  OAAS_ERR_COMMIT_FAILED: { status: 500, kind: 'system', error: 'CommitError' },
-  OAAS_ERR_RUNTIME_SHUT_DOWN: { status: 503, kind: 'system', error: 'ShutdownError' },
-  OAAS_ERR_STORE_FAILED: { status: 503, kind: 'system', error: 'StoreError' },
-  OAAS_ERR_CLASS_NOT_FOUND: { status: 404, kind: 'request', error: 'ClassNotFoundError' },
-  OAAS_ERR_METHOD_NOT_FOUND: { status: 404, kind: 'request', error: 'MethodNotFoundError' },
-  OAAS_ERR_APP_FAILED: { status: 422, kind: 'application', error: 'ApplicationError' },
-  OAAS_ERR_PAYLOAD_TOO_LARGE: { status: 413, kind: 'request', error: 'PayloadTooLargeError' },
-  OAAS_ERR_AUTH_REQUIRED: { status: 401, kind: 'system', error: 'UnauthorizedError' },
-  OAAS_ERR_REMOTE_UNREACHABLE: { status: 502, kind: 'system', error: 'RemoteError' },
-  OAAS_ERR_ROUTE_NOT_FOUND: { status: 404, kind: 'request', error: 'RouteNotFoundError' },
-  OAAS_ERR_SERVER_INTERNAL: { status: 500, kind: 'system', error: 'InternalError' },
-} as const satisfies Record<string, { status: number; kind: ErrorKind; error: string }>;
-
-/** A stable error code, `OAAS_ERR_<AREA>_<WHAT>`. */
-export type ErrorCode = keyof typeof ERROR_CODES;
-
-/** The kind of a code; `undefined` for a string that is not a code of this release. */
-export function kindOf(code: string): ErrorKind | undefined {
-  return Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code as ErrorCode].kind : undefined;
-}
-
-/** Every code of one kind, in table order. */
-export function codesOfKind(kind: ErrorKind): ErrorCode[] {
-  return (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => ERROR_CODES[code].kind === kind);
-}
+export { ERROR_CODES, codesOfKind, kindOf, type ErrorCode, type ErrorKind } from './error-codes.js';
+import { ERROR_CODES, type ErrorCode, type ErrorKind } from './error-codes.js';
 
 /** Options every {@link OaasError} accepts. */
 export interface OaasErrorOptions {
@@ -410,46 +360,6 @@ export class InternalError extends OaasError {
   }
 }
 
-/** The JSON body of an error on the wire. */
-export interface WireError {
-  readonly code: string;
-  readonly message: string;
-  /** For `ApplicationError`: the thrown error's type. */
-  readonly type?: string | undefined;
-}
-
-/** An error as it crosses the wire: code and message only (never a stack). */
-export function toWireError(error: OaasError): WireError {
-  return {
-    code: error.code,
-    message: error.message,
-    ...(error instanceof ApplicationError ? { type: error.errorType } : {}),
-  };
-}
-
-/**
- * Rebuilds the `OaasError` subclass a wire error names, with the same code
- * and message, so remote callers can `instanceof` and switch on codes as
- * in-process callers do. Details beyond code and message (refs, conflicts)
- * do not cross the wire.
- */
-export function fromWireError(wire: WireError): OaasError {
-  const row = Object.hasOwn(ERROR_CODES, wire.code) ? ERROR_CODES[wire.code as ErrorCode] : undefined;
-  const Class = row === undefined ? undefined : ERROR_CLASSES[row.error];
-  if (row === undefined || typeof Class !== 'function') return new RemoteError(`${wire.code}: ${wire.message}`);
-  const error = Object.create((Class as { prototype: object }).prototype) as OaasError & { errorType?: string; transient?: boolean };
-  Object.defineProperties(error, {
-    message: { value: wire.message, writable: true, configurable: true },
-    name: { value: row.error, writable: true, configurable: true },
-    code: { value: wire.code, enumerable: true },
-    stack: { value: `${row.error}: ${wire.message}\n    at (remote)`, writable: true, configurable: true },
-  });
-  if (error instanceof ApplicationError) Object.defineProperty(error, 'errorType', { value: wire.type ?? 'Error', enumerable: true });
-  // A store failure on the server is worth retrying from the client.
-  if (error instanceof StoreError) Object.defineProperty(error, 'transient', { value: true, enumerable: true });
-  return error;
-}
-
 /** True for errors a retry may cure: conflicts, lock timeouts and transient store failures. */
 export function isRetryable(error: unknown): boolean {
   return (
@@ -458,33 +368,3 @@ export function isRetryable(error: unknown): boolean {
     (error instanceof StoreError && error.transient)
   );
 }
-
-/** Error classes by name, for {@link fromWireError}. */
-const ERROR_CLASSES: Readonly<Record<string, abstract new (...args: never[]) => OaasError>> = {
-  ConfigurationError,
-  InvalidArgumentError,
-  RegistrationError,
-  InvalidIdError,
-  SerializationError,
-  ObjectNotFoundError,
-  AlreadyExistsError,
-  ObjectDeletedError,
-  ObjectDetachedError,
-  ObjectBusyError,
-  PendingChangesError,
-  ConflictError,
-  LockTimeoutError,
-  InvocationTimeoutError,
-  InvocationCancelledError,
-  CommitError,
-  ShutdownError,
-  StoreError,
-  ClassNotFoundError,
-  MethodNotFoundError,
-  ApplicationError,
-  PayloadTooLargeError,
-  UnauthorizedError,
-  RemoteError,
-  RouteNotFoundError,
-  InternalError,
-};

@@ -90,7 +90,8 @@ export {
   RouteNotFoundError,
   InternalError,
 } from './errors.js';
-export type { ErrorCode, ErrorKind, ObjectIdentity, VersionConflict, UnpersistedObject, WireError } from './errors.js';
+export type { ErrorCode, ErrorKind, ObjectIdentity, VersionConflict, UnpersistedObject } from './errors.js';
+export type { WireError } from './protocol/wire.js';
 
 // Manual session API (migration)
 export { LegacySessionAdapter } from './legacy/legacy-session-adapter.js';

@@ -4,7 +4,8 @@
  * (same code) the server raised; a failure on the way (unreachable, timed
  * out, a reply that is not OaaS JSON) becomes `RemoteError`.
  */
-import { InvalidArgumentError, RemoteError, fromWireError, type OaasError, type WireError } from '../errors.js';
+import { InvalidArgumentError, RemoteError, type OaasError } from '../errors.js';
+import { fromWireError, type WireError } from '../wire-errors.js';
 import type { ClientOptions } from './types.js';
 
 /** One request. `path` starts with `/` and is already encoded. */

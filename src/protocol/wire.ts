@@ -50,3 +50,11 @@ export interface ObjectListing {
   readonly objects: readonly { readonly object_id: string; readonly version: number; readonly entry_count: number }[];
   readonly next_cursor?: string | undefined;
 }
+
+/** The JSON body of an error on the wire. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  /** For `ApplicationError`: the thrown error's type. */
+  readonly type?: string | undefined;
+}

@@ -6,7 +6,8 @@
  */
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
-import { InternalError, OaasError, RouteNotFoundError, toWireError, type WireError } from '../errors.js';
+import { InternalError, OaasError, RouteNotFoundError } from '../errors.js';
+import { toWireError, type WireError } from '../wire-errors.js';
 
 /** The JSON body of an error reply. */
 export interface ErrorBody {

@@ -4,7 +4,8 @@
  * reply body is built in one place.
  */
 import { describe, expect, it } from 'vitest';
-import { ApplicationError, ERROR_CODES, OaasError, fromWireError, type ErrorCode } from '../../src/errors.js';
+import { ApplicationError, ERROR_CODES, OaasError, type ErrorCode } from '../../src/errors.js';
+import { fromWireError } from '../../src/wire-errors.js';
 import { OaasObject, RemoteError, UnauthorizedError, getStats, method, newSession, service } from '../../src/index.js';
 import { errorResponse, failureStatus, type FailureStage } from '../../src/invocation/replies.js';
 import type { InvocationResponse } from '../../src/protocol/wire.js';
