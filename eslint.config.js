@@ -1,5 +1,8 @@
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+import layers from './eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.oaas/'] },
@@ -25,6 +28,20 @@ export default tseslint.config(
     },
   },
   {
+    // The architecture: imports run down the layers of eslint-layers.js, and no modules import each other in a loop.
+    files: ['src/**/*.ts'],
+    plugins: { oaas: layers, 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js'],
+    },
+    rules: {
+      'oaas/layers': 'error',
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
     files: ['test/**', 'src/**/*.test.ts', 'examples/**', 'bench/**'],
     rules: {
       'no-console': 'off',
@@ -34,5 +51,5 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'eslint-layers.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -6,37 +6,8 @@
  * and a code is never reused for a different meaning.
  */
 
-/** The table of codes: one row per error class, with the HTTP status it maps to. */
-export const ERROR_CODES = {
-  OAAS_ERR_CONFIG_INVALID: { status: 500, error: 'ConfigurationError' },
-  OAAS_ERR_ARGUMENT_INVALID: { status: 400, error: 'InvalidArgumentError' },
-  OAAS_ERR_REGISTRY_CONFLICT: { status: 500, error: 'RegistrationError' },
-  OAAS_ERR_ID_INVALID: { status: 400, error: 'InvalidIdError' },
-  OAAS_ERR_STATE_UNSERIALIZABLE: { status: 400, error: 'SerializationError' },
-  OAAS_ERR_OBJECT_NOT_FOUND: { status: 404, error: 'ObjectNotFoundError' },
-  OAAS_ERR_OBJECT_EXISTS: { status: 409, error: 'AlreadyExistsError' },
-  OAAS_ERR_OBJECT_DELETED: { status: 410, error: 'ObjectDeletedError' },
-  OAAS_ERR_OBJECT_DETACHED: { status: 500, error: 'ObjectDetachedError' },
-  OAAS_ERR_OBJECT_BUSY: { status: 409, error: 'ObjectBusyError' },
-  OAAS_ERR_OBJECT_PENDING: { status: 409, error: 'PendingChangesError' },
-  OAAS_ERR_COMMIT_CONFLICT: { status: 409, error: 'ConflictError' },
-  OAAS_ERR_LOCK_TIMEOUT: { status: 503, error: 'LockTimeoutError' },
-  OAAS_ERR_INVOKE_TIMEOUT: { status: 504, error: 'InvocationTimeoutError' },
-  OAAS_ERR_COMMIT_FAILED: { status: 500, error: 'CommitError' },
-  OAAS_ERR_RUNTIME_SHUT_DOWN: { status: 503, error: 'ShutdownError' },
-  OAAS_ERR_STORE_FAILED: { status: 503, error: 'StoreError' },
-  OAAS_ERR_CLASS_NOT_FOUND: { status: 404, error: 'ClassNotFoundError' },
-  OAAS_ERR_METHOD_NOT_FOUND: { status: 404, error: 'MethodNotFoundError' },
-  OAAS_ERR_APP_FAILED: { status: 422, error: 'ApplicationError' },
-  OAAS_ERR_PAYLOAD_TOO_LARGE: { status: 413, error: 'PayloadTooLargeError' },
-  OAAS_ERR_AUTH_REQUIRED: { status: 401, error: 'UnauthorizedError' },
-  OAAS_ERR_REMOTE_UNREACHABLE: { status: 502, error: 'RemoteError' },
-  OAAS_ERR_ROUTE_NOT_FOUND: { status: 404, error: 'RouteNotFoundError' },
-  OAAS_ERR_SERVER_INTERNAL: { status: 500, error: 'InternalError' },
-} as const;
-
-/** A stable error code, `OAAS_ERR_<AREA>_<WHAT>`. */
-export type ErrorCode = keyof typeof ERROR_CODES;
+export { ERROR_CODES, codesOfKind, kindOf, type ErrorCode, type ErrorKind } from './error-codes.js';
+import { ERROR_CODES, type ErrorCode, type ErrorKind } from './error-codes.js';
 
 /** Options every {@link OaasError} accepts. */
 export interface OaasErrorOptions {
@@ -70,6 +41,11 @@ export class OaasError extends Error {
   /** The HTTP status this error maps to when it crosses the wire. */
   get status(): number {
     return ERROR_CODES[this.code].status;
+  }
+
+  /** Whose fault the error is: the caller's, the application's, the platform's, or a conflict. */
+  get kind(): ErrorKind {
+    return ERROR_CODES[this.code].kind;
   }
 }
 
@@ -248,6 +224,21 @@ export class InvocationTimeoutError extends OaasError {
   }
 }
 
+/**
+ * The caller stopped reading a streaming `@method` before its end (it broke
+ * out of the loop, or the HTTP client went away): the values it did not take
+ * are never produced, and the changes since the last `checkpoint()` are
+ * rolled back. Recorded as the reason of that rollback; the caller is gone,
+ * so nobody receives it.
+ */
+export class InvocationCancelledError extends OaasError {
+  readonly method: string;
+  constructor(method: string, options?: OaasErrorOptions) {
+    super('OAAS_ERR_INVOKE_CANCELLED', `the caller of ${method} stopped reading its stream before the end`, options);
+    this.method = method;
+  }
+}
+
 /** What a failed commit could not persist. */
 export interface UnpersistedObject {
   readonly ref: ObjectIdentity;
@@ -288,12 +279,23 @@ export class StoreError extends OaasError {
   }
 }
 
-/** No class is registered under the requested id. */
+/**
+ * No class is registered under the requested id, or a class given to the
+ * SDK (`create`, `load`, `refFor`, the client, the manual API) is not a
+ * registered `@service`.
+ */
 export class ClassNotFoundError extends OaasError {
+  /** The class id asked for; for a class given as such, its name. */
   readonly clsId: string;
-  constructor(clsId: string, options?: OaasErrorOptions) {
-    super('OAAS_ERR_CLASS_NOT_FOUND', `unknown class ${clsId}`, options);
+  constructor(clsId: string, options?: OaasErrorOptions & { readonly message?: string }) {
+    super('OAAS_ERR_CLASS_NOT_FOUND', options?.message ?? `unknown class ${clsId}`, options);
     this.clsId = clsId;
+  }
+
+  /** The error for a class (or anything else) given where a registered `@service` class is expected. */
+  static forClass(cls: unknown): ClassNotFoundError {
+    const name = typeof cls === 'function' ? cls.name : String(cls);
+    return new ClassNotFoundError(name, { message: `${name} is not a registered service class; decorate it with @service` });
   }
 }
 
@@ -358,46 +360,6 @@ export class InternalError extends OaasError {
   }
 }
 
-/** The JSON body of an error on the wire. */
-export interface WireError {
-  readonly code: string;
-  readonly message: string;
-  /** For `ApplicationError`: the thrown error's type. */
-  readonly type?: string | undefined;
-}
-
-/** An error as it crosses the wire: code and message only (never a stack). */
-export function toWireError(error: OaasError): WireError {
-  return {
-    code: error.code,
-    message: error.message,
-    ...(error instanceof ApplicationError ? { type: error.errorType } : {}),
-  };
-}
-
-/**
- * Rebuilds the `OaasError` subclass a wire error names, with the same code
- * and message, so remote callers can `instanceof` and switch on codes as
- * in-process callers do. Details beyond code and message (refs, conflicts)
- * do not cross the wire.
- */
-export function fromWireError(wire: WireError): OaasError {
-  const row = (ERROR_CODES as Record<string, { status: number; error: string } | undefined>)[wire.code];
-  const Class = row === undefined ? undefined : ERROR_CLASSES[row.error];
-  if (row === undefined || typeof Class !== 'function') return new RemoteError(`${wire.code}: ${wire.message}`);
-  const error = Object.create((Class as { prototype: object }).prototype) as OaasError & { errorType?: string; transient?: boolean };
-  Object.defineProperties(error, {
-    message: { value: wire.message, writable: true, configurable: true },
-    name: { value: row.error, writable: true, configurable: true },
-    code: { value: wire.code, enumerable: true },
-    stack: { value: `${row.error}: ${wire.message}\n    at (remote)`, writable: true, configurable: true },
-  });
-  if (error instanceof ApplicationError) Object.defineProperty(error, 'errorType', { value: wire.type ?? 'Error', enumerable: true });
-  // A store failure on the server is worth retrying from the client.
-  if (error instanceof StoreError) Object.defineProperty(error, 'transient', { value: true, enumerable: true });
-  return error;
-}
-
 /** True for errors a retry may cure: conflicts, lock timeouts and transient store failures. */
 export function isRetryable(error: unknown): boolean {
   return (
@@ -406,32 +368,3 @@ export function isRetryable(error: unknown): boolean {
     (error instanceof StoreError && error.transient)
   );
 }
-
-/** Error classes by name, for {@link fromWireError}. */
-const ERROR_CLASSES: Readonly<Record<string, abstract new (...args: never[]) => OaasError>> = {
-  ConfigurationError,
-  InvalidArgumentError,
-  RegistrationError,
-  InvalidIdError,
-  SerializationError,
-  ObjectNotFoundError,
-  AlreadyExistsError,
-  ObjectDeletedError,
-  ObjectDetachedError,
-  ObjectBusyError,
-  PendingChangesError,
-  ConflictError,
-  LockTimeoutError,
-  InvocationTimeoutError,
-  CommitError,
-  ShutdownError,
-  StoreError,
-  ClassNotFoundError,
-  MethodNotFoundError,
-  ApplicationError,
-  PayloadTooLargeError,
-  UnauthorizedError,
-  RemoteError,
-  RouteNotFoundError,
-  InternalError,
-};

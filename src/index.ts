@@ -78,6 +78,7 @@ export {
   ConflictError,
   LockTimeoutError,
   InvocationTimeoutError,
+  InvocationCancelledError,
   CommitError,
   ShutdownError,
   StoreError,
@@ -90,7 +91,8 @@ export {
   RouteNotFoundError,
   InternalError,
 } from './errors.js';
-export type { ErrorCode, ObjectIdentity, VersionConflict, UnpersistedObject, WireError } from './errors.js';
+export type { ErrorCode, ErrorKind, ObjectIdentity, VersionConflict, UnpersistedObject } from './errors.js';
+export type { WireError } from './protocol/wire.js';
 
 // Manual session API (migration)
 export { LegacySessionAdapter } from './legacy/legacy-session-adapter.js';
@@ -98,7 +100,7 @@ export type { RpcManager, MetaRepo } from './legacy/legacy-session-adapter.js';
 export { Oparaca, getGlobalOaas, newSession } from './legacy/oparaca.js';
 export type { OparacaOptions } from './legacy/oparaca.js';
 export type { ClsMeta } from './legacy/cls-meta.js';
-export type { InvocationRequest, InvocationResponse, ResponseStatus, InvocationErrorBody } from './invocation/request.js';
+export type { InvocationRequest, InvocationResponse, ResponseStatus, InvocationErrorBody } from './protocol/wire.js';
 
 // Remote invocation: the HTTP server and the typed client
 export { serve } from './server/serve.js';
@@ -121,7 +123,7 @@ export type {
 } from './client/types.js';
 
 // The OaaS package document
-export { exportPackage, buildPackageDocument } from './registry/package-export.js';
+export { exportPackage, buildPackageDocument } from './package/package-export.js';
 export type {
   ExportPackageOptions,
   PackageDocumentOptions,
@@ -132,4 +134,4 @@ export type {
   PackageFunctionBinding,
   PackageFunction,
   PackageMetadata,
-} from './registry/package-export.js';
+} from './package/package-export.js';

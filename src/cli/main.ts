@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { INTERNAL_PACKAGE, exportPackage } from '../registry/package-export.js';
+import { INTERNAL_PACKAGE, exportPackage } from '../package/package-export.js';
 import { registeredClasses } from '../registry/registry.js';
 import { shutdown } from '../runtime/process-runtime.js';
 import { USAGE, parseCliArgs, type PkgCommand, type ServeCommand } from './args.js';

@@ -3,11 +3,11 @@
  * method metadata), the error table and shared types; never on the server
  * or the runtime.
  */
-import { InvalidArgumentError, InvalidIdError, RegistrationError, RemoteError } from '../errors.js';
-import type { ObjectListing, ObjectState } from '../invocation/gateway.js';
+import { InvalidArgumentError, InvalidIdError, RemoteError } from '../errors.js';
+import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta } from '../registry/class-meta.js';
-import { findClassMeta } from '../registry/registry.js';
+import { requireClassMeta } from '../registry/require-class.js';
 import { readEvents } from './sse.js';
 import { HttpTransport, parseReply, streamError, type HttpCall } from './transport.js';
 import type {
@@ -51,7 +51,7 @@ export class RemoteClient implements OaasClient {
   }
 
   ref<T extends OaasObject>(Cls: ServiceClass<T>, id: string | number, options: RefOptions = {}): RemoteRef<T> {
-    const meta = metaOf(Cls);
+    const meta = requireClassMeta(Cls);
     const target: Target = { clsId: meta.clsId, partitionId: partitionOf(options.partitionId), objectId: objectIdOf(id) };
     const key = options.idempotencyKey;
     return new Proxy(Object.create(null) as object, {
@@ -68,7 +68,7 @@ export class RemoteClient implements OaasClient {
 
   invoke(Cls: ServiceClass<OaasObject>, id: string | number, method: string, args: readonly unknown[] = [], options: InvokeOptions = {}): Promise<unknown> {
     return this.later(() => {
-      const meta = metaOf(Cls);
+      const meta = requireClassMeta(Cls);
       if (meta.methodsByName.get(method)?.streaming === true) throw new InvalidArgumentError('method', `${method} is a streaming method: use client.stream() or a ref`);
       const target = { clsId: meta.clsId, partitionId: partitionOf(options.partitionId), objectId: objectIdOf(id) };
       return this.invokeAt(target, method, encodeArgs(meta, method, args), options.idempotencyKey);
@@ -77,13 +77,13 @@ export class RemoteClient implements OaasClient {
 
   invokeStateless(Cls: ServiceClass<OaasObject>, method: string, args: readonly unknown[] = [], options: ObjectOptions = {}): Promise<unknown> {
     return this.later(() => {
-      const meta = metaOf(Cls);
+      const meta = requireClassMeta(Cls);
       return this.invokeAt({ clsId: meta.clsId, partitionId: partitionOf(options.partitionId) }, method, encodeArgs(meta, method, args));
     });
   }
 
   stream(Cls: ServiceClass<OaasObject>, id: string | number, method: string, args: readonly unknown[] = [], options: ObjectOptions = {}): AsyncIterable<unknown> {
-    const meta = metaOf(Cls);
+    const meta = requireClassMeta(Cls);
     return this.streamArgs({ clsId: meta.clsId, partitionId: partitionOf(options.partitionId), objectId: objectIdOf(id) }, meta, method, args);
   }
 
@@ -106,7 +106,7 @@ export class RemoteClient implements OaasClient {
 
   list(Cls: ServiceClass<OaasObject>, options: ListObjectsOptions = {}): Promise<ObjectListing> {
     return this.later(async () => {
-      const meta = metaOf(Cls);
+      const meta = requireClassMeta(Cls);
       const query = new URLSearchParams();
       if (options.prefix !== undefined) query.set('prefix', options.prefix);
       if (options.limit !== undefined) query.set('limit', String(options.limit));
@@ -186,7 +186,7 @@ export class RemoteClient implements OaasClient {
   }
 
   private targetOf(Cls: ServiceClass<OaasObject>, id: string | number, options: ObjectOptions): Target {
-    return { clsId: metaOf(Cls).clsId, partitionId: partitionOf(options.partitionId), objectId: objectIdOf(id) };
+    return { clsId: requireClassMeta(Cls).clsId, partitionId: partitionOf(options.partitionId), objectId: objectIdOf(id) };
   }
 
   /** Runs `fn` so that argument errors reject the returned promise rather than throw synchronously. */
@@ -195,14 +195,6 @@ export class RemoteClient implements OaasClient {
   }
 }
 
-function metaOf(Cls: unknown): ClassMeta {
-  const meta = findClassMeta(Cls);
-  if (meta === undefined) {
-    const name = typeof Cls === 'function' ? Cls.name : String(Cls);
-    throw new RegistrationError(`${name} is not a registered service class; decorate it with @service`);
-  }
-  return meta;
-}
 
 function partitionOf(partitionId: unknown): number {
   if (partitionId === undefined) return 0;

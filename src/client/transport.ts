@@ -4,7 +4,8 @@
  * (same code) the server raised; a failure on the way (unreachable, timed
  * out, a reply that is not OaaS JSON) becomes `RemoteError`.
  */
-import { InvalidArgumentError, RemoteError, fromWireError, type OaasError, type WireError } from '../errors.js';
+import { InvalidArgumentError, RemoteError, type OaasError } from '../errors.js';
+import { fromWireError, type WireError } from '../wire-errors.js';
 import type { ClientOptions } from './types.js';
 
 /** One request. `path` starts with `/` and is already encoded. */
@@ -118,7 +119,7 @@ export class HttpTransport {
     }, this.timeoutMs);
     // An injected fetch (an in-process app) may ignore the signal: race it, so the timeout holds for any fetch.
     const abandoned = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(new Error('the request was abandoned')), { once: true });
+      controller.signal.addEventListener('abort', () => reject(new RemoteError('the request was abandoned')), { once: true });
     });
     abandoned.catch(() => undefined);
     const guard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, abandoned]);

@@ -3,7 +3,7 @@
  * server, never its runtime: importing the client loads no store, session or
  * HTTP server code.
  */
-import type { ObjectListing, ObjectState } from '../invocation/gateway.js';
+import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import type { OaasObject } from '../object/oaas-object.js';
 
 export type { ObjectListing, ObjectState };

@@ -1,53 +1,18 @@
-import { InvalidArgumentError, OaasError, RegistrationError } from '../errors.js';
-import { describeType } from '../describe.js';
+import { ClassNotFoundError, InvalidArgumentError, MethodNotFoundError } from '../errors.js';
 import { callMethod, type OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { checkArguments } from '../registry/param-schema.js';
 import { findClassMetaById } from '../registry/registry.js';
-import type { InvocationErrorBody, InvocationRequest, InvocationResponse, ResponseStatus } from './request.js';
+import type { InvocationRequest, InvocationResponse } from '../protocol/wire.js';
+import { checkRequest, errorResponse, failureStatus } from './replies.js';
 
 /** How the dispatcher reaches objects. */
 export interface DispatchTarget {
   load(ctor: abstract new () => OaasObject, id: unknown, options: { partitionId: number }): Promise<OaasObject>;
 }
 
-/** Errors that say the platform (not the request or the application) failed. */
-export const SYSTEM_CODES: ReadonlySet<string> = new Set([
-  'OAAS_ERR_LOCK_TIMEOUT',
-  'OAAS_ERR_RUNTIME_SHUT_DOWN',
-  'OAAS_ERR_STORE_FAILED',
-  'OAAS_ERR_COMMIT_FAILED',
-  'OAAS_ERR_COMMIT_CONFLICT',
-  'OAAS_ERR_CONFIG_INVALID',
-]);
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function errorResponse(status: ResponseStatus, error: unknown): InvocationResponse {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const body: InvocationErrorBody = {
-    error_type: e.name,
-    error_message: e.message,
-    ...(e instanceof OaasError ? { code: e.code } : {}),
-  };
-  return { status, payload: encoder.encode(JSON.stringify(body)) };
-}
-
-function checkRequest(request: unknown): InvocationRequest {
-  if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('request', `expected an object, got ${describeType(request)}`);
-  const r = request as Record<string, unknown>;
-  if (typeof r.clsId !== 'string' || r.clsId === '') throw new InvalidArgumentError('clsId', 'expected a non-empty string');
-  if (typeof r.fnId !== 'string' || r.fnId === '') throw new InvalidArgumentError('fnId', 'expected a non-empty string');
-  if (typeof r.partitionId !== 'number' || !Number.isSafeInteger(r.partitionId) || r.partitionId < 0) {
-    throw new InvalidArgumentError('partitionId', 'expected a non-negative integer');
-  }
-  if (r.objectId !== undefined && typeof r.objectId !== 'string') throw new InvalidArgumentError('objectId', 'expected a string');
-  if (r.payload !== undefined && typeof r.payload !== 'string' && !(r.payload instanceof Uint8Array)) {
-    throw new InvalidArgumentError('payload', 'expected a Uint8Array or a string');
-  }
-  return r as unknown as InvocationRequest;
-}
 
 /** Turns a payload into the method's arguments: one argument, or an array of them when it takes several. */
 export function decodeArguments(payload: Uint8Array | string | undefined, method: Pick<MethodMeta, 'name' | 'arity'>): unknown[] {
@@ -68,9 +33,9 @@ export function decodeArguments(payload: Uint8Array | string | undefined, method
 
 function resolve(request: InvocationRequest): { meta: ClassMeta; method: MethodMeta } {
   const meta = findClassMetaById(request.clsId);
-  if (meta === undefined) throw new RegistrationError(`unknown class ${request.clsId}`);
+  if (meta === undefined) throw new ClassNotFoundError(request.clsId);
   const method = meta.methodsByName.get(request.fnId);
-  if (method === undefined) throw new RegistrationError(`class ${request.clsId} has no method ${request.fnId}`);
+  if (method === undefined) throw new MethodNotFoundError(request.clsId, request.fnId);
   if (request.objectId === undefined && !method.stateless) {
     throw new InvalidArgumentError('objectId', `${request.fnId} is not stateless: the request needs an objectId`);
   }
@@ -92,7 +57,7 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
     ({ meta, method } = resolve(checked));
     args = await checkArguments(method, decodeArguments(checked.payload, method));
   } catch (error) {
-    return errorResponse('INVALID_REQUEST', error);
+    return errorResponse(failureStatus(error, 'request'), error);
   }
   let self: OaasObject;
   try {
@@ -101,8 +66,7 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
         ? new (meta.ctor as new () => OaasObject)()
         : await target.load(meta.ctor as abstract new () => OaasObject, checked.objectId, { partitionId: checked.partitionId });
   } catch (error) {
-    const status = error instanceof OaasError && SYSTEM_CODES.has(error.code) ? 'SYSTEM_ERROR' : 'INVALID_REQUEST';
-    return errorResponse(status, error);
+    return errorResponse(failureStatus(error, 'load'), error);
   }
   try {
     // Past the local check: the arguments were checked above (a transforming schema runs once).
@@ -115,7 +79,6 @@ export async function dispatchLocal(target: DispatchTarget, request: unknown): P
     }
     return result === undefined ? { status: 'OKAY' } : { status: 'OKAY', payload: encoder.encode(JSON.stringify(result)) };
   } catch (error) {
-    const status = error instanceof OaasError && SYSTEM_CODES.has(error.code) ? 'SYSTEM_ERROR' : 'APP_ERROR';
-    return errorResponse(status, error);
+    return errorResponse(failureStatus(error, 'call'), error);
   }
 }

@@ -19,14 +19,17 @@ import {
   OaasError,
 } from '../errors.js';
 import { decodeState, encodeState } from '../object/codec.js';
-import { normalizeObjectId, normalizePartitionId } from '../object/ids.js';
+import { normalizeObjectId, normalizePartitionId } from '../identity.js';
 import { callMethod, coreOf, type OaasObject } from '../object/oaas-object.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { checkArguments } from '../registry/param-schema.js';
 import { findClassMetaById } from '../registry/registry.js';
 import { LIST_LIMIT } from '../stores/store.js';
 import { decodeArguments } from './dispatcher.js';
+import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import { IdempotencyRecord } from './idempotency-record.js';
+
+export type { ObjectListing, ObjectState };
 
 /** One invocation as a transport received it. */
 export interface InvokeCall {
@@ -49,19 +52,7 @@ export type InvokeOutcome =
   | { readonly kind: 'value'; readonly value: unknown }
   | { readonly kind: 'stream'; readonly stream: AsyncGenerator<unknown> };
 
-/** An object's state on the wire. */
-export interface ObjectState {
-  readonly metadata: { readonly cls_id: string; readonly partition_id: number; readonly object_id: string };
-  readonly version: number;
-  /** Field key -> value, in the codec's JSON form (plain JSON for plain values). */
-  readonly entries: Readonly<Record<string, unknown>>;
-}
 
-/** A page of `list`. */
-export interface ObjectListing {
-  readonly objects: readonly { readonly object_id: string; readonly version: number; readonly entry_count: number }[];
-  readonly next_cursor?: string | undefined;
-}
 
 /** Options of {@link Gateway}. */
 export interface GatewayOptions {
@@ -134,12 +125,12 @@ export class Gateway {
         const value = await runtime.sessionScope(
           async () => {
             if (recordId !== undefined) {
-              const seen = await findRecord(recordId, partitionId);
+              const seen = await findRecord(runtime, recordId, partitionId);
               if (seen !== undefined) return seen;
             }
-            const target = await load(meta, objectId, partitionId);
+            const target = await load(runtime, meta, objectId, partitionId);
             const result = await callApp(() => run(target));
-            if (recordId !== undefined) IdempotencyRecord.create({ result: toJsonValue(result) }, { id: recordId, partitionId });
+            if (recordId !== undefined) runtime.create(IdempotencyRecord, { result: toJsonValue(result) }, { id: recordId, partitionId });
             return result;
           },
           { partitionId, retries: this.conflictRetries },
@@ -161,7 +152,7 @@ export class Gateway {
     partitionId: number,
     args: unknown[],
   ): AsyncGenerator<unknown> {
-    const target = await load(meta, objectId, partitionId);
+    const target = await load(runtime, meta, objectId, partitionId);
     const values = callMethod(target, method, args) as AsyncGenerator<unknown>;
     try {
       for await (const value of values) yield value;
@@ -177,7 +168,8 @@ export class Gateway {
     const meta = this.classOf(clsId);
     const p = normalizePartitionId(partitionId);
     // Fresh: another process may have changed it; a live instance with pending changes is served as it is.
-    const target = await this.runtime().runInSession(() => (meta.ctor as unknown as typeof OaasObject).load(normalizeObjectId(objectId), { partitionId: p, fresh: true }));
+    const runtime = this.runtime();
+    const target = await runtime.runInSession(() => runtime.load(meta.ctor as abstract new () => OaasObject, normalizeObjectId(objectId), { partitionId: p, fresh: true }));
     return stateOf(target);
   }
 
@@ -191,14 +183,15 @@ export class Gateway {
     const p = normalizePartitionId(partitionId);
     const id = normalizeObjectId(objectId);
     const { entries, version } = parseStateBody(body);
-    return this.runtime().sessionScope(
+    const runtime = this.runtime();
+    return runtime.sessionScope(
       async () => {
         let target: OaasObject;
         try {
-          target = await load(meta, id, p);
+          target = await load(runtime, meta, id, p);
         } catch (error) {
           if (!(error instanceof ObjectNotFoundError)) throw error;
-          target = (meta.ctor as unknown as typeof OaasObject).create({}, { id, partitionId: p });
+          target = runtime.create(meta.ctor as abstract new () => OaasObject, {}, { id, partitionId: p });
         }
         const core = coreOf(target);
         if (version !== undefined && version !== core.version) {
@@ -225,7 +218,8 @@ export class Gateway {
     const p = normalizePartitionId(partitionId);
     const id = normalizeObjectId(objectId);
     try {
-      await this.runtime().sessionScope(async () => (await load(meta, id, p)).delete(), { partitionId: p, retries: this.conflictRetries });
+      const runtime = this.runtime();
+      await runtime.sessionScope(async () => (await load(runtime, meta, id, p)).delete(), { partitionId: p, retries: this.conflictRetries });
     } catch (error) {
       if (!(error instanceof ObjectNotFoundError)) throw error;
     }
@@ -264,8 +258,9 @@ function findMember(meta: ClassMeta, name: string): Member {
   throw new MethodNotFoundError(meta.clsId, name);
 }
 
-async function load(meta: ClassMeta, objectId: string, partitionId: number): Promise<OaasObject> {
-  return (meta.ctor as unknown as typeof OaasObject).load(objectId, { partitionId });
+/** Loads through the gateway's own runtime (never the process-wide one). */
+function load(runtime: Runtime, meta: ClassMeta, objectId: string, partitionId: number): Promise<OaasObject> {
+  return runtime.load(meta.ctor as abstract new () => OaasObject, objectId, { partitionId });
 }
 
 /** Runs a member; what the application throws becomes an `ApplicationError` (type and message, no stack). */
@@ -286,9 +281,9 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function findRecord(id: string, partitionId: number): Promise<unknown> {
+async function findRecord(runtime: Runtime, id: string, partitionId: number): Promise<unknown> {
   try {
-    return (await IdempotencyRecord.load(id, { partitionId })).result;
+    return ((await runtime.load(IdempotencyRecord, id, { partitionId })) as IdempotencyRecord).result;
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return undefined;
     throw error;

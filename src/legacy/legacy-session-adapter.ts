@@ -1,8 +1,8 @@
 import type { Runtime } from '../runtime/runtime.js';
 import { InvalidArgumentError, ObjectNotFoundError } from '../errors.js';
-import { remoteInvoke } from '../client/legacy-transport.js';
+import { remoteInvoke } from './legacy-transport.js';
 import { dispatchLocal } from '../invocation/dispatcher.js';
-import type { InvocationRequest, InvocationResponse } from '../invocation/request.js';
+import type { InvocationRequest, InvocationResponse } from '../protocol/wire.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import type { ObjectRef } from '../object/object-ref.js';
 import type { ClassMeta } from '../registry/class-meta.js';

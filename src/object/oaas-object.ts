@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { OAAS_OBJECT_BRAND, type MethodMeta } from '../registry/class-meta.js';
-import { ObjectRef, TO_REF } from './object-ref.js';
+import { ObjectRef, TO_REF, runtimeNotLoaded } from './object-ref.js';
 import type { ObjectCore } from './object-core.js';
 import { callUnchecked, classMetaOf, detachedError } from './method-calls.js';
 import { rawOf, registerProxy } from './raw.js';
@@ -50,7 +50,7 @@ export function setObjectFactory(get: () => ObjectFactory): void {
 }
 
 function currentFactory(): ObjectFactory {
-  if (factory === undefined) throw new Error('the OaaS runtime is not loaded; import from the package root');
+  if (factory === undefined) throw runtimeNotLoaded();
   return factory();
 }
 

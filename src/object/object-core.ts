@@ -1,6 +1,6 @@
 import { ObjectDeletedError } from '../errors.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
-import { keyString, type ObjectKey } from '../stores/store.js';
+import { keyString, type ObjectKey } from '../identity.js';
 import type { ValueLocation } from './codec.js';
 import { ObjectLock } from './object-lock.js';
 import type { StateFields } from './state-fields.js';

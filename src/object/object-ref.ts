@@ -1,5 +1,5 @@
-import { InvalidArgumentError, type ObjectIdentity } from '../errors.js';
-import { normalizeObjectId, normalizePartitionId } from './ids.js';
+import { ConfigurationError, InvalidArgumentError, type ObjectIdentity } from '../errors.js';
+import { normalizeObjectId, normalizePartitionId } from '../identity.js';
 
 /**
  * How an {@link ObjectRef} resolves to a live object. The runtime installs it;
@@ -8,6 +8,14 @@ import { normalizeObjectId, normalizePartitionId } from './ids.js';
 export type RefLoader = (ref: ObjectRef) => Promise<unknown>;
 
 let refLoader: RefLoader | undefined;
+
+/**
+ * @internal The error for an object-layer call made before the runtime wired
+ * itself in: a module was imported by its deep path, not from the package root.
+ */
+export function runtimeNotLoaded(): ConfigurationError {
+  return new ConfigurationError('import', 'the OaaS runtime is not loaded; import oaas-sdk from the package root, not a module inside it');
+}
 
 /** @internal Installs the function `ObjectRef.load()` uses. */
 export function setRefLoader(loader: RefLoader): void {
@@ -40,7 +48,7 @@ export class ObjectRef implements ObjectIdentity {
 
   /** Loads the live object this ref points to. */
   load<T = unknown>(): Promise<T> {
-    if (refLoader === undefined) return Promise.reject(new Error('the OaaS runtime is not loaded'));
+    if (refLoader === undefined) return Promise.reject(runtimeNotLoaded());
     return refLoader(this) as Promise<T>;
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AlreadyExistsError, ConflictError, type ObjectIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
-import { backoffDelay } from '../session/backoff.js';
+import { backoffDelay } from '../backoff.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { ManagedSession } from '../session/session.js';
 import type { Clock } from './clock.js';

@@ -1,10 +1,11 @@
-import { InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, PendingChangesError, RegistrationError, type ObjectIdentity } from '../errors.js';
-import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../object/ids.js';
+import { ClassNotFoundError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, PendingChangesError, type ObjectIdentity } from '../errors.js';
+import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../identity.js';
 import type { ObjectCore, ObjectHost } from '../object/object-core.js';
 import { ObjectRef } from '../object/object-ref.js';
 import { coreOf, type CreateOptions, type LoadOptions, type OaasObject, type ObjectFactory } from '../object/oaas-object.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
-import { findClassMeta, findClassMetaById } from '../registry/registry.js';
+import { findClassMetaById } from '../registry/registry.js';
+import { requireClassMeta } from '../registry/require-class.js';
 import { chainContext, sessionContext } from '../session/async-context.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
@@ -42,12 +43,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   private metaOf(ctor: unknown): ClassMeta {
-    const meta = findClassMeta(ctor);
-    if (meta === undefined) {
-      const name = typeof ctor === 'function' ? ctor.name : String(ctor);
-      throw new RegistrationError(`${name} is not a registered service class; decorate it with @service`);
-    }
-    return meta;
+    return requireClassMeta(ctor);
   }
 
   private partitionOf(partitionId: unknown, argument: string): number {
@@ -95,7 +91,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   /** Loads the object a ref points to, with the class registered under its class id. */
   loadRef(ref: ObjectRef): Promise<unknown> {
     const meta = findClassMetaById(ref.clsId);
-    if (meta === undefined) return Promise.reject(new RegistrationError(`class ${ref.clsId} is not registered in this process`));
+    if (meta === undefined) return Promise.reject(new ClassNotFoundError(ref.clsId, { message: `class ${ref.clsId} is not registered in this process` }));
     return this.load(meta.ctor as abstract new () => OaasObject, ref.objectId, { partitionId: ref.partitionId });
   }
 

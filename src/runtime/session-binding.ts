@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { normalizePartitionId } from '../object/ids.js';
+import { normalizePartitionId } from '../identity.js';
 import { chainContext, currentSlot, runWithSession, sessionContext } from '../session/async-context.js';
 import { ManagedSession, type Session, type SessionHost, type SessionKind } from '../session/session.js';
 import type { RunState } from './run-state.js';

@@ -11,9 +11,11 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { checkKnownOptions } from '../config.js';
 import { sessionContext } from '../session/async-context.js';
-import { ConfigurationError, InvalidArgumentError, PayloadTooLargeError, StoreError, toWireError } from '../errors.js';
-import { Gateway, type ObjectState } from '../invocation/gateway.js';
+import { ConfigurationError, InvalidArgumentError, PayloadTooLargeError, StoreError } from '../errors.js';
+import { Gateway } from '../invocation/gateway.js';
+import type { ObjectState } from '../protocol/wire.js';
 import { getAutoSessionManager } from '../runtime/process-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth } from './auth.js';
 import { errorReply, notFoundReply } from './errors.js';
 import { sseReply } from './sse.js';
@@ -31,7 +33,12 @@ export interface ServerOptions {
   token?: string | undefined;
   /** The largest request body accepted, in bytes; larger ones get 413. @default 1048576 (1 MiB) */
   bodyLimitBytes?: number | undefined;
-  /** The gateway the routes call. @default new Gateway(getAutoSessionManager, { conflictRetries }) */
+  /**
+   * The runtime the routes serve (objects, `/metrics`, logs): a function, so
+   * it is looked up per request. @default the process-wide runtime (`configureOaas`)
+   */
+  runtime?: (() => Runtime) | undefined;
+  /** The gateway the routes call. @default new Gateway(runtime, { conflictRetries }) */
   gateway?: GatewayLike | undefined;
   /** How many times an invocation re-runs after a `ConflictError` at its commit (default gateway only). @default 3 */
   conflictRetries?: number | undefined;
@@ -58,9 +65,10 @@ type Env = { Variables: { trace: TraceContext | undefined } };
  */
 export function createApp(options: ServerOptions = {}): Hono<Env> {
   checkOptions(options);
-  const gateway = options.gateway ?? new Gateway(getAutoSessionManager, { conflictRetries: options.conflictRetries });
+  const runtime: () => Runtime = options.runtime ?? getAutoSessionManager;
+  const gateway = options.gateway ?? new Gateway(runtime, { conflictRetries: options.conflictRetries });
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const logger = (): Logger | undefined => options.logger ?? runtimeLogger();
+  const logger = (): Logger | undefined => options.logger ?? runtimeLogger(runtime);
   const app = new Hono<Env>();
 
   app.onError((error, c) => errorReply(c, error, logger));
@@ -71,12 +79,12 @@ export function createApp(options: ServerOptions = {}): Hono<Env> {
   app.get('/readyz', async (c) => {
     const ready = await gateway.ready().catch(() => false);
     if (ready) return c.json({ status: 'ready' });
-    return c.json({ error: toWireError(new StoreError('the store is not reachable or the runtime is shut down', { transient: true })) }, 503);
+    return errorReply(c, new StoreError('the store is not reachable or the runtime is shut down', { transient: true }), logger);
   });
 
   // Prometheus text exposition of the runtime's figures (behind the token when one is set).
   if (options.token !== undefined) app.use('/metrics', bearerAuth(options.token));
-  app.get('/metrics', async (c) => c.text(await getAutoSessionManager().metricsText(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get('/metrics', async (c) => c.text(await runtime().metricsText(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
 
   // Each request gets its own async context, so no session bound while serving one request leaks into another.
   app.use('/api/*', (_c, next) => sessionContext.run({ sessions: new Map() }, next));
@@ -204,12 +212,13 @@ function checkMetadata(body: unknown, path: { cls_id: string; partition_id: unkn
 }
 
 /** The option names {@link createApp} reads (and `serve()` passes on). */
-export const SERVER_OPTIONS: ReadonlySet<string> = new Set(['token', 'bodyLimitBytes', 'gateway', 'conflictRetries', 'logger']);
+export const SERVER_OPTIONS: ReadonlySet<string> = new Set(['token', 'bodyLimitBytes', 'runtime', 'gateway', 'conflictRetries', 'logger']);
 
 function checkOptions(options: ServerOptions): void {
   if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigurationError('options', 'expected an object');
   checkKnownOptions(options, SERVER_OPTIONS);
-  const { token, bodyLimitBytes, conflictRetries } = options;
+  const { token, bodyLimitBytes, conflictRetries, runtime } = options;
+  if (runtime !== undefined && typeof runtime !== 'function') throw new ConfigurationError('runtime', 'expected a function that returns the runtime');
   if (token !== undefined && (typeof token !== 'string' || token === '' || /\s/.test(token))) {
     throw new ConfigurationError('token', 'expected a non-empty token without spaces');
   }
@@ -222,9 +231,9 @@ function checkOptions(options: ServerOptions): void {
 }
 
 /** The runtime's logger, if a runtime can be had (never creates trouble on the error path). */
-function runtimeLogger(): Logger | undefined {
+function runtimeLogger(runtime: () => Runtime): Logger | undefined {
   try {
-    return getAutoSessionManager().logger;
+    return runtime().logger;
   } catch {
     return undefined;
   }

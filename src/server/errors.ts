@@ -6,17 +6,12 @@
  */
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
-import { ERROR_CODES, InternalError, OaasError, RouteNotFoundError, toWireError, type WireError } from '../errors.js';
-
+import { InternalError, OaasError, RouteNotFoundError } from '../errors.js';
+import { toWireError, type WireError } from '../wire-errors.js';
 
 /** The JSON body of an error reply. */
 export interface ErrorBody {
   readonly error: WireError;
-}
-
-/** The HTTP status of an `OaasError`. */
-export function statusOf(error: OaasError): number {
-  return ERROR_CODES[error.code].status;
 }
 
 /** The wire form of any failure: an `OaasError` as it is, anything else as a generic internal error. */
@@ -24,15 +19,18 @@ export function wireErrorOf(error: unknown): WireError {
   return toWireError(error instanceof OaasError ? error : new InternalError());
 }
 
-/** Builds the reply for an error thrown by a route or a middleware. */
+/** Builds the reply for an error thrown by a route or a middleware, or for a failure a route reports. */
 export function errorReply(c: Context, error: unknown, logger: () => Logger | undefined): Response {
-  if (error instanceof OaasError) return c.json({ error: toWireError(error) } satisfies ErrorBody, statusOf(error) as 400);
+  if (error instanceof OaasError) return reply(c, error);
   logger()?.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed unexpectedly');
-  return c.json({ error: wireErrorOf(error) } satisfies ErrorBody, 500);
+  return reply(c, new InternalError());
 }
 
 /** The reply for a path no route matches. */
 export function notFoundReply(c: Context): Response {
-  const body: ErrorBody = { error: toWireError(new RouteNotFoundError(c.req.method, c.req.path)) };
-  return c.json(body, 404);
+  return reply(c, new RouteNotFoundError(c.req.method, c.req.path));
+}
+
+function reply(c: Context, error: OaasError): Response {
+  return c.json({ error: toWireError(error) } satisfies ErrorBody, error.status as 400);
 }

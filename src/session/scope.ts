@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import { chainContext, runWithSession } from './async-context.js';
-import { normalizePartitionId } from '../object/ids.js';
+import { normalizePartitionId } from '../identity.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { Isolation } from '../stores/store.js';
 import { chainHolds, innermostScope, type ChainLink, type ScopeFrames } from './call-chain.js';
 import type { ManagedSession, Session } from './session.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
 import { UndoFrame } from './undo-frame.js';
 
 /** Options of `sessionScope`. */

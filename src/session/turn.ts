@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
+import { InvalidArgumentError, InvocationCancelledError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
 import { toStateValue } from '../object/codec.js';
 import type { Logger } from 'pino';
 import { chainContext } from './async-context.js';
@@ -225,6 +225,8 @@ async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta,
   const link: ChainLink = { parent: chain, holder, core, frame };
   host.turnStarted();
   let finished = false;
+  // Why the stream did not finish: what the method (or the consumer, by `throw()`) threw; else the consumer stopped reading.
+  let failure: { error: unknown } | undefined;
   try {
     const fn = methodOf(core, method);
     const inner = chainContext.run(link, () => fn.apply(core.proxy, args)) as AsyncGenerator<unknown>;
@@ -240,9 +242,12 @@ async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta,
     } finally {
       if (!finished) await chainContext.run(link, () => inner.return(undefined)).catch(() => undefined);
     }
+  } catch (error) {
+    failure = { error };
+    throw error;
   } finally {
     if (finished) frame.mergeIntoParent();
-    else rollBack(host, core, method.name, frame, new Error('stream ended early'));
+    else rollBack(host, core, method.name, frame, failure === undefined ? new InvocationCancelledError(method.name) : failure.error);
     host.turnEnded();
     if (owned) core.releaseLock(holder);
   }

@@ -63,13 +63,8 @@ export function parseStoreSpec(spec: string, field = 'store'): StoreSpec {
 }
 
 function checkUrl(text: string, field: string): string {
-  try {
-    const url = new URL(text);
-    if (url.hostname === '') throw new Error('no host');
-  } catch (error) {
-    // The URL may hold a password: report the scheme only.
-    throw new ConfigurationError(field, `malformed ${text.slice(0, text.indexOf(':'))} URL`, { cause: error instanceof Error ? new Error(error.name) : undefined });
-  }
+  // The URL may hold a password: report the scheme only, and keep no parse error (its `input` is the URL).
+  if (!URL.canParse(text) || new URL(text).hostname === '') throw new ConfigurationError(field, `malformed ${text.slice(0, text.indexOf(':'))} URL`);
   return text;
 }
 

@@ -11,12 +11,9 @@
  * `ConflictError`, `StoreError` and `InvalidArgumentError`.
  */
 
-/** The identity of one stored object. */
-export interface ObjectKey {
-  readonly clsId: string;
-  readonly partitionId: number;
-  readonly objectId: string;
-}
+import type { ObjectKey } from '../identity.js';
+
+export { keyString, MAX_PARTITION_ID, type ObjectKey } from '../identity.js';
 
 /** One object as the store holds it. */
 export interface StoredObject {
@@ -109,13 +106,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Partition ids are 32-bit: every backend can index them as a plain integer column. */
-export const MAX_PARTITION_ID = 2_147_483_647;
-
 /** Default and maximum page size of {@link Store.list}. */
 export const LIST_LIMIT = { default: 100, max: 1000 } as const;
 
-/** A string that identifies a key uniquely, for maps and sets. */
-export function keyString(key: ObjectKey): string {
-  return `${key.clsId}\u0000${String(key.partitionId)}\u0000${key.objectId}`;
-}

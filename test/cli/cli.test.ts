@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { USAGE, parseCliArgs } from '../../src/cli/args.js';
 import { runCli, type CliEnvironment, type RunningServer, type ServeFunction } from '../../src/cli/main.js';
-import type { PackageDocument } from '../../src/registry/package-export.js';
+import type { PackageDocument } from '../../src/package/package-export.js';
 import { TsChild } from '../support/child.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { InvalidArgumentError, OaasObject, ObjectRef, RegistrationError, field, getter, method, service, setter, transient } from '../../src/index.js';
-import { buildPackageDocument, exportPackage, type PackageDocument } from '../../src/registry/package-export.js';
+import { buildPackageDocument, exportPackage, type PackageDocument } from '../../src/package/package-export.js';
 
 // Vitest compiles with swc, which emits `design:*` metadata like tsc: parameter types are known here.
 

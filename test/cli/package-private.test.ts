@@ -1,7 +1,7 @@
 // `_` methods: the gateway never invokes them, so the package document does not list them either.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OaasObject, createApp, method, service, shutdown } from '../../src/index.js';
-import { buildPackageDocument, exportPackage } from '../../src/registry/package-export.js';
+import { buildPackageDocument, exportPackage } from '../../src/package/package-export.js';
 import { freshRuntime } from '../support/runtime.js';
 
 @service('Vault', { package: 'private_names' })

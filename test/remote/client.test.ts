@@ -13,7 +13,6 @@ import {
   OaasError,
   OaasObject,
   ObjectNotFoundError,
-  RegistrationError,
   RemoteError,
   UnauthorizedError,
 } from '../../src/index.js';
@@ -242,8 +241,8 @@ describe('client argument checks', () => {
     expect(() => connect({ url: 'not a url' })).toThrow(InvalidArgumentError);
     expect(() => connect({ url: 'http://x', timeoutMs: 0 })).toThrow(InvalidArgumentError);
     expect(() => connect({ url: 'http://x', token: 'has space' })).toThrow(InvalidArgumentError);
-    expect(() => client.ref(NotAService, 'a')).toThrow(RegistrationError);
-    await expect(client.get(NotAService, 'a')).rejects.toBeInstanceOf(RegistrationError);
+    expect(() => client.ref(NotAService, 'a')).toThrow(ClassNotFoundError);
+    await expect(client.get(NotAService, 'a')).rejects.toBeInstanceOf(ClassNotFoundError);
     await expect(client.get(Counter, '..')).rejects.toBeInstanceOf(InvalidIdError);
     expect(() => client.ref(Counter, '.')).toThrow(InvalidIdError);
     await expect(client.invoke(Counter, 'a', 'increment', [1, 2])).rejects.toBeInstanceOf(InvalidArgumentError);

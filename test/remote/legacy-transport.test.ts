@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { remoteInvoke } from '../../src/client/legacy-transport.js';
+import { remoteInvoke } from '../../src/legacy/legacy-transport.js';
 import {
   configureOaas,
   getAutoSessionManager,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as E from '../../src/errors.js';
-import { isRetryable } from '../../src/errors.js';
+import { codesOfKind, isRetryable, kindOf, type ErrorKind } from '../../src/errors.js';
 import * as sdk from '../../src/index.js';
 import { ERROR_CODES, OaasError, OaasObject, configureOaas, service, shutdown } from '../../src/index.js';
 import { checkedShutdown } from '../support/runtime.js';
@@ -24,6 +24,7 @@ const samples: Record<string, () => OaasError> = {
   ConflictError: () => new E.ConflictError([{ ref, expected: 1, actual: 2 }], { cause }),
   LockTimeoutError: () => new E.LockTimeoutError(ref, 5000, { cause }),
   InvocationTimeoutError: () => new E.InvocationTimeoutError('increment', 30, { cause }),
+  InvocationCancelledError: () => new E.InvocationCancelledError('countDown', { cause }),
   CommitError: () => new E.CommitError('1 of 1 sessions failed', { unpersisted: [{ ref, fields: ['count'] }], failures: [cause] }, { cause }),
   ShutdownError: () => new E.ShutdownError(undefined, { cause }),
   PendingChangesError: () => new E.PendingChangesError(ref, { cause }),
@@ -39,6 +40,7 @@ const samples: Record<string, () => OaasError> = {
 };
 
 const rows = Object.entries(ERROR_CODES);
+const KINDS: readonly ErrorKind[] = ['request', 'application', 'system', 'conflict'];
 const exports = sdk as unknown as Record<string, unknown>;
 
 function isErrorClass(value: unknown): value is new (...args: never[]) => OaasError {
@@ -56,11 +58,25 @@ describe('the error table', () => {
     expect(new Set(classes).size).toBe(classes.length);
   });
 
-  it.each(rows)('%s is well formed and maps to an HTTP error status', (code, row) => {
+  it.each(rows)('%s is well formed and maps to an HTTP error status and a kind', (code, row) => {
     expect(code).toMatch(/^OAAS_ERR_[A-Z]+_[A-Z_]+$/);
     expect(Number.isInteger(row.status)).toBe(true);
     expect(row.status).toBeGreaterThanOrEqual(400);
     expect(row.status).toBeLessThanOrEqual(599);
+    expect(KINDS).toContain(row.kind);
+    // The caller's fault is a client error on the wire.
+    if (row.kind === 'request') expect(row.status).toBeLessThan(500);
+  });
+
+  it('answers the kind of a code, and the codes of a kind, from the table alone', () => {
+    for (const [code, row] of rows) {
+      expect(kindOf(code)).toBe(row.kind);
+      expect(codesOfKind(row.kind)).toContain(code);
+    }
+    expect(KINDS.flatMap((kind) => codesOfKind(kind)).sort()).toEqual(rows.map(([code]) => code).sort());
+    expect(codesOfKind('conflict')).toEqual(['OAAS_ERR_COMMIT_CONFLICT']);
+    expect(kindOf('OAAS_ERR_NO_SUCH_CODE')).toBeUndefined();
+    expect(kindOf('toString')).toBeUndefined();
   });
 
   it.each(rows)('%s names an exported OaasError subclass whose instances carry the code', (code, row) => {
@@ -74,6 +90,7 @@ describe('the error table', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.code).toBe(code);
     expect(error.status).toBe(row.status);
+    expect(error.kind).toBe(row.kind);
     expect(error.name).toBe(row.error);
     expect(error.message.length).toBeGreaterThan(0);
   });
@@ -89,13 +106,17 @@ describe('the error table', () => {
 describe('docs/errors.md', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
-  it.each(rows)('documents %s with its class and status', (code, row) => {
+  it.each(rows)('documents %s with its class, status and kind', (code, row) => {
     expect(doc).toContain(code);
     expect(doc).toContain(row.error);
-    // The table row of the code names its class and its status.
-    const line = doc.split('\n').find((l) => l.includes(code) && l.trimStart().startsWith('|'));
-    expect(line, `no table row for ${code}`).toContain(row.error);
-    expect(line).toContain(String(row.status));
+    // The table row of the code: | `code` | `Class` | status | kind | when | what to do |
+    const line = doc.split('\n').find((l) => l.trimStart().startsWith(`| \`${code}\` |`)) ?? '';
+    const cells = line.split('|').slice(1, 5).map((cell) => cell.trim());
+    expect(cells, `no table row for ${code}`).toEqual([`\`${code}\``, `\`${row.error}\``, String(row.status), row.kind]);
+  });
+
+  it('explains every kind', () => {
+    for (const kind of KINDS) expect(doc).toMatch(new RegExp(`^\\| \`${kind}\` \\|`, 'm'));
   });
 
   it('mentions every exported error class and OaasError itself', () => {
@@ -147,6 +168,11 @@ describe('error instances', () => {
     expect((samples.StoreError!() as sdk.StoreError).transient).toBe(true);
     expect((samples.AlreadyExistsError!() as sdk.AlreadyExistsError).refs).toEqual([ref]);
     expect(new sdk.ShutdownError().message).toMatch(/configureOaas/);
+    expect((samples.InvocationCancelledError!() as sdk.InvocationCancelledError).method).toBe('countDown');
+    class Plain {}
+    const notService = E.ClassNotFoundError.forClass(Plain);
+    expect([notService.code, notService.clsId, notService.message]).toEqual(['OAAS_ERR_CLASS_NOT_FOUND', 'Plain', 'Plain is not a registered service class; decorate it with @service']);
+    expect(E.ClassNotFoundError.forClass(42).clsId).toBe('42');
   });
 
   it('are never shared: the SDK raises a new instance each time', async () => {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { backoffDelay } from '../../backoff.js';
 import { StoreError } from '../../errors.js';
 import { loadDriver } from '../optional-driver.js';
 import type { RedisClient } from '../redis/redis-client.js';
@@ -100,14 +101,14 @@ export class RedisCache implements VersionedCache {
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
         // Keep trying in the background; callers fall back to the store meanwhile.
-        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+        retryStrategy: (attempt) => backoffDelay(attempt, 100, 2000),
       });
       client.on('error', () => undefined); // failures surface on the commands; the client reconnects by itself
       this.client = client;
       // Commands sent before the first connection would fail (no offline queue): wait for it, bounded.
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`no connection within ${String(this.timeoutMs * 4)} ms`));
+          reject(new StoreError(`no connection within ${String(this.timeoutMs * 4)} ms`, { transient: true }));
         }, this.timeoutMs * 4);
         client.once('ready', () => {
           clearTimeout(timer);

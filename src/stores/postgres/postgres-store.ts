@@ -286,7 +286,7 @@ async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Iso
     return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      broken ??= rollbackError instanceof Error ? rollbackError : translateError('rollback', rollbackError);
     });
     const lost = error instanceof CreationRace ? error.raced : isSerializationFailure(error) ? batch : undefined;
     if (lost === undefined) throw error;

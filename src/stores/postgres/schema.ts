@@ -12,6 +12,7 @@ import type { Pool } from 'pg';
 import { InvalidArgumentError, StoreError } from '../../errors.js';
 import { MAX_PARTITION_ID, keyString, type Isolation, type ObjectKey } from '../store.js';
 import { checkKey } from '../validate.js';
+import { translateError } from './errors.js';
 
 /** The schema version this release reads and writes. */
 export const SCHEMA_VERSION = '1';
@@ -76,7 +77,7 @@ export async function ensureSchema(pool: Pool): Promise<void> {
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      broken = rollbackError instanceof Error ? rollbackError : translateError('rollback', rollbackError);
     });
     throw error;
   } finally {

@@ -3,7 +3,9 @@
  * connected, checked and closed.
  */
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
+import { backoffDelay } from '../../backoff.js';
 import { StoreError } from '../../errors.js';
+import { connectionClosed, unexpectedReply } from './errors.js';
 import { loadDriver } from '../optional-driver.js';
 import { SCHEMA_VERSION } from './scripts.js';
 
@@ -28,7 +30,7 @@ export async function createClient(url: string, connectTimeoutMs: number, comman
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     // Reconnect forever, at most a second apart, so the store heals by itself when the server is back.
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+    retryStrategy: (attempt: number) => backoffDelay(attempt, 100, 1000),
   };
   return new RedisClient(url, settings);
 }
@@ -105,7 +107,7 @@ async function checkDatabase(client: Redis): Promise<void> {
 async function connected(client: Redis, wait: ReadyWait): Promise<void> {
   if (client.status === 'ready') return;
   if (client.status === 'wait') client.connect().catch(() => undefined); // the events below report the outcome
-  else if (client.status === 'end') throw new Error('Connection is closed.');
+  else if (client.status === 'end') throw connectionClosed();
   await new Promise<void>((resolve, reject) => {
     const settle = (error?: Error): void => {
       clearTimeout(timer);
@@ -115,7 +117,7 @@ async function connected(client: Redis, wait: ReadyWait): Promise<void> {
       else reject(error);
     };
     const onReady = (): void => { settle(); };
-    const onClose = (): void => { settle(wait.lastError() ?? new Error('Connection is closed.')); };
+    const onClose = (): void => { settle(wait.lastError() ?? connectionClosed()); };
     const timer = setTimeout(() => {
       const message = `redis open failed: no connection to ${redact(wait.url)} within ${wait.timeoutMs} ms`;
       settle(new StoreError(message, { transient: true }, { cause: wait.lastError() }));
@@ -138,7 +140,7 @@ export async function checkSchema(client: Redis, metaKey: string): Promise<void>
 /** Runs a MULTI and returns its replies, throwing the first command error. */
 export async function execAll(multi: ChainableCommander, count: number): Promise<unknown[]> {
   const results = await multi.exec();
-  if (results?.length !== count) throw new Error(`MULTI returned ${results === null ? 'null' : `${results.length} replies`}, expected ${count}`);
+  if (results?.length !== count) throw unexpectedReply(`MULTI reply: ${results === null ? 'null' : `${results.length} replies`}, expected ${count}`);
   return results.map(([error, result]) => {
     if (error !== null) throw error;
     return result;

@@ -32,6 +32,16 @@ export function isTransient(error: unknown): boolean {
   return TRANSIENT_CLIENT_MESSAGES.some((message) => error.message.startsWith(message));
 }
 
+/** A reply the backend cannot read: a bug, or keys another program wrote. A retry would meet it again. */
+export function unexpectedReply(what: string): StoreError {
+  return new StoreError(`redis: unexpected ${what}`, { transient: false });
+}
+
+/** The connection ended (closed by `quit()`, or given up on) while a call waited for it; a new connection may succeed. */
+export function connectionClosed(): StoreError {
+  return new StoreError('redis connect failed: the connection is closed', { transient: true });
+}
+
 /**
  * Turns whatever an ioredis call threw into a `StoreError` naming the
  * operation, keeping the original as `cause`. Errors the SDK raised itself

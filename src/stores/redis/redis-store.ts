@@ -9,7 +9,7 @@ import { ConflictError, InvalidArgumentError, StoreError } from '../../errors.js
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
 import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
 import { checkSchema, createClient, execAll, quit, waitUntilReady } from './connection.js';
-import { translateError } from './errors.js';
+import { translateError, unexpectedReply } from './errors.js';
 import type { RedisClient } from './redis-client.js';
 
 export type { RedisClient } from './redis-client.js';
@@ -144,7 +144,7 @@ export class RedisStore implements Store {
       throw new ConflictError(
         reply.conflicts.map(({ index, actual }) => {
           const op = ops[index];
-          if (op === undefined) throw new Error(`apply script named op ${index + 1} of ${ops.length}`);
+          if (op === undefined) throw unexpectedReply(`apply script reply: it names op ${index + 1} of ${ops.length}`);
           const { clsId, partitionId, objectId } = op.key;
           return { ref: { clsId, partitionId, objectId }, expected: op.expectedVersion ?? 0, actual };
         }),
@@ -165,7 +165,7 @@ export class RedisStore implements Store {
       const max = prefix === '' ? '+' : Buffer.concat([lexBound('(', prefix), VERSION_FIELD]);
       const index = this.layout.index(clsId, partitionId);
       const found = await client.callBuffer('ZRANGE', [index, min, max, 'BYLEX', 'LIMIT', 0, limit + 1]);
-      if (!Array.isArray(found) || !found.every((id) => Buffer.isBuffer(id))) throw new Error(`unexpected ZRANGE reply from ${index}`);
+      if (!Array.isArray(found) || !found.every((id) => Buffer.isBuffer(id))) throw unexpectedReply(`ZRANGE reply from ${index}`);
       const ids = found.slice(0, limit).map((id) => id.toString('utf8'));
       const objects = await this.describeObjects(client, clsId, partitionId, ids);
       const last = ids.at(-1);
@@ -270,14 +270,14 @@ export class RedisStore implements Store {
 
 /** Builds a StoredObject from a raw HGETALL reply (field, value, field, value, ...); empty means absent. */
 function readObject(key: ObjectKey, reply: unknown): StoredObject | undefined {
-  if (!Array.isArray(reply)) throw new Error(`unexpected HGETALL reply for ${key.clsId}/${key.partitionId}/${key.objectId}`);
+  if (!Array.isArray(reply)) throw unexpectedReply(`HGETALL reply for ${key.clsId}/${key.partitionId}/${key.objectId}`);
   if (reply.length === 0) return undefined;
   let version: number | undefined;
   const entries = new Map<string, Uint8Array>();
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const field: unknown = reply[i];
     const value: unknown = reply[i + 1];
-    if (!Buffer.isBuffer(field) || !Buffer.isBuffer(value)) throw new Error('unexpected HGETALL reply: not binary');
+    if (!Buffer.isBuffer(field) || !Buffer.isBuffer(value)) throw unexpectedReply('HGETALL reply: not binary');
     // Copy out of the driver's Buffer: callers get a plain Uint8Array nobody else holds.
     if (field.equals(VERSION_FIELD)) version = Number(value.toString('latin1'));
     else entries.set(field.toString('utf8'), new Uint8Array(value));

@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ObjectKey, WriteOp } from '../store.js';
+import { unexpectedReply } from './errors.js';
 
 /** The schema version this release reads and writes. */
 export const SCHEMA_VERSION = '1';
@@ -178,7 +179,7 @@ export type ApplyReply = { readonly ok: true; readonly versions: number[] } | { 
 
 /** Reads the script's reply; anything else is a bug or a foreign script, so it throws. */
 export function parseApplyReply(reply: unknown, opCount: number): ApplyReply {
-  if (!Array.isArray(reply) || !reply.every((item) => typeof item === 'number')) throw new Error(`unexpected apply script reply: ${String(reply)}`);
+  if (!Array.isArray(reply) || !reply.every((item) => typeof item === 'number')) throw unexpectedReply(`apply script reply: ${String(reply)}`);
   const [status, ...rest] = reply;
   if (status === 0 && rest.length === opCount) return { ok: true, versions: rest };
   if (status === 1 && rest.length > 0 && rest.length % 2 === 0) {
@@ -186,5 +187,5 @@ export function parseApplyReply(reply: unknown, opCount: number): ApplyReply {
     for (let i = 0; i < rest.length; i += 2) conflicts.push({ index: (rest[i] ?? 1) - 1, actual: rest[i + 1] ?? 0 });
     return { ok: false, conflicts };
   }
-  throw new Error(`unexpected apply script reply: [${reply.join(', ')}]`);
+  throw unexpectedReply(`apply script reply: [${reply.join(', ')}]`);
 }

@@ -1,7 +1,7 @@
 // Malformed input to the decorators: a typed error, and nothing changed (see support.ts).
 import { describe, expect, it } from 'vitest';
-import { OaasObject, RegistrationError, field, method, service } from '../../../src/index.js';
-import { check, thrown, REG, snapshot, freshRuntimeEachTest } from './support.js';
+import { ClassNotFoundError, OaasObject, RegistrationError, field, method, service } from '../../../src/index.js';
+import { check, thrown, REG, CLS, snapshot, freshRuntimeEachTest } from './support.js';
 
 freshRuntimeEachTest();
 
@@ -52,7 +52,7 @@ describe('decorators', () => {
     expect(e.message).toContain('unit_bad.Dup');
     check(thrown(() => service('DupAgain', { package: 'unit_bad' })(DupA)), RegistrationError, REG);
     expect(DupA.create({}, { id: 'a' }).clsId).toBe('unit_bad.Dup');
-    check(thrown(() => DupB.create({}, { id: 'b' })), RegistrationError, REG);
+    check(thrown(() => DupB.create({}, { id: 'b' })), ClassNotFoundError, CLS);
   });
 
   it.each([

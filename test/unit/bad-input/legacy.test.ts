@@ -1,18 +1,18 @@
 // Malformed input to the manual API: Oparaca and LegacySessionAdapter: a typed error, and nothing changed (see support.ts).
 import { describe, expect, it } from 'vitest';
 import {
+  ClassNotFoundError,
   ConfigurationError,
   InvalidArgumentError,
   InvalidIdError,
   LegacySessionAdapter,
   ObjectNotFoundError,
   Oparaca,
-  RegistrationError,
   commitAll,
   newSession,
   type InvocationRequest,
 } from '../../../src/index.js';
-import { check, thrown, rejection, ARG, ID, REG, runtime, snapshot, errorBody, expectInvalid, BadCounter, Unregistered, freshRuntimeEachTest } from './support.js';
+import { check, thrown, rejection, ARG, ID, CLS, runtime, snapshot, errorBody, expectInvalid, BadCounter, Unregistered, freshRuntimeEachTest } from './support.js';
 
 freshRuntimeEachTest();
 
@@ -53,7 +53,7 @@ describe('LegacySessionAdapter', () => {
     expect(check(thrown(() => session.createObject(pending)), InvalidArgumentError, ARG).argument).toBe('cls');
     expect(check(thrown(() => session.createObject(42 as never)), InvalidArgumentError, ARG).argument).toBe('cls');
     expect(check(thrown(() => session.createObject({} as never)), InvalidArgumentError, ARG).argument).toBe('cls');
-    check(thrown(() => session.createObject(Unregistered)), RegistrationError, REG);
+    check(thrown(() => session.createObject(Unregistered)), ClassNotFoundError, CLS);
     check(thrown(() => session.createObject(BadCounter, 'Bad Id')), InvalidIdError, ID);
     check(thrown(() => session.createObject(BadCounter, '')), InvalidIdError, ID);
     expect(check(thrown(() => session.createObject(BadCounter, 'ok', 'yes' as never)), InvalidArgumentError, ARG).argument).toBe('local');
@@ -98,8 +98,8 @@ describe('LegacySessionAdapter', () => {
       ['a malformed JSON payload', { ...base, payload: '{"by": ' }, 'InvalidArgumentError'],
       ['malformed JSON bytes', { ...base, payload: new TextEncoder().encode('nope') }, 'InvalidArgumentError'],
       ['a multi-argument method with a non-array payload', { ...base, fnId: 'add', payload: '3' }, 'InvalidArgumentError'],
-      ['an unknown class', { ...base, clsId: 'unit_bad.NoSuchClass' }, 'RegistrationError'],
-      ['an unknown method', { ...base, fnId: 'noSuchMethod' }, 'RegistrationError'],
+      ['an unknown class', { ...base, clsId: 'unit_bad.NoSuchClass' }, 'ClassNotFoundError'],
+      ['an unknown method', { ...base, fnId: 'noSuchMethod' }, 'MethodNotFoundError'],
       ['a non-stateless method without objectId', { clsId: base.clsId, fnId: 'increment', partitionId: 0 }, 'InvalidArgumentError'],
     ])('%s', async (_label, request, errorType) => {
       const { session, target } = await setup();
@@ -108,7 +108,7 @@ describe('LegacySessionAdapter', () => {
       expect(response.status).toBe('INVALID_REQUEST');
       const body = errorBody(response);
       expect(body.error_type).toBe(errorType);
-      expect(body.code).toBe(errorType === 'InvalidIdError' ? ID : errorType === 'RegistrationError' ? REG : ARG);
+      expect(body.code).toBe(({ InvalidIdError: ID, ClassNotFoundError: CLS, MethodNotFoundError: 'OAAS_ERR_METHOD_NOT_FOUND' } as Record<string, string>)[errorType] ?? ARG);
       expect(Object.keys(body).sort()).toEqual(['code', 'error_message', 'error_type']);
       expect(target.count).toBe(5);
       expect(snapshot()).toEqual(s);

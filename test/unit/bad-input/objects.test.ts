@@ -2,17 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
+  ClassNotFoundError,
   InvalidArgumentError,
   InvalidIdError,
   OaasError,
   ObjectDetachedError,
   ObjectNotFoundError,
   ObjectRef,
-  RegistrationError,
   SerializationError,
   commitAll,
 } from '../../../src/index.js';
-import { check, thrown, rejection, ARG, DETACHED, ID, REG, SER, runtime, snapshot, BadCounter, Unregistered, cyclic, freshRuntimeEachTest } from './support.js';
+import { check, thrown, rejection, ARG, DETACHED, ID, CLS, SER, runtime, snapshot, BadCounter, Unregistered, cyclic, freshRuntimeEachTest } from './support.js';
 
 freshRuntimeEachTest();
 
@@ -126,7 +126,7 @@ describe('Cls.create', () => {
 
   it('refuses a class that is not registered', () => {
     const s = snapshot();
-    check(thrown(() => Unregistered.create()), RegistrationError, REG);
+    check(thrown(() => Unregistered.create()), ClassNotFoundError, CLS);
     expect(snapshot()).toEqual(s);
   });
 });
@@ -164,7 +164,7 @@ describe('Cls.load', () => {
   });
 
   it('refuses a class that is not registered', async () => {
-    check(await rejection(() => Unregistered.load('x')), RegistrationError, REG);
+    check(await rejection(() => Unregistered.load('x')), ClassNotFoundError, CLS);
   });
 });
 
@@ -231,7 +231,7 @@ describe('state writes', () => {
 describe('ObjectRef', () => {
   it('load() of a ref with a bad id or an unknown class rejects with a typed error', async () => {
     check(await rejection(() => new ObjectRef('unit_bad.BadCounter', 0, 'Bad Id').load()), InvalidIdError, ID);
-    check(await rejection(() => new ObjectRef('unit_bad.Nope', 0, 'x').load()), RegistrationError, REG);
+    check(await rejection(() => new ObjectRef('unit_bad.Nope', 0, 'x').load()), ClassNotFoundError, CLS);
     check(await rejection(() => new ObjectRef('unit_bad.BadCounter', 0, 'nobody').load()), ObjectNotFoundError, 'OAAS_ERR_OBJECT_NOT_FOUND');
   });
 

@@ -1,10 +1,10 @@
 // Malformed input to sessions, scopes, commit listeners, shutdown and the runtime's own methods: a typed error, and nothing changed (see support.ts).
 import { describe, expect, it, vi } from 'vitest';
 import {
+  ClassNotFoundError,
   InvalidArgumentError,
   InvalidIdError,
   ObjectNotFoundError,
-  RegistrationError,
   commitAll,
   configureOaas,
   newSession,
@@ -13,7 +13,7 @@ import {
   sessionScope,
   shutdown,
 } from '../../../src/index.js';
-import { check, thrown, rejection, ARG, ID, REG, runtime, snapshot, BadCounter, Unregistered, freshRuntimeEachTest } from './support.js';
+import { check, thrown, rejection, ARG, ID, CLS, runtime, snapshot, BadCounter, Unregistered, freshRuntimeEachTest } from './support.js';
 
 freshRuntimeEachTest();
 
@@ -108,8 +108,8 @@ describe('AutoSessionManager methods', () => {
     check(thrown(() => r.createObject(BadCounter, -3)), InvalidIdError, ID);
     expect(check(thrown(() => r.createObject(BadCounter, 'ok', 'yes' as never)), InvalidArgumentError, ARG).argument).toBe('local');
     expect(check(thrown(() => r.createObject(BadCounter, 'ok', false, -1)), InvalidArgumentError, ARG).argument).toBe('partitionId');
-    check(thrown(() => r.createObject(Unregistered, 'ok')), RegistrationError, REG);
-    check(thrown(() => r.createObject(42 as never, 'ok')), RegistrationError, REG);
+    check(thrown(() => r.createObject(Unregistered, 'ok')), ClassNotFoundError, CLS);
+    check(thrown(() => r.createObject(42 as never, 'ok')), ClassNotFoundError, CLS);
     expect(snapshot()).toEqual(s);
     expect(r.createObject(BadCounter, 'ok').id).toBe('ok');
   });

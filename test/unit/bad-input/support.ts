@@ -52,6 +52,7 @@ export const ARG = 'OAAS_ERR_ARGUMENT_INVALID';
 export const DETACHED = 'OAAS_ERR_OBJECT_DETACHED';
 export const ID = 'OAAS_ERR_ID_INVALID';
 export const REG = 'OAAS_ERR_REGISTRY_CONFLICT';
+export const CLS = 'OAAS_ERR_CLASS_NOT_FOUND';
 export const SER = 'OAAS_ERR_STATE_UNSERIALIZABLE';
 
 export function runtime(): AutoSessionManager {

@@ -1,7 +1,28 @@
+/**
+ * Object identity, on the ground floor so every layer shares one set of
+ * rules: the key (class, partition, id), how ids and partitions are checked
+ * and normalised, how keys are formatted and compared.
+ */
 import { randomBytes } from 'node:crypto';
-import { describeType, describeValue } from '../describe.js';
-import { InvalidArgumentError, InvalidIdError } from '../errors.js';
-import { MAX_PARTITION_ID } from '../stores/store.js';
+import { describeType, describeValue } from './describe.js';
+import { InvalidArgumentError, InvalidIdError, formatIdentity, type ObjectIdentity } from './errors.js';
+
+export { formatIdentity, type ObjectIdentity };
+
+/** The identity of one stored object. */
+export interface ObjectKey {
+  readonly clsId: string;
+  readonly partitionId: number;
+  readonly objectId: string;
+}
+
+/** Partition ids are 32-bit: every backend can index them as a plain integer column. */
+export const MAX_PARTITION_ID = 2_147_483_647;
+
+/** A string that identifies a key uniquely, for maps and sets. */
+export function keyString(key: ObjectKey): string {
+  return `${key.clsId}\u0000${String(key.partitionId)}\u0000${key.objectId}`;
+}
 
 /** The shape every object id has (and neither `.` nor `..`, which URL paths resolve away). */
 export const OBJECT_ID_PATTERN = /^[a-z0-9._:-]{1,160}$/;

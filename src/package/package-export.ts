@@ -9,8 +9,8 @@ import { InvalidArgumentError, RegistrationError } from '../errors.js';
 import { ObjectRef, isRefConvertible } from '../object/object-ref.js';
 import { rawOf } from '../object/raw.js';
 import { stateFieldsOf } from '../object/state-fields.js';
-import { OAAS_OBJECT_BRAND, PACKAGE_PATTERN, type ClassMeta, type MethodMeta } from './class-meta.js';
-import { findClassMeta, registeredClasses } from './registry.js';
+import { OAAS_OBJECT_BRAND, PACKAGE_PATTERN, type ClassMeta, type MethodMeta } from '../registry/class-meta.js';
+import { findClassMeta, registeredClasses } from '../registry/registry.js';
 
 /** The kind of value a state key holds. */
 export type PackageKeyType = 'number' | 'string' | 'boolean' | 'array' | 'object' | 'bytes' | 'date' | 'map' | 'set' | 'bigint' | 'ref' | 'any';

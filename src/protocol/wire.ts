@@ -1,6 +1,8 @@
 /**
- * Invocation requests and responses, shaped like the OaaS platform's so that
- * code written against the platform keeps working.
+ * The wire: every shape the server sends or takes and the client reads or
+ * sends, in one module that imports nothing, so the client shares types with
+ * the server and never its runtime. Invocation requests and responses are
+ * shaped like the OaaS platform's, so code written against it keeps working.
  */
 
 /** A request to run a method: on an object (`objectId`) or a stateless one. */
@@ -33,4 +35,26 @@ export interface InvocationErrorBody {
   readonly error_message: string;
   /** The `OaasError` code, when the error has one. */
   readonly code?: string | undefined;
+}
+
+/** An object's state on the wire. */
+export interface ObjectState {
+  readonly metadata: { readonly cls_id: string; readonly partition_id: number; readonly object_id: string };
+  readonly version: number;
+  /** Field key -> value, in the codec's JSON form (plain JSON for plain values). */
+  readonly entries: Readonly<Record<string, unknown>>;
+}
+
+/** A page of `list`. */
+export interface ObjectListing {
+  readonly objects: readonly { readonly object_id: string; readonly version: number; readonly entry_count: number }[];
+  readonly next_cursor?: string | undefined;
+}
+
+/** The JSON body of an error on the wire. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  /** For `ApplicationError`: the thrown error's type. */
+  readonly type?: string | undefined;
 }
