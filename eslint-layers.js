@@ -3,7 +3,7 @@
 import { dirname, relative, resolve } from 'node:path';
 
 export const FLOORS = [
-  ['errors', 'error-codes', 'wire-errors', 'describe', 'identity', 'observability', 'protocol', 'backoff'], // ground: shared by all
+  ['errors', 'error-codes', 'wire-errors', 'describe', 'identity', 'observability', 'protocol', 'backoff', 'clock'], // ground: shared by all
   ['registry'], // define
   ['object'], // represent
   ['stores'], // persist

@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { describeValue } from './describe.js';
 import { ConfigurationError } from './errors.js';
-import { CLOCK_FUNCTIONS, systemClock, type Clock } from './runtime/clock.js';
+import { CLOCK_FUNCTIONS, systemClock, type Clock } from './clock.js';
 import type { Store } from './stores/store.js';
 import { redisDatabaseProblem } from './stores/redis/connection.js';
 import { LazyStore } from './stores/lazy-store.js';

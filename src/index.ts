@@ -8,7 +8,7 @@ import 'reflect-metadata';
 
 // Configuration and the runtime
 export type { OaasConfig, LogLevel } from './config.js';
-export type { Clock } from './runtime/clock.js';
+export type { Clock } from './clock.js';
 export {
   configureOaas,
   getAutoSessionManager,

@@ -1,4 +1,4 @@
-import { systemClock, unrefTimer, type Clock } from './clock.js';
+import { systemClock, unrefTimer, type Clock } from '../clock.js';
 
 /**
  * Runs the background commit every interval. Ticks never overlap: a tick

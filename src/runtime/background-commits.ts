@@ -4,7 +4,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import { backoffDelay } from '../backoff.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { ManagedSession } from '../session/session.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import type { CommitReports } from './commit-reports.js';
 import { formatRef, pendingRefs, toRef } from './pending-report.js';
 

@@ -1,7 +1,7 @@
 import type { ObjectCore } from '../object/object-core.js';
 import type { ChainLink } from '../session/call-chain.js';
 import type { ManagedSession } from '../session/session.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 /**
  * What waits for a commit: the sessions holding pending changes, how many

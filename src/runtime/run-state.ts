@@ -1,6 +1,6 @@
 import { ShutdownError } from '../errors.js';
 import type { ChainLink } from '../session/call-chain.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 /** Where a runtime stands: taking work, finishing what runs before it closes, or closed. */
 export type RunPhase = 'open' | 'closing' | 'closed';

@@ -6,7 +6,7 @@ import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { IdentityMap } from '../session/identity-map.js';
 import type { Store } from '../stores/store.js';
 import type { AutoCommitScheduler } from './auto-commit-scheduler.js';
-import { sleep, type Clock } from './clock.js';
+import { sleep, type Clock } from '../clock.js';
 import type { CommitReports } from './commit-reports.js';
 import type { Commits } from './commits.js';
 import type { ObjectAccess } from './object-access.js';
