@@ -87,7 +87,8 @@ export class ContextWorker {
     for (;;) {
       while (this.mailbox.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
       const step = this.mailbox.shift()!;
-      if (step.kind === 'finish') return;
+      // Only the cases that apply to this kind of unit of work are registered, so none is reported as skipped.
+    if (step.kind === 'finish') return;
       if (step.kind === 'fail') throw step.error;
       try {
         step.resolve(await step.fn());
@@ -184,7 +185,7 @@ export function describeSessionContract(kind: UnitKind): void {
       expect(entryValue(await store.get(keyOf('partial')), 'history')).toEqual([1]);
     });
 
-    it.runIf(kind.abortable)('undoes everything a unit ended by an error did, and writes nothing', async () => {
+    if (kind.abortable) it('undoes everything a unit ended by an error did, and writes nothing', async () => {
       const store = new RecordingStore();
       await freshRuntime({ store });
       const setup = await kind.open();
@@ -203,7 +204,7 @@ export function describeSessionContract(kind: UnitKind): void {
       expect(getAutoSessionManager().pendingObjectCount).toBe(0);
     });
 
-    it.runIf(kind.failedCommit === 'keeps-pending')('keeps the changes of a failed commit pending, and the next commit writes them', async () => {
+    if (kind.failedCommit === 'keeps-pending') it('keeps the changes of a failed commit pending, and the next commit writes them', async () => {
       const store = new RecordingStore();
       await freshRuntime({ store });
       const unit = await kind.open();
@@ -219,7 +220,7 @@ export function describeSessionContract(kind: UnitKind): void {
       expect(getAutoSessionManager().pendingObjectCount).toBe(0);
     });
 
-    it.runIf(kind.failedCommit === 'rolls-back')('rolls the unit back when its commit fails, leaving nothing pending', async () => {
+    if (kind.failedCommit === 'rolls-back') it('rolls the unit back when its commit fails, leaving nothing pending', async () => {
       const store = new RecordingStore();
       await freshRuntime({ store });
       const setup = await kind.open();
