@@ -87,8 +87,7 @@ export class ContextWorker {
     for (;;) {
       while (this.mailbox.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
       const step = this.mailbox.shift()!;
-      // Only the cases that apply to this kind of unit of work are registered, so none is reported as skipped.
-    if (step.kind === 'finish') return;
+      if (step.kind === 'finish') return;
       if (step.kind === 'fail') throw step.error;
       try {
         step.resolve(await step.fn());
@@ -185,6 +184,7 @@ export function describeSessionContract(kind: UnitKind): void {
       expect(entryValue(await store.get(keyOf('partial')), 'history')).toEqual([1]);
     });
 
+    // Only the cases that apply to this kind of unit of work are registered, so none is reported as skipped.
     if (kind.abortable) it('undoes everything a unit ended by an error did, and writes nothing', async () => {
       const store = new RecordingStore();
       await freshRuntime({ store });
