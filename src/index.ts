@@ -75,6 +75,7 @@ export {
   ObjectBusyError,
   PendingChangesError,
   ConflictError,
+  FencedError,
   LockTimeoutError,
   InvocationTimeoutError,
   CommitError,
