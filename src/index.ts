@@ -52,6 +52,8 @@ export type {
   PutOp,
   DeleteOp,
   ApplyOptions,
+  CommitFence,
+  FencedSlot,
   Isolation,
   ListOptions,
   ListPage,
