@@ -2,7 +2,7 @@
  * The membership conformance suite, with the fenced commits that rest on
  * it: every shared store runs it, so both keep the promises of
  * `src/cluster/membership.ts` and of `ApplyOptions.fence`. Leases are short
- * (300-500 ms) and waits are real: the store's clock is the point.
+ * (500 ms) and waits are real: the store's clock is the point.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -21,7 +21,7 @@ export interface MembershipUnderTest {
   readonly cleanup?: () => Promise<void>;
 }
 
-const LEASE = 400;
+const LEASE = 500;
 const url = (id: string): string => `http://${id}.test:8080`;
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (value: Uint8Array | undefined): string | undefined => (value === undefined ? undefined : new TextDecoder().decode(value));
