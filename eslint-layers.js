@@ -6,7 +6,7 @@ export const FLOORS = [
   ['errors', 'error-codes', 'wire-errors', 'describe', 'identity', 'observability', 'protocol', 'backoff', 'clock'], // ground: shared by all
   ['registry'], // define
   ['object'], // represent
-  ['stores'], // persist
+  ['stores', 'cluster'], // persist; cluster: the slot space and the membership contract the shared stores keep
   ['config'],
   ['session'], // track and scope: sessions, turns, scopes, commits
   ['runtime'], // the runtime's parts and the process-wide runtime

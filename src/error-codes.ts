@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   OAAS_ERR_OBJECT_BUSY: { status: 409, kind: 'application', error: 'ObjectBusyError' },
   OAAS_ERR_OBJECT_PENDING: { status: 409, kind: 'application', error: 'PendingChangesError' },
   OAAS_ERR_COMMIT_CONFLICT: { status: 409, kind: 'conflict', error: 'ConflictError' },
+  OAAS_ERR_COMMIT_FENCED: { status: 503, kind: 'system', error: 'FencedError' },
   OAAS_ERR_LOCK_TIMEOUT: { status: 503, kind: 'system', error: 'LockTimeoutError' },
   OAAS_ERR_INVOKE_TIMEOUT: { status: 504, kind: 'application', error: 'InvocationTimeoutError' },
   OAAS_ERR_INVOKE_CANCELLED: { status: 499, kind: 'request', error: 'InvocationCancelledError' },

@@ -202,6 +202,24 @@ export class ConflictError extends OaasError {
   }
 }
 
+/**
+ * A fenced commit was refused: its writer no longer owns every slot it wrote
+ * in at the epoch it named (another process took them over, or its lease
+ * lapsed), so nothing was written. A 503: this process cannot serve these
+ * objects now, the process that owns them can.
+ */
+export class FencedError extends OaasError {
+  /** The cluster member whose commit was refused. */
+  readonly memberId: string;
+  /** The slots it named, with their epochs, that it no longer owns. */
+  readonly slots: readonly { readonly slot: number; readonly epoch: number }[];
+  constructor(memberId: string, slots: readonly { readonly slot: number; readonly epoch: number }[], options?: OaasErrorOptions) {
+    super('OAAS_ERR_COMMIT_FENCED', `commit of member ${memberId} refused: it no longer owns slot ${slots.map((s) => `${s.slot} at epoch ${s.epoch}`).join(', ')}`, options);
+    this.memberId = memberId;
+    this.slots = slots;
+  }
+}
+
 /** Waiting for an object's turn took longer than `lockTimeoutMs`. */
 export class LockTimeoutError extends OaasError {
   readonly ref: ObjectIdentity;

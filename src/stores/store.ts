@@ -8,7 +8,8 @@
  *
  * Every backend runs the same conformance suite (`test/stores/store-contract.ts`)
  * and translates its driver's errors at this boundary: callers only ever see
- * `ConflictError`, `StoreError` and `InvalidArgumentError`.
+ * `ConflictError`, `StoreError` and `InvalidArgumentError` (and, for a
+ * fenced batch, `FencedError`).
  */
 
 import type { ObjectKey } from '../identity.js';
@@ -53,9 +54,31 @@ export type WriteOp = PutOp | DeleteOp;
 /** Transaction isolation a batch asks for; stores that are always serializable ignore it. */
 export type Isolation = 'read-committed' | 'repeatable-read' | 'serializable';
 
+/** One slot a fenced batch writes in, with the epoch its writer owns it at. */
+export interface FencedSlot {
+  readonly slot: number;
+  readonly epoch: number;
+}
+
+/**
+ * The fencing token of a cluster member's commit (see `cluster/membership.ts`):
+ * the batch is written only if, in the same transaction or script, every slot
+ * is owned by `memberId` at exactly its `epoch` under a lease that has not
+ * lapsed by the store's clock; otherwise nothing is written and `apply`
+ * rejects with `FencedError`. Every object the batch writes must fall in one
+ * of `slots` (`slotOf(key)`). Only the shared stores (PostgreSQL, Redis)
+ * accept a fence.
+ */
+export interface CommitFence {
+  readonly memberId: string;
+  readonly slots: readonly FencedSlot[];
+}
+
 /** Options of {@link Store.apply}. */
 export interface ApplyOptions {
   readonly isolation?: Isolation | undefined;
+  /** Write only while the writer still owns the batch's slots. */
+  readonly fence?: CommitFence | undefined;
 }
 
 /** Options of {@link Store.list}. */
@@ -95,9 +118,9 @@ export interface Store {
   /**
    * Applies a batch atomically: all ops or none. Resolves with the new version
    * of each op's object, aligned with `ops` (0 for a delete). Rejects with
-   * `ConflictError` listing every version mismatch, `StoreError`
-   * on a store failure, `InvalidArgumentError` when a batch names one
-   * object twice.
+   * `ConflictError` listing every version mismatch, `FencedError` when a
+   * `fence` does not hold, `StoreError` on a store failure,
+   * `InvalidArgumentError` when a batch names one object twice.
    */
   apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]>;
   /** Lists objects of one class and partition, ordered by object id. */

@@ -3,9 +3,11 @@
  * plug-in point, so it refuses malformed input with a coded error instead of
  * storing something other backends could not read back.
  */
+import { checkMemberId } from '../cluster/membership.js';
+import { isSlot, slotOf, SLOT_COUNT } from '../cluster/slots.js';
 import { describeValue as describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
-import { LIST_LIMIT, MAX_PARTITION_ID, keyString, type ObjectKey, type WriteOp } from './store.js';
+import { LIST_LIMIT, MAX_PARTITION_ID, keyString, type ApplyOptions, type ObjectKey, type WriteOp } from './store.js';
 
 function isPartitionId(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_PARTITION_ID;
@@ -38,7 +40,7 @@ export function checkPartition(clsId: unknown, partitionId: unknown): void {
   }
 }
 
-/** Checks a whole batch before any of it runs; a batch may name each object once. */
+/** Checks a whole batch before any of it runs; a batch may name each object once, and a fence must cover every object it writes. */
 export function checkBatch(ops: unknown, options: unknown): asserts ops is readonly WriteOp[] {
   if (!Array.isArray(ops)) throw new InvalidArgumentError('ops', `must be an array, got ${describe(ops)}`);
   if (options !== undefined) {
@@ -47,6 +49,8 @@ export function checkBatch(ops: unknown, options: unknown): asserts ops is reado
       throw new InvalidArgumentError('options', `isolation must be read-committed, repeatable-read or serializable, got ${describe(isolation)}`);
     }
   }
+  const fence = (options as ApplyOptions | undefined)?.fence;
+  const fenced = fence === undefined ? undefined : checkFence(fence);
   const seen = new Set<string>();
   (ops as unknown[]).forEach((op, i) => {
     const path = `ops[${i}]`;
@@ -61,7 +65,36 @@ export function checkBatch(ops: unknown, options: unknown): asserts ops is reado
     if (seen.has(id)) throw new InvalidArgumentError('ops', `${path} names ${key.clsId}/${key.partitionId}/${key.objectId} a second time; a batch may name each object once`);
     seen.add(id);
     if (kind === 'put') checkChanges(set, remove, path);
+    // A fence protects only the slots it names: an object outside them would be written unguarded.
+    if (fenced !== undefined && !fenced.has(slotOf(key))) {
+      throw new InvalidArgumentError('options.fence', `${path} writes ${key.clsId}/${key.partitionId}/${key.objectId}, which is in slot ${slotOf(key)}, not one the fence names`);
+    }
   });
+}
+
+/** Checks a fence's shape; returns the slots it names. */
+function checkFence(fence: unknown): Set<number> {
+  if (typeof fence !== 'object' || fence === null) throw new InvalidArgumentError('options.fence', `must be an object { memberId, slots }, got ${describe(fence)}`);
+  const { memberId, slots } = fence as Record<string, unknown>;
+  checkMemberId(memberId, 'options.fence.memberId');
+  if (!Array.isArray(slots) || slots.length === 0) throw new InvalidArgumentError('options.fence.slots', `must be a non-empty array of { slot, epoch }, got ${describe(slots)}`);
+  const named = new Set<number>();
+  (slots as unknown[]).forEach((entry, i) => {
+    const at = `options.fence.slots[${i}]`;
+    if (typeof entry !== 'object' || entry === null) throw new InvalidArgumentError(at, `must be an object { slot, epoch }, got ${describe(entry)}`);
+    const { slot, epoch } = entry as Record<string, unknown>;
+    if (!isSlot(slot)) throw new InvalidArgumentError(at, `slot must be an integer from 0 to ${SLOT_COUNT - 1}, got ${describe(slot)}`);
+    if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 1) throw new InvalidArgumentError(at, `epoch must be a positive integer, got ${describe(epoch)}`);
+    if (named.has(slot)) throw new InvalidArgumentError(at, `names slot ${slot} a second time`);
+    named.add(slot);
+  });
+  return named;
+}
+
+/** Stores that keep no slot table refuse a fence outright: a fence they ignored would protect nothing. */
+export function refuseFence(options: ApplyOptions | undefined, store: string): void {
+  if (options?.fence === undefined) return;
+  throw new InvalidArgumentError('options.fence', `the ${store} store cannot check a fence: cluster mode needs a store shared by its processes (postgres or redis)`);
 }
 
 function checkChanges(set: unknown, remove: unknown, path: string): void {

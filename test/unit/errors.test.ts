@@ -22,6 +22,7 @@ const samples: Record<string, () => OaasError> = {
   ObjectDetachedError: () => new E.ObjectDetachedError('Cls', 'pkg.Cls', 'increment', { cause }),
   ObjectBusyError: () => new E.ObjectBusyError(ref, { cause }),
   ConflictError: () => new E.ConflictError([{ ref, expected: 1, actual: 2 }], { cause }),
+  FencedError: () => new E.FencedError('m1', [{ slot: 7, epoch: 3 }], { cause }),
   LockTimeoutError: () => new E.LockTimeoutError(ref, 5000, { cause }),
   InvocationTimeoutError: () => new E.InvocationTimeoutError('increment', 30, { cause }),
   InvocationCancelledError: () => new E.InvocationCancelledError('countDown', { cause }),

@@ -5,7 +5,7 @@
  */
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import { describeValue as describe } from '../../describe.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
+import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, refuseFence } from '../validate.js';
 import {
   type ApplyOptions,
   type ListOptions,
@@ -64,6 +64,7 @@ export class MemoryStore implements Store {
   apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
     return this.run(() => {
       checkBatch(ops, options);
+      refuseFence(options, 'memory');
       // Check every version before touching anything: a conflict writes nothing.
       const conflicts: VersionConflict[] = [];
       for (const op of ops) {

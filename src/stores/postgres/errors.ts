@@ -11,11 +11,13 @@ const TRANSIENT_SOCKET_CODES = new Set([
 /**
  * SQLSTATEs a retry may cure: the server is shutting down or starting
  * (57P01-57P03), too many connections (53300), a statement or lock timeout
- * (57014, 55P03), and serialization failures or deadlocks where they are not
- * turned into conflicts (40001, 40P01). Class 08 (connection exception) is
- * matched as a whole.
+ * (57014, 55P03), a transaction cut off for idling (25P03: the process was
+ * paused mid-batch; a fenced batch retried after a takeover is refused by its
+ * fence), and serialization failures or deadlocks where they are not turned
+ * into conflicts (40001, 40P01). Class 08 (connection exception) is matched
+ * as a whole.
  */
-const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03', '40001', '40P01']);
+const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03', '25P03', '40001', '40P01']);
 
 /**
  * node-postgres reports some connection failures as plain errors without a

@@ -7,9 +7,11 @@ import type { Pool, PoolClient } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import { loadDriver } from '../optional-driver.js';
-import { keyString, type ApplyOptions, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { keyString, type ApplyOptions, type CommitFence, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
 import { checkBatch, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
+import { ensureClusterSchema } from './cluster-schema.js';
 import { isSerializationFailure, translateError } from './errors.js';
+import { checkFence, fencedBegin } from './fence.js';
 import { BEGIN, checkStorableEntryKeys, checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, SQL, type KeyRow, type ListRow, type ReadRow } from './schema.js';
 
 /** Options of {@link PostgresStore}. */
@@ -22,6 +24,15 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs?: number | undefined;
   /** The server cancels a statement that runs longer (a transient `StoreError`); `0` turns the limit off. @default 30000 */
   readonly statementTimeoutMs?: number | undefined;
+  /**
+   * Cluster mode: the membership lease. A fenced batch's transaction runs
+   * with `lock_timeout`, `idle_in_transaction_session_timeout` and
+   * `statement_timeout` of half of it, so a process paused in the middle of
+   * one holds its slot locks, which a takeover waits for, no longer than
+   * that. Unfenced batches are not affected.
+   * @default 10000
+   */
+  readonly leaseMs?: number | undefined;
   /**
    * A pool to use instead of creating one from the settings above, for tests
    * or to share one pool. The caller owns it: `close()` leaves it open.
@@ -73,10 +84,12 @@ interface Prepared { readonly op: WriteOp; readonly id: string; readonly set: re
  */
 export class PostgresStore implements Store {
   readonly name = 'postgres';
-  private readonly options: { url: string; poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
+  private readonly options: { url: string; poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number; leaseMs: number };
   private readonly injected: Pool | undefined;
   private pool: Pool | undefined;
   private opening: Promise<Pool> | undefined;
+  /** The cluster tables, created on the first fenced batch; a failure is retried by the next one. */
+  private clusterTables: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   /** A pooled connection that breaks while idle is dropped by the pool; the next call reports the outage. */
   private readonly onIdleError = (): void => undefined;
@@ -84,7 +97,7 @@ export class PostgresStore implements Store {
   constructor(options: PostgresStoreOptions) {
     // Typed callers cannot pass bad values, but configuration read from files and plain JS can.
     if (typeof options !== 'object' || (options as unknown) === null) throw new InvalidArgumentError('options', `must be an object, got ${describe(options)}`);
-    const { url, poolSize = 10, connectTimeoutMs = 5000, statementTimeoutMs = 30_000, pool } = options as Record<keyof PostgresStoreOptions, unknown>;
+    const { url, poolSize = 10, connectTimeoutMs = 5000, statementTimeoutMs = 30_000, leaseMs = 10_000, pool } = options as Record<keyof PostgresStoreOptions, unknown>;
     if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof (pool as Pool).connect !== 'function')) {
       throw new InvalidArgumentError('options.pool', `must be a pg Pool, got ${describe(pool)}`);
     }
@@ -98,6 +111,8 @@ export class PostgresStore implements Store {
       poolSize: integer('poolSize', poolSize, 1),
       connectTimeoutMs: integer('connectTimeoutMs', connectTimeoutMs, 1),
       statementTimeoutMs: integer('statementTimeoutMs', statementTimeoutMs, 0),
+      // Two, so that half of it is a timeout PostgreSQL accepts (0 would turn the timeouts off).
+      leaseMs: integer('leaseMs', leaseMs, 2),
     };
     this.injected = pool as Pool | undefined;
   }
@@ -129,7 +144,10 @@ export class PostgresStore implements Store {
       checkBatch(ops, options);
       const prepared = ops.map((op, i) => prepare(op, i));
       if (prepared.length === 0) return [];
-      return applyBatch(await this.ready(), prepared, options?.isolation ?? 'read-committed');
+      const pool = await this.ready();
+      const fence = options?.fence;
+      if (fence !== undefined) await this.ensureClusterTables(pool);
+      return applyBatch(pool, prepared, options?.isolation ?? 'read-committed', fence === undefined ? undefined : { fence, ...this.fenceTimeouts() });
     });
   }
 
@@ -161,6 +179,20 @@ export class PostgresStore implements Store {
   poolStats(): PoolStats {
     const pool = this.pool;
     return pool === undefined ? { total: 0, idle: 0, waiting: 0 } : { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  }
+
+  /** Half the lease for a fenced transaction's locks and idle time; the statement timeout is the shorter of that and the store's. */
+  private fenceTimeouts(): { timeoutMs: number; statementTimeoutMs: number } {
+    return { timeoutMs: Math.floor(this.options.leaseMs / 2), statementTimeoutMs: this.options.statementTimeoutMs };
+  }
+
+  /** The slot table a fence is checked against: created here when no membership has yet. */
+  private ensureClusterTables(pool: Pool): Promise<void> {
+    this.clusterTables ??= ensureClusterSchema(pool).catch((error: unknown) => {
+      this.clusterTables = undefined;
+      throw error;
+    });
+    return this.clusterTables;
   }
 
   /** The open pool; the first call creates it and the schema. A failed open leaves nothing behind, so it can be retried. */
@@ -260,8 +292,12 @@ async function readObjects(pool: Pool, keys: readonly ObjectKey[]): Promise<(Sto
   });
 }
 
-/** One transaction: lock and check, then write set-based; versions come back aligned with `batch`. */
-async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation): Promise<number[]> {
+/**
+ * One transaction: lock and check, then write set-based; versions come back
+ * aligned with `batch`. A fenced batch checks (and share-locks) its slots
+ * before anything else, under the timeouts of {@link fencedBegin}.
+ */
+async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced?: { fence: CommitFence; timeoutMs: number; statementTimeoutMs: number }): Promise<number[]> {
   // Sorted, so concurrent batches lock and insert in one order.
   const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const client = await pool.connect();
@@ -270,7 +306,8 @@ async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Iso
   client.on('error', onError);
   let read: Map<string, number> | undefined;
   try {
-    await client.query(BEGIN[isolation]);
+    await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
+    if (fenced !== undefined) await checkFence(client, fenced.fence);
     const { rows } = await client.query<KeyRow>(SQL.lock, columns(sorted.map((p) => p.op.key)));
     const current = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
     read = current;

@@ -51,7 +51,25 @@ CREATE TABLE IF NOT EXISTS oaas_entries (
 );`;
 
 /**
- * Creates the schema if it is missing and checks its version.
+ * Tables created together and versioned by one key of `oaas_meta`. The
+ * object tables are one part; the cluster tables another, created only when
+ * cluster mode is used, so databases of applications that never use it (and
+ * the releases before it) are left as they were.
+ */
+export interface SchemaPart {
+  /** The `oaas_meta` key holding the part's version. */
+  readonly key: string;
+  readonly version: string;
+  readonly ddl: string;
+  /** How messages name the version, e.g. `schema version`. */
+  readonly label: string;
+}
+
+const OBJECT_TABLES: SchemaPart = { key: 'schema_version', version: SCHEMA_VERSION, ddl: TABLES_DDL, label: 'schema version' };
+
+/**
+ * Creates a part of the schema (the object tables unless told otherwise) if
+ * it is missing and checks its version.
  *
  * A current schema is recognised with two reads and no DDL, so a role
  * without CREATE rights can use a database someone else set up. Otherwise
@@ -59,8 +77,8 @@ CREATE TABLE IF NOT EXISTS oaas_entries (
  * processes opening a new database at once, one creates the tables and the
  * other waits for the lock, then finds them.
  */
-export async function ensureSchema(pool: Pool): Promise<void> {
-  if (checkVersion(await readVersion(pool))) return;
+export async function ensureSchema(pool: Pool, part: SchemaPart = OBJECT_TABLES): Promise<void> {
+  if (checkVersion(await readVersion(pool, part.key), part)) return;
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
@@ -69,10 +87,10 @@ export async function ensureSchema(pool: Pool): Promise<void> {
     // Not readVersion(): this connection may still cache "no oaas_meta" from before the lock. Statements
     // that open the table take a relation lock, which brings the catalog up to date with the winner's commit.
     await client.query(META_DDL);
-    const found = await client.query<{ value: string }>(READ_VERSION);
-    if (!checkVersion(found.rows[0]?.value)) {
-      await client.query(TABLES_DDL);
-      await client.query("INSERT INTO oaas_meta (key, value) VALUES ('schema_version', $1)", [SCHEMA_VERSION]);
+    const found = await client.query<{ value: string }>(READ_VERSION, [part.key]);
+    if (!checkVersion(found.rows[0]?.value, part)) {
+      await client.query(part.ddl);
+      await client.query('INSERT INTO oaas_meta (key, value) VALUES ($1, $2)', [part.key, part.version]);
     }
     await client.query('COMMIT');
   } catch (error) {
@@ -86,22 +104,22 @@ export async function ensureSchema(pool: Pool): Promise<void> {
   }
 }
 
-const READ_VERSION = "SELECT value FROM oaas_meta WHERE key = 'schema_version'";
+const READ_VERSION = 'SELECT value FROM oaas_meta WHERE key = $1';
 
-/** The stored version, read without DDL; `undefined` when there is no schema yet. */
-async function readVersion(pool: Pool): Promise<string | undefined> {
+/** The stored version of a part, read without DDL; `undefined` when it is not there yet. */
+async function readVersion(pool: Pool, key: string): Promise<string | undefined> {
   const meta = await pool.query<{ present: boolean }>("SELECT to_regclass('oaas_meta') IS NOT NULL AS present");
   if (meta.rows[0]?.present !== true) return undefined;
-  const found = await pool.query<{ value: string }>(READ_VERSION);
+  const found = await pool.query<{ value: string }>(READ_VERSION, [key]);
   return found.rows[0]?.value;
 }
 
-/** True when the schema is present and current; throws when it belongs to another release. */
-function checkVersion(found: string | undefined): boolean {
+/** True when the part is present and current; throws when it belongs to another release. */
+function checkVersion(found: string | undefined, part: SchemaPart): boolean {
   if (found === undefined) return false;
-  if (found === SCHEMA_VERSION) return true;
+  if (found === part.version) return true;
   throw new StoreError(
-    `postgres open failed: the database has schema version ${found}; this release of oaas-sdk supports schema version ${SCHEMA_VERSION}`,
+    `postgres open failed: the database has ${part.label} ${found}; this release of oaas-sdk supports ${part.label} ${part.version}`,
     { transient: false },
   );
 }

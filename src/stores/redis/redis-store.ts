@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { describeValue as describe } from '../../describe.js';
-import { ConflictError, InvalidArgumentError, StoreError } from '../../errors.js';
+import { ConflictError, FencedError, InvalidArgumentError, StoreError } from '../../errors.js';
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
 import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
 import { checkSchema, createClient, execAll, quit, waitUntilReady } from './connection.js';
@@ -57,7 +57,8 @@ export interface RedisStoreOptions {
  *
  * Redis Cluster: every key of the script carries the `{cls:partition}` hash
  * tag, so a batch within one class and partition runs on one node; a batch
- * that spans classes or partitions fails with `CROSSSLOT` there. A single
+ * that spans classes or partitions fails with `CROSSSLOT` there, and so does
+ * every fenced batch (the slot table has no hash tag). A single
  * server, or a primary with replicas, has no such limit. Durability is the
  * server's: run it with `appendonly yes` and `appendfsync always` so that an
  * acknowledged batch survives a crash.
@@ -138,9 +139,11 @@ export class RedisStore implements Store {
       checkBatch(ops, options);
       if (ops.length === 0) return [];
       const client = await this.connection();
-      const { keys, args } = applyArguments(this.layout, ops);
+      const fence = options?.fence;
+      const { keys, args } = applyArguments(this.layout, ops, fence);
       const reply = parseApplyReply(await applyScript.run(client, keys, args), ops.length);
       if (reply.ok) return reply.versions;
+      if ('fenced' in reply) throw new FencedError(fence?.memberId ?? '', reply.fenced);
       throw new ConflictError(
         reply.conflicts.map(({ index, actual }) => {
           const op = ops[index];
@@ -260,7 +263,7 @@ export class RedisStore implements Store {
     try {
       return await body();
     } catch (error) {
-      if (this.closing !== undefined && !(error instanceof ConflictError) && !(error instanceof InvalidArgumentError)) {
+      if (this.closing !== undefined && !(error instanceof ConflictError) && !(error instanceof FencedError) && !(error instanceof InvalidArgumentError)) {
         throw new StoreError(`redis ${operation} failed: store was closed`, { transient: false }, { cause: error });
       }
       throw translateError(operation, error);

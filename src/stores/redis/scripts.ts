@@ -24,7 +24,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ObjectKey, WriteOp } from '../store.js';
+import type { CommitFence, ObjectKey, WriteOp } from '../store.js';
+import { FENCE_LUA } from './cluster-lua.js';
 import { unexpectedReply } from './errors.js';
 
 /** The schema version this release reads and writes. */
@@ -51,6 +52,16 @@ export class KeyLayout {
   index(clsId: string, partitionId: number): string {
     return `${this.prefix}:i:${slotTag(clsId, partitionId)}`;
   }
+
+  /** The hash of cluster members (see `cluster-scripts.ts`). */
+  get members(): string {
+    return `${this.prefix}:cluster:members`;
+  }
+
+  /** The hash of slot owners and epochs. */
+  get slots(): string {
+    return `${this.prefix}:cluster:slots`;
+  }
 }
 
 function slotTag(clsId: string, partitionId: number): string {
@@ -59,15 +70,20 @@ function slotTag(clsId: string, partitionId: number): string {
 }
 
 /**
- * Applies a batch: checks every version first, writes only when all match.
+ * Applies a batch: checks the fence and every version first, writes only
+ * when all hold.
  *
  * KEYS: for op i (1-based), KEYS[2i-1] is the object's hash and KEYS[2i] its
- * partition's index. ARGV[1] is the op count, then per op: kind (`p` or `d`),
- * expected version (`''` to skip the check), object id, number of entries
- * set, number removed, the set pairs (field, value), the removed fields.
+ * partition's index; a fenced batch adds the cluster members and slots
+ * hashes after them. ARGV[1] is the op count, then the fence (member id, slot
+ * count, the (slot, epoch) pairs; `''` and 0 for none), then per op: kind
+ * (`p` or `d`), expected version (`''` to skip the check), object id, number
+ * of entries set, number removed, the set pairs (field, value), the removed
+ * fields.
  *
- * Replies `{0, v1, ..., vn}` with the new versions, or `{1, i, actual, ...}`
- * naming every op whose expected version differs, having written nothing.
+ * Replies `{0, v1, ..., vn}` with the new versions, `{1, i, actual, ...}`
+ * naming every op whose expected version differs, or `{2, slot, epoch, ...}`
+ * naming every fenced slot that does not hold, having written nothing.
  *
  * Redis does not roll a script back when a command in it fails, so every key
  * type is checked before the first write: the writes that follow cannot fail
@@ -77,9 +93,11 @@ function slotTag(clsId: string, partitionId: number): string {
 const APPLY_LUA = `
 local VERSION = '\\255'
 local n = tonumber(ARGV[1])
+${FENCE_LUA('KEYS[2 * n + 1]', 'KEYS[2 * n + 2]', '2')}
+if fence_failed then return fence_failed end
 local ops = {}
 local conflicts = {1}
-local pos = 2
+local pos = fence_end
 for i = 1, n do
   local op = { kind = ARGV[pos], expected = ARGV[pos + 1], id = ARGV[pos + 2],
     nset = tonumber(ARGV[pos + 3]), nremove = tonumber(ARGV[pos + 4]), at = pos + 5 }
@@ -153,9 +171,11 @@ export class LuaScript {
 export const applyScript = new LuaScript(APPLY_LUA);
 
 /** The KEYS and ARGV of {@link applyScript} for a batch. */
-export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[]): { keys: string[]; args: (string | Buffer)[] } {
+export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[], fence?: CommitFence): { keys: string[]; args: (string | Buffer)[] } {
   const keys: string[] = [];
   const args: (string | Buffer)[] = [String(ops.length)];
+  args.push(fence?.memberId ?? '', String(fence?.slots.length ?? 0));
+  for (const { slot, epoch } of fence?.slots ?? []) args.push(String(slot), String(epoch));
   for (const op of ops) {
     keys.push(layout.object(op.key), layout.index(op.key.clsId, op.key.partitionId));
     const expected = op.expectedVersion === undefined ? '' : String(op.expectedVersion);
@@ -171,11 +191,15 @@ export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[]): { ke
     for (const [entryKey, value] of set) args.push(entryKey, Buffer.from(value));
     args.push(...remove);
   }
+  if (fence !== undefined) keys.push(layout.members, layout.slots);
   return { keys, args };
 }
 
-/** What {@link applyScript} replied: the new versions, or the conflicts as (op index, actual version) pairs. */
-export type ApplyReply = { readonly ok: true; readonly versions: number[] } | { readonly ok: false; readonly conflicts: { index: number; actual: number }[] };
+/** What {@link applyScript} replied: the new versions, the conflicts as (op index, actual version) pairs, or the fenced slots that do not hold. */
+export type ApplyReply =
+  | { readonly ok: true; readonly versions: number[] }
+  | { readonly ok: false; readonly conflicts: { index: number; actual: number }[] }
+  | { readonly ok: false; readonly fenced: { slot: number; epoch: number }[] };
 
 /** Reads the script's reply; anything else is a bug or a foreign script, so it throws. */
 export function parseApplyReply(reply: unknown, opCount: number): ApplyReply {
@@ -186,6 +210,11 @@ export function parseApplyReply(reply: unknown, opCount: number): ApplyReply {
     const conflicts: { index: number; actual: number }[] = [];
     for (let i = 0; i < rest.length; i += 2) conflicts.push({ index: (rest[i] ?? 1) - 1, actual: rest[i + 1] ?? 0 });
     return { ok: false, conflicts };
+  }
+  if (status === 2 && rest.length > 0 && rest.length % 2 === 0) {
+    const fenced: { slot: number; epoch: number }[] = [];
+    for (let i = 0; i < rest.length; i += 2) fenced.push({ slot: rest[i] ?? 0, epoch: rest[i + 1] ?? 0 });
+    return { ok: false, fenced };
   }
   throw unexpectedReply(`apply script reply: [${reply.join(', ')}]`);
 }

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
 import { describeValue as describe } from '../../describe.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
+import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd, refuseFence } from '../validate.js';
 import { translateError } from './errors.js';
 import { configure, ensureSchema } from './schema.js';
 
@@ -163,6 +163,7 @@ export class SqliteStore implements Store {
     return this.run('apply', () => {
       // Always serializable (one writer at a time), so `options.isolation` is only checked.
       checkBatch(ops, options);
+      refuseFence(options, 'sqlite');
       return ops.length === 0 ? [] : this.connect().apply.immediate(ops);
     });
   }
