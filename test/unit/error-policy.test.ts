@@ -24,6 +24,8 @@ const PLATFORM: readonly ErrorCode[] = [
   'OAAS_ERR_COMMIT_FAILED',
   'OAAS_ERR_COMMIT_CONFLICT',
   'OAAS_ERR_CONFIG_INVALID',
+  // Added with cluster ownership, after the lists were folded: a fenced commit is the platform's failure.
+  'OAAS_ERR_COMMIT_FENCED',
 ];
 const LINK: readonly ErrorCode[] = ['OAAS_ERR_REMOTE_UNREACHABLE', 'OAAS_ERR_AUTH_REQUIRED', 'OAAS_ERR_SERVER_INTERNAL'];
 const CALLER: readonly ErrorCode[] = [

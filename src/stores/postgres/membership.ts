@@ -203,7 +203,7 @@ function closedError(): StoreError {
 
 function only<T>(rows: readonly T[], operation: string): T {
   const [row] = rows;
-  if (row === undefined || rows.length !== 1) throw new Error(`${operation} returned ${rows.length} rows, expected 1`);
+  if (row === undefined || rows.length !== 1) throw new StoreError(`postgres membership: ${operation} returned ${rows.length} rows, expected 1`, { transient: false });
   return row;
 }
 

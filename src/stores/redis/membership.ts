@@ -9,7 +9,7 @@ import { describeValue as describe } from '../../describe.js';
 import { InvalidArgumentError, StoreError } from '../../errors.js';
 import { CLUSTER_SCHEMA_VERSION, CLUSTER_SCRIPTS } from './cluster-scripts.js';
 import { createClient, execAll, quit, waitUntilReady } from './connection.js';
-import { translateError } from './errors.js';
+import { translateError, unexpectedReply } from './errors.js';
 import type { RedisClient } from './redis-client.js';
 import { KeyLayout, type LuaScript } from './scripts.js';
 
@@ -199,8 +199,8 @@ async function checkClusterLayout(client: Redis, metaKey: string): Promise<void>
   );
 }
 
-function unexpected(operation: string, reply: unknown): Error {
-  return new Error(`unexpected ${operation} script reply: ${JSON.stringify(reply)}`);
+function unexpected(operation: string, reply: unknown): StoreError {
+  return unexpectedReply(`${operation} script reply: ${JSON.stringify(reply)}`);
 }
 
 /** A flat array reply cut into rows of `width`. */
