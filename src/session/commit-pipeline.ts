@@ -35,6 +35,8 @@ export interface CommitRequest {
  */
 export class CommitPipeline {
   private readonly queue = new PQueue({ concurrency: 1 });
+  /** Set once another writer has been seen, so its warning is logged once per runtime. */
+  private sawOtherWriter = false;
 
   constructor(
     private readonly store: () => Promise<Store>,
@@ -134,6 +136,14 @@ export class CommitPipeline {
     this.telemetry.commitFinished(durationMs, 0, error);
     const conflicts = error instanceof ConflictError ? error.conflicts : error instanceof AlreadyExistsError ? error.refs.map((ref) => ({ ref, expected: 0, actual: -1 })) : [];
     if (conflicts.length > 0) this.telemetry.conflict(conflicts.length);
+    // This process holds one live instance per object, so a version that moved under it was written by someone else.
+    if (!this.sawOtherWriter && error instanceof ConflictError && error.conflicts.some((c) => c.expected > 0)) {
+      this.sawOtherWriter = true;
+      this.logger.warn(
+        { objects: error.conflicts.map((c) => formatIdentity(c.ref)) },
+        'another process wrote objects this process holds; their changes here are retried (scopes with retries) or discarded (write-behind): see docs/stores.md, "Several processes on one store"',
+      );
+    }
     this.sessionLogger(request)[conflicts.length > 0 ? 'warn' : 'error'](
       {
         objects: changes.map((c) => formatIdentity(c.core.key)),

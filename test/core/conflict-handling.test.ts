@@ -265,3 +265,23 @@ describe('shutdown with changes that conflict', () => {
     expect(getAutoSessionManager().isShutDown).toBe(true);
   });
 });
+
+describe('another writer on the same store', () => {
+  it('is pointed out once, with the objects, the first time a version moves under this process', async () => {
+    const store = new MemoryStore();
+    const { logger, lines } = captureLogs();
+    await configureOaas({ store, autoCommit: false, logger });
+    for (const id of ['w1', 'w2']) Counter.create({}, { id });
+    await commitAll();
+    expect(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('another process wrote'))).toEqual([]);
+
+    for (const id of ['w1', 'w2']) {
+      await writeBehindTheBack(store, id, 10);
+      await expect(sessionScope(async () => (await Counter.load(id)).increment(1))).rejects.toBeInstanceOf(ConflictError);
+    }
+    const warnings = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('another process wrote objects this process holds'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, objects: ['test.Counter/0/w1'] });
+    expect(lines.filter((l) => l.msg === 'commit conflicted')).toHaveLength(2);
+  });
+});
