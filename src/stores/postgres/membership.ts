@@ -7,7 +7,7 @@ import { checkIncarnation, checkLeaseMs, checkMember, checkMemberId, type Member
 import { checkSlots } from '../../cluster/slots.js';
 import { describeValue as describe } from '../../describe.js';
 import { InvalidArgumentError, StoreError } from '../../errors.js';
-import { loadDriver } from '../optional-driver.js';
+import { createPool } from './pool.js';
 import { CLUSTER_SQL, ensureClusterSchema, type LeaseRow, type MemberRow, type OwnerRow } from './cluster-schema.js';
 import { translateError } from './errors.js';
 import type { PostgresPool } from './postgres-store.js';
@@ -163,19 +163,7 @@ export class PostgresMembership implements Membership {
   }
 
   private async openPool(): Promise<Pool> {
-    let pool = this.injected;
-    if (pool === undefined) {
-      const { default: pg } = await loadDriver('pg', 'store', 'the postgres membership', () => import('pg'));
-      const { url, poolSize, connectTimeoutMs, statementTimeoutMs } = this.settings;
-      pool = new pg.Pool({
-        connectionString: url,
-        max: poolSize,
-        connectionTimeoutMillis: connectTimeoutMs,
-        statement_timeout: statementTimeoutMs,
-        fallback_application_name: 'oaas-sdk membership',
-        keepAlive: true,
-      });
-    }
+    const pool = this.injected ?? (await createPool(this.settings, { what: 'the postgres membership', applicationName: 'oaas-sdk membership' }));
     pool.on('error', this.onIdleError);
     try {
       await ensureClusterSchema(pool);

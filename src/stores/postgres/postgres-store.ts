@@ -6,7 +6,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
-import { loadDriver } from '../optional-driver.js';
+import { createPool } from './pool.js';
 import { keyString, type ApplyOptions, type CommitFence, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
 import { checkBatch, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
 import { ensureClusterSchema } from './cluster-schema.js';
@@ -207,19 +207,7 @@ export class PostgresStore implements Store {
   }
 
   private async openPool(): Promise<Pool> {
-    let pool = this.injected;
-    if (pool === undefined) {
-      const { default: pg } = await loadDriver('pg', 'store', 'the postgres store', () => import('pg'));
-      const { url, poolSize, connectTimeoutMs, statementTimeoutMs } = this.options;
-      pool = new pg.Pool({
-        connectionString: url,
-        max: poolSize,
-        connectionTimeoutMillis: connectTimeoutMs,
-        statement_timeout: statementTimeoutMs === 0 ? false : statementTimeoutMs,
-        fallback_application_name: 'oaas-sdk',
-        keepAlive: true,
-      });
-    }
+    const pool = this.injected ?? (await createPool(this.options, { what: 'the postgres store', applicationName: 'oaas-sdk' }));
     pool.on('error', this.onIdleError);
     this.pool = pool;
     try {

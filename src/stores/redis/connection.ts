@@ -4,10 +4,11 @@
  */
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 import { backoffDelay } from '../../backoff.js';
-import { StoreError } from '../../errors.js';
+import { describeValue } from '../../describe.js';
+import { InvalidArgumentError, StoreError } from '../../errors.js';
 import { connectionClosed, unexpectedReply } from './errors.js';
 import { loadDriver } from '../optional-driver.js';
-import { SCHEMA_VERSION } from './scripts.js';
+import { KeyLayout, SCHEMA_VERSION } from './scripts.js';
 
 /**
  * Builds the store's own client, loading ioredis only now so that installs
@@ -167,4 +168,33 @@ function redact(url: string): string {
   } catch {
     return '(unparsable url)';
   }
+}
+
+/** What a Redis part of the SDK (the store, the membership) connects with, checked. */
+export interface ConnectionSettings {
+  readonly url: string;
+  readonly layout: KeyLayout;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  /** A client the caller owns, used instead of one built from `url`. */
+  readonly client: Redis | undefined;
+}
+
+/**
+ * Checks the connection options the store and the membership share (typed
+ * callers cannot pass bad values, but configuration read from files and
+ * plain JS can).
+ */
+export function checkConnectionOptions(options: unknown, defaultCommandTimeoutMs: number): ConnectionSettings {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', `must be an object, got ${describeValue(options)}`);
+  const { url, keyPrefix = 'oaas', connectTimeoutMs = 5000, commandTimeoutMs = defaultCommandTimeoutMs, client } = options as Record<string, unknown>;
+  if (client !== undefined && (typeof client !== 'object' || client === null)) throw new InvalidArgumentError('options.client', `must be an ioredis client, got ${describeValue(client)}`);
+  if (typeof url !== 'string' || (url === '' && client === undefined)) throw new InvalidArgumentError('options.url', `must be a non-empty string, got ${describeValue(url)}`);
+  if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
+    throw new InvalidArgumentError('options.keyPrefix', `must be a non-empty string without '{' or '}', got ${describeValue(keyPrefix)}`);
+  }
+  for (const [name, value] of [['connectTimeoutMs', connectTimeoutMs], ['commandTimeoutMs', commandTimeoutMs]] as const) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`options.${name}`, `must be a positive integer, got ${describeValue(value)}`);
+  }
+  return { url, layout: new KeyLayout(keyPrefix), connectTimeoutMs: connectTimeoutMs as number, commandTimeoutMs: commandTimeoutMs as number, client: client as Redis | undefined };
 }

@@ -5,13 +5,13 @@
 import type { Redis } from 'ioredis';
 import { checkIncarnation, checkLeaseMs, checkMember, checkMemberId, type Member, type MemberAddress, type Membership, type SlotLease, type SlotOwner } from '../../cluster/membership.js';
 import { checkSlots } from '../../cluster/slots.js';
-import { describeValue as describe } from '../../describe.js';
-import { InvalidArgumentError, StoreError } from '../../errors.js';
+import { StoreError } from '../../errors.js';
 import { CLUSTER_SCHEMA_VERSION, CLUSTER_SCRIPTS } from './cluster-scripts.js';
-import { createClient, execAll, quit, waitUntilReady } from './connection.js';
+import { checkConnectionOptions, createClient, execAll, quit, waitUntilReady } from './connection.js';
 import { translateError, unexpectedReply } from './errors.js';
 import type { RedisClient } from './redis-client.js';
-import { KeyLayout, type LuaScript } from './scripts.js';
+import type { KeyLayout} from './scripts.js';
+import { type LuaScript } from './scripts.js';
 
 /** Options of {@link RedisMembership}. */
 export interface RedisMembershipOptions {
@@ -51,21 +51,12 @@ export class RedisMembership implements Membership {
   };
 
   constructor(options: RedisMembershipOptions) {
-    if (typeof options !== 'object' || (options as unknown) === null) throw new InvalidArgumentError('options', `must be an object, got ${describe(options)}`);
-    const { url, keyPrefix = 'oaas', connectTimeoutMs = 5000, commandTimeoutMs = 5000, client } = options as Record<keyof RedisMembershipOptions, unknown>;
-    if (client !== undefined && (typeof client !== 'object' || client === null)) throw new InvalidArgumentError('options.client', `must be an ioredis client, got ${describe(client)}`);
-    if (typeof url !== 'string' || (url === '' && client === undefined)) throw new InvalidArgumentError('options.url', `must be a non-empty string, got ${describe(url)}`);
-    if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
-      throw new InvalidArgumentError('options.keyPrefix', `must be a non-empty string without '{' or '}', got ${describe(keyPrefix)}`);
-    }
-    for (const [name, value] of [['connectTimeoutMs', connectTimeoutMs], ['commandTimeoutMs', commandTimeoutMs]] as const) {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`options.${name}`, `must be a positive integer, got ${describe(value)}`);
-    }
-    this.url = url;
-    this.layout = new KeyLayout(keyPrefix);
-    this.connectTimeoutMs = connectTimeoutMs as number;
-    this.commandTimeoutMs = commandTimeoutMs as number;
-    this.injected = client as Redis | undefined;
+    const settings = checkConnectionOptions(options, 5000);
+    this.url = settings.url;
+    this.layout = settings.layout;
+    this.connectTimeoutMs = settings.connectTimeoutMs;
+    this.commandTimeoutMs = settings.commandTimeoutMs;
+    this.injected = settings.client;
   }
 
   open(): Promise<void> {

@@ -8,12 +8,13 @@ import { describeValue as describe } from '../../describe.js';
 import { ConflictError, FencedError, InvalidArgumentError, StoreError } from '../../errors.js';
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
 import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
-import { checkSchema, createClient, execAll, quit, waitUntilReady } from './connection.js';
+import { checkConnectionOptions, checkSchema, createClient, execAll, quit, waitUntilReady } from './connection.js';
 import { translateError, unexpectedReply } from './errors.js';
 import type { RedisClient } from './redis-client.js';
 
 export type { RedisClient } from './redis-client.js';
-import { KeyLayout, VERSION_FIELD, applyArguments, applyScript, parseApplyReply } from './scripts.js';
+import type { KeyLayout} from './scripts.js';
+import { VERSION_FIELD, applyArguments, applyScript, parseApplyReply } from './scripts.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -84,22 +85,12 @@ export class RedisStore implements Store {
   };
 
   constructor(options: RedisStoreOptions) {
-    // Typed callers cannot pass bad values, but configuration read from files and plain JS can.
-    if (typeof options !== 'object' || (options as unknown) === null) throw new InvalidArgumentError('options', `must be an object, got ${describe(options)}`);
-    const { url, keyPrefix = 'oaas', connectTimeoutMs = 5000, commandTimeoutMs = 10_000, client } = options as Record<keyof RedisStoreOptions, unknown>;
-    if (client !== undefined && (typeof client !== 'object' || client === null)) throw new InvalidArgumentError('options.client', `must be an ioredis client, got ${describe(client)}`);
-    if (typeof url !== 'string' || (url === '' && client === undefined)) throw new InvalidArgumentError('options.url', `must be a non-empty string, got ${describe(url)}`);
-    if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix)) {
-      throw new InvalidArgumentError('options.keyPrefix', `must be a non-empty string without '{' or '}', got ${describe(keyPrefix)}`);
-    }
-    for (const [name, value] of [['connectTimeoutMs', connectTimeoutMs], ['commandTimeoutMs', commandTimeoutMs]] as const) {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`options.${name}`, `must be a positive integer, got ${describe(value)}`);
-    }
-    this.url = url;
-    this.layout = new KeyLayout(keyPrefix);
-    this.connectTimeoutMs = connectTimeoutMs as number;
-    this.commandTimeoutMs = commandTimeoutMs as number;
-    this.injected = client as Redis | undefined;
+    const settings = checkConnectionOptions(options, 10_000);
+    this.url = settings.url;
+    this.layout = settings.layout;
+    this.connectTimeoutMs = settings.connectTimeoutMs;
+    this.commandTimeoutMs = settings.commandTimeoutMs;
+    this.injected = settings.client;
   }
 
   open(): Promise<void> {
