@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { AlreadyExistsError, ConflictError, type ObjectIdentity } from '../errors.js';
+import type { ObjectIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import { backoffDelay } from '../backoff.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { ManagedSession } from '../session/session.js';
 import type { Clock } from '../clock.js';
 import type { CommitReports } from './commit-reports.js';
-import { formatRef, pendingRefs, toRef } from './pending-report.js';
+import { formatRef, pendingRefs, staleRefsOf, toRef } from './pending-report.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -69,9 +69,9 @@ export class BackgroundCommits {
   private async failed(session: ManagedSession, error: unknown): Promise<void> {
     const refs = pendingRefs(session);
     let discarded: ObjectIdentity[] = [];
-    if (error instanceof ConflictError || error instanceof AlreadyExistsError) {
+    const stale = staleRefsOf(error);
+    if (stale.length > 0) {
       // The store holds newer state: retrying cannot succeed. Reload those objects, keep the rest pending.
-      const stale = error instanceof ConflictError ? error.conflicts.map((c) => c.ref) : error.refs;
       try {
         discarded = await this.parts.reloadObjects(stale, session);
       } catch (reloadError) {

@@ -42,15 +42,14 @@ export class Commits {
     const lost = session.takeLost();
     // Another unit of work met a conflict on these objects and reloaded them (reported then): this commit cannot pretend they were written.
     if (lost !== undefined) throw new ConflictError(lost);
-    const refs = pendingRefs(session);
     let result: CommitResult;
     try {
       result = await this.parts.pipeline.commit({ sessionId: session.id, logger: session.logger, cores: session.candidates(), chain: chainContext.getStore(), wait: true });
     } catch (error) {
-      // The shutdown flush reports once, at its end.
+      // The shutdown flush reports once, at its end. A failed commit wrote nothing, so what is pending is what it was writing.
       if (source !== 'shutdown') {
         const willRetry = source === 'exit' || this.parts.autoCommitOn();
-        this.parts.reports.report({ error: error as Error, sessionId: session.id, refs, willRetry, discarded: [], source });
+        this.parts.reports.report({ error: error as Error, sessionId: session.id, refs: pendingRefs(session), willRetry, discarded: [], source });
       }
       throw error;
     }
