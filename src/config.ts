@@ -5,6 +5,7 @@ import { ConfigurationError } from './errors.js';
 import { CLOCK_FUNCTIONS, systemClock, type Clock } from './clock.js';
 import type { Store } from './stores/store.js';
 import { redisDatabaseProblem } from './stores/redis/connection.js';
+import { isMemberId } from './cluster/membership.js';
 import { LazyStore } from './stores/lazy-store.js';
 import { createStore, parseStoreSpec, type StoreSpec } from './stores/resolve-store.js';
 
@@ -63,6 +64,29 @@ export interface OaasConfig {
    * simulations that move time by hand. @default the system clock (Date.now and the global timers)
    */
   clock?: Clock | undefined;
+  /**
+   * Cluster mode: several processes on one PostgreSQL or Redis store, each
+   * object owned by one of them at a time (see docs/cluster.md).
+   * @default from OAAS_CLUSTER_URL, OAAS_CLUSTER_LEASE_MS and OAAS_CLUSTER_ID; off when OAAS_CLUSTER_URL is unset
+   */
+  cluster?: ClusterConfig | undefined;
+}
+
+/** Options of cluster mode. */
+export interface ClusterConfig {
+  /** This process's base URL, where its `serve()` listens and the other processes reach it. */
+  url: string;
+  /** How long a silent process keeps what it owns, in ms. @default 10000 */
+  leaseMs?: number | undefined;
+  /** This process's member id: stable across restarts (a pod name, a host:port). @default the url */
+  id?: string | undefined;
+}
+
+/** Cluster mode after defaults and validation. */
+export interface ResolvedClusterConfig {
+  readonly url: string;
+  readonly leaseMs: number;
+  readonly id: string;
 }
 
 /** The configuration after defaults, environment and validation. */
@@ -80,6 +104,7 @@ export interface ResolvedConfig {
   readonly logger: Logger | undefined;
   readonly logLevel: LogLevel;
   readonly clock: Clock;
+  readonly cluster: ResolvedClusterConfig | undefined;
 }
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -99,6 +124,7 @@ export const CONFIG_FIELDS: ReadonlySet<string> = new Set([
   'logger',
   'logLevel',
   'clock',
+  'cluster',
 ]);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -211,8 +237,11 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     throw new ConfigurationError('logger', 'expected a pino logger (with child() and error())');
   }
 
+  const cluster = resolveCluster(config.cluster, env, store);
+
   return {
     store,
+    cluster,
     autoCommit: checkBool(config.autoCommit, 'autoCommit') ?? fromEnv(env, 'OAAS_AUTO_COMMIT', 'autoCommit', parseBool) ?? true,
     autoCommitIntervalMs: interval,
     defaultPartition:
@@ -236,6 +265,54 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'warn',
     clock: checkClock(config.clock, 'clock') ?? systemClock,
   };
+}
+
+/** Lease bounds in cluster mode: a heartbeat runs every third of it, so below 300 ms a slow statement would lose it. */
+const CLUSTER_LEASE_MS = { min: 300, max: 86_400_000, default: 10_000 } as const;
+const CLUSTER_FIELDS: ReadonlySet<string> = new Set(['url', 'leaseMs', 'id']);
+
+/** Cluster mode: from the option, else from OAAS_CLUSTER_*; refused on a store the processes cannot share. */
+function resolveCluster(given: unknown, env: Env, store: ResolvedConfig['store']): ResolvedClusterConfig | undefined {
+  let url: string | undefined;
+  let leaseMs: number | undefined;
+  let id: string | undefined;
+  if (given !== undefined) {
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+      throw new ConfigurationError('cluster', `expected { url, leaseMs?, id? }, got ${describeValue(given)}`);
+    }
+    checkKnownOptions(given, CLUSTER_FIELDS);
+    const fields = given as Record<string, unknown>;
+    url = checkUrl(fields.url, 'cluster.url');
+    if (url === undefined) throw new ConfigurationError('cluster.url', "expected this process's http(s) base URL, where its serve() listens");
+    leaseMs = checkLease(fields.leaseMs, 'cluster.leaseMs');
+    id = checkMemberIdOption(fields.id, 'cluster.id');
+  } else {
+    url = fromEnv(env, 'OAAS_CLUSTER_URL', 'cluster.url', checkUrl);
+    if (url === undefined) return undefined;
+  }
+  leaseMs ??= fromEnv(env, 'OAAS_CLUSTER_LEASE_MS', 'cluster.leaseMs', (raw, f) => checkLease(parseNumber(raw, f), f)) ?? CLUSTER_LEASE_MS.default;
+  id ??= fromEnv(env, 'OAAS_CLUSTER_ID', 'cluster.id', checkMemberIdOption) ?? url;
+  if (store.kind !== 'postgres' && store.kind !== 'redis') {
+    throw new ConfigurationError(
+      'cluster',
+      `cluster mode needs a store the processes share, given as a postgres:// or redis:// URL; the ${store.kind === 'custom' ? 'store object given' : `${store.kind} store`} cannot hold the cluster's leases`,
+    );
+  }
+  return { url, leaseMs, id };
+}
+
+function checkLease(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < CLUSTER_LEASE_MS.min || value > CLUSTER_LEASE_MS.max) {
+    throw new ConfigurationError(field, `expected an integer from ${CLUSTER_LEASE_MS.min} to ${CLUSTER_LEASE_MS.max} (ms), got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function checkMemberIdOption(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isMemberId(value)) throw new ConfigurationError(field, `expected 1 to 256 visible ASCII characters without spaces, got ${describeValue(value)}`);
+  return value;
 }
 
 function checkUrl(value: unknown, field: string): string | undefined {

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   OAAS_ERR_OBJECT_PENDING: { status: 409, kind: 'application', error: 'PendingChangesError' },
   OAAS_ERR_COMMIT_CONFLICT: { status: 409, kind: 'conflict', error: 'ConflictError' },
   OAAS_ERR_COMMIT_FENCED: { status: 503, kind: 'system', error: 'FencedError' },
+  OAAS_ERR_NOT_OWNER: { status: 503, kind: 'system', error: 'NotOwnerError' },
+  OAAS_ERR_OWNED_ELSEWHERE: { status: 409, kind: 'request', error: 'OwnedElsewhereError' },
   OAAS_ERR_LOCK_TIMEOUT: { status: 503, kind: 'system', error: 'LockTimeoutError' },
   OAAS_ERR_INVOKE_TIMEOUT: { status: 504, kind: 'application', error: 'InvocationTimeoutError' },
   OAAS_ERR_INVOKE_CANCELLED: { status: 499, kind: 'request', error: 'InvocationCancelledError' },

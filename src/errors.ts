@@ -220,6 +220,39 @@ export class FencedError extends OaasError {
   }
 }
 
+/** Cluster mode: a request forwarded to this process for an object whose slot it does not own (any more); the sender routes it again. */
+export class NotOwnerError extends OaasError {
+  readonly ref: ObjectIdentity;
+  /** The owner as this process sees it, when it knows one. */
+  readonly owner: string | undefined;
+  constructor(ref: ObjectIdentity, owner: string | undefined, options?: OaasErrorOptions) {
+    super('OAAS_ERR_NOT_OWNER', `this process does not own object ${formatIdentity(ref)}${owner === undefined ? '' : `; its owner is ${owner}`}`, options);
+    this.ref = ref;
+    this.owner = owner;
+  }
+}
+
+/**
+ * Cluster mode: a field of an object another process owns was assigned
+ * outside a `@method`. Such an instance forwards its method calls to the
+ * owner; its fields are a read-only copy of the owner's state.
+ */
+export class OwnedElsewhereError extends OaasError {
+  readonly ref: ObjectIdentity;
+  /** The owning process's member id and URL. */
+  readonly owner: { readonly id: string; readonly url: string };
+  /** `what` says what was refused, e.g. `assigning count of`. */
+  constructor(ref: ObjectIdentity, owner: { readonly id: string; readonly url: string }, what: string, options?: OaasErrorOptions) {
+    super(
+      'OAAS_ERR_OWNED_ELSEWHERE',
+      `${what} ${formatIdentity(ref)} refused: the object is owned by ${owner.id} (${owner.url}); change it in a @method (which runs on its owner) or in a sessionScope (which moves it here)`,
+      options,
+    );
+    this.ref = ref;
+    this.owner = owner;
+  }
+}
+
 /** Waiting for an object's turn took longer than `lockTimeoutMs`. */
 export class LockTimeoutError extends OaasError {
   readonly ref: ObjectIdentity;

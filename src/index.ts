@@ -79,6 +79,8 @@ export {
   PendingChangesError,
   ConflictError,
   FencedError,
+  NotOwnerError,
+  OwnedElsewhereError,
   LockTimeoutError,
   InvocationTimeoutError,
   InvocationCancelledError,

@@ -7,6 +7,7 @@ import { InvalidArgumentError, InvalidIdError, RemoteError } from '../errors.js'
 import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta } from '../registry/class-meta.js';
+import { encodeArgs, jsonOf } from '../registry/encode-arguments.js';
 import { requireClassMeta } from '../registry/require-class.js';
 import { readEvents } from './sse.js';
 import { HttpTransport, parseReply, streamError, type HttpCall } from './transport.js';
@@ -209,33 +210,6 @@ function objectIdOf(id: unknown): string {
   if (typeof id !== 'string' && typeof id !== 'number') throw new InvalidIdError(id, 'object id must be a string or a number');
   const text = String(id);
   if (text === '.' || text === '..') throw new InvalidIdError(id, `object id ${JSON.stringify(text)} cannot be addressed over HTTP`);
-  return text;
-}
-
-/**
- * The request body for a call: nothing for no argument, the JSON of the
- * argument for a method of one parameter, a JSON array of them for more.
- */
-export function encodeArgs(meta: ClassMeta | undefined, name: string, args: readonly unknown[]): string | undefined {
-  const accessor = meta?.accessors.get(name);
-  const arity = meta?.methodsByName.get(name)?.arity ?? (accessor === undefined ? undefined : accessor.kind === 'setter' ? 1 : 0);
-  const given = [...args];
-  // Trailing `undefined`s are missing arguments (their defaults apply on the server); JSON would turn them into null.
-  while (given.length > 0 && given.at(-1) === undefined) given.pop();
-  if (given.length === 0) return undefined;
-  if (arity !== undefined && arity > 1) return jsonOf(given, 'args');
-  if (given.length > 1) throw new InvalidArgumentError('args', `${name} takes ${arity ?? 1} argument(s), got ${given.length}`);
-  return jsonOf(given[0], 'args');
-}
-
-function jsonOf(value: unknown, argument: string): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new InvalidArgumentError(argument, `cannot be sent as JSON: ${(error as Error).message}`, { cause: error });
-  }
-  if (text === undefined) throw new InvalidArgumentError(argument, 'cannot be sent as JSON');
   return text;
 }
 

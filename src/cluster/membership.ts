@@ -99,9 +99,14 @@ export const LEASE_MS = { min: 1, max: 86_400_000 } as const;
 /** Member ids are visible ASCII without spaces (a URL or a host name fits), so they print and key every backend alike. */
 const MEMBER_ID = /^[\x21-\x7e]{1,256}$/;
 
+/** True for a valid member id. */
+export function isMemberId(id: unknown): id is string {
+  return typeof id === 'string' && MEMBER_ID.test(id);
+}
+
 /** Checks a member id. */
 export function checkMemberId(id: unknown, argument = 'memberId'): asserts id is string {
-  if (typeof id !== 'string' || !MEMBER_ID.test(id)) {
+  if (!isMemberId(id)) {
     throw new InvalidArgumentError(argument, `must be 1 to 256 visible ASCII characters without spaces, got ${describe(id)}`);
   }
 }

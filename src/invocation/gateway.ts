@@ -18,7 +18,8 @@ import {
   ObjectNotFoundError,
   OaasError,
 } from '../errors.js';
-import { decodeState, encodeState } from '../object/codec.js';
+import { decodeState } from '../object/codec.js';
+import { wireStateOf } from '../object/wire-state.js';
 import { normalizeObjectId, normalizePartitionId } from '../identity.js';
 import { callMethod, coreOf, type OaasObject } from '../object/oaas-object.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
@@ -45,11 +46,13 @@ export interface InvokeCall {
   /** The caller's W3C trace context; the invocation's span continues it. */
   readonly traceparent?: string | undefined;
   readonly tracestate?: string | undefined;
+  /** Answer the object's state after the call too (a call forwarded from another cluster member's instance). */
+  readonly withState?: boolean | undefined;
 }
 
 /** A finished call's value, or a stream of values from an `async *` method. */
 export type InvokeOutcome =
-  | { readonly kind: 'value'; readonly value: unknown }
+  | { readonly kind: 'value'; readonly value: unknown; readonly state?: ObjectState | undefined }
   | { readonly kind: 'stream'; readonly stream: AsyncGenerator<unknown> };
 
 
@@ -135,7 +138,8 @@ export class Gateway {
           },
           { partitionId, retries: this.conflictRetries },
         );
-        return { kind: 'value', value };
+        if (call.withState !== true) return { kind: 'value', value };
+        return { kind: 'value', value, state: stateOf(await runtime.runInSession(() => load(runtime, meta, objectId, partitionId))) };
       } catch (error) {
         // Two requests with one key raced: the loser's record clashed with the winner's; run once more to return the winner's result.
         if (recordId !== undefined && attempt === 0 && error instanceof AlreadyExistsError && error.refs.some((r) => r.objectId === recordId)) continue;
@@ -300,19 +304,7 @@ function toJsonValue(value: unknown): unknown {
 }
 
 function stateOf(target: OaasObject): ObjectState {
-  const core = coreOf(target);
-  const entries: Record<string, unknown> = {};
-  for (const prop of core.fields.props) {
-    Object.defineProperty(entries, core.fields.keyOf(prop), {
-      value: JSON.parse(encodeState(core.target[prop])) as unknown,
-      enumerable: true,
-    });
-  }
-  return {
-    metadata: { cls_id: core.key.clsId, partition_id: core.key.partitionId, object_id: core.key.objectId },
-    version: core.version,
-    entries,
-  };
+  return wireStateOf(coreOf(target));
 }
 
 function parseStateBody(body: unknown): { entries: Record<string, unknown>; version: number | undefined } {

@@ -24,7 +24,7 @@ export interface PendingOwner {
    * stored one), so that this unit of work reports it instead of later
    * committing nothing as if it had succeeded.
    */
-  discarded(core: ObjectCore, expected: number, actual: number): void;
+  discarded(core: ObjectCore, expected: number, actual: number, cause?: Error): void;
 }
 
 /**
@@ -67,6 +67,9 @@ export class ObjectCore {
   pendingSince: number | undefined;
   /** Created on the first turn and dropped when idle, so idle objects stay small. */
   lock: ObjectLock | undefined;
+  /** Cluster mode: the object's slot, computed once by the router. */
+  slot: number | undefined;
+  private elsewhere = false;
 
   constructor(
     readonly key: ObjectKey,
@@ -165,6 +168,21 @@ export class ObjectCore {
       this.setCommitted(prop, text);
     }
     this.phase = 'stored';
+  }
+
+  /**
+   * Cluster mode: another process owns the object (the instance was loaded
+   * there, or its slot moved away). Its calls are forwarded to the owner and
+   * its fields are a read-only copy; it never becomes live again (a later
+   * load makes a new instance).
+   */
+  markRemote(): void {
+    this.elsewhere = true;
+  }
+
+  /** True for an instance whose object another process owns; see {@link markRemote}. */
+  get remote(): boolean {
+    return this.elsewhere;
   }
 
   /** The store no longer holds the object. */

@@ -41,6 +41,29 @@ export interface OaasStats {
   readonly oldestPendingAgeMs: number;
   readonly openSessions: number;
   readonly openScopes: number;
+  /** Cluster mode only: this member and what it owns, forwards and moves. */
+  readonly cluster?: ClusterStats | undefined;
+}
+
+/** A cluster member's figures. */
+export interface ClusterStats {
+  readonly memberId: string;
+  readonly url: string;
+  /** 0 until it has joined. */
+  readonly incarnation: number;
+  /** Live members, this one included, as its last view saw them. */
+  readonly members: number;
+  readonly ownedSlots: number;
+  /** Live objects of this process in the slots it owns. */
+  readonly ownedObjects: number;
+  /** Calls (in process and HTTP) this member sent to the owner of their object. */
+  readonly forwardedCalls: number;
+  /** Slots this member handed over to another (fair share, a scope's move, leaving). */
+  readonly handovers: number;
+  /** Slots this member took from a member that fell silent past its lease. */
+  readonly takeovers: number;
+  /** Commits of this member the store refused because it no longer owned their slots. */
+  readonly fencedCommits: number;
 }
 
 /** Where the gauges read from. */
@@ -90,6 +113,7 @@ export class Telemetry {
   /** The Prometheus registry of this runtime. */
   readonly registry = new Registry();
   private readonly prom;
+  private clusterSource: (() => ClusterStats) | undefined;
 
   constructor(private readonly source: GaugeSource) {
     const meter = metrics.getMeter('oaas-sdk');
@@ -176,6 +200,21 @@ export class Telemetry {
           this.set(read());
         },
       });
+    const cluster = (read: (stats: ClusterStats) => number) => () => {
+      const stats = this.clusterSource?.();
+      return stats === undefined ? 0 : read(stats);
+    };
+    const clusterCounter = (name: string, help: string, read: (stats: ClusterStats) => number) =>
+      counter(name, help, [], (set) => {
+        if (this.clusterSource !== undefined) set({}, cluster(read)());
+      });
+    clusterCounter('oaas_cluster_forwarded_calls_total', 'Calls sent to the owner of their object (cluster mode).', (s) => s.forwardedCalls);
+    clusterCounter('oaas_cluster_handovers_total', 'Slots handed over to another member (cluster mode).', (s) => s.handovers);
+    clusterCounter('oaas_cluster_takeovers_total', 'Slots taken from a member silent past its lease (cluster mode).', (s) => s.takeovers);
+    clusterCounter('oaas_cluster_fenced_commits_total', 'Commits refused because their slots had passed on (cluster mode).', (s) => s.fencedCommits);
+    gauge('oaas_cluster_members', 'Live cluster members, as this one sees them (0 outside cluster mode).', cluster((s) => s.members));
+    gauge('oaas_cluster_owned_slots', 'Slots this member owns (0 outside cluster mode).', cluster((s) => s.ownedSlots));
+    gauge('oaas_cluster_owned_objects', 'Live objects in the slots this member owns.', cluster((s) => s.ownedObjects));
     gauge('oaas_pending_objects', 'Objects waiting for a commit.', () => this.source.pendingObjects());
     gauge('oaas_oldest_pending_age_seconds', 'Age of the oldest change not yet committed.', () => this.source.oldestPendingAgeMs() / 1000);
     gauge('oaas_open_sessions', 'Sessions alive.', () => this.source.openSessions());
@@ -276,7 +315,13 @@ export class Telemetry {
       oldestPendingAgeMs: this.source.oldestPendingAgeMs(),
       openSessions: this.source.openSessions(),
       openScopes: this.source.openScopes(),
+      ...(this.clusterSource === undefined ? {} : { cluster: this.clusterSource() }),
     };
+  }
+
+  /** Cluster mode: where the cluster figures are read from. */
+  attachCluster(source: () => ClusterStats): void {
+    this.clusterSource = source;
   }
 
   /** Stops reporting this runtime's gauges (its counters keep their totals for `getStats()`). */

@@ -1,8 +1,12 @@
 import { pino, type Logger } from 'pino';
-import type { ResolvedConfig } from '../config.js';
+import type { ResolvedClusterConfig, ResolvedConfig } from '../config.js';
+import { slotOf } from '../cluster/slots.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { openMembership } from './cluster/open-membership.js';
+import { PeerClient } from './cluster/peer-client.js';
 import type { ConflictError } from '../errors.js';
 import { Telemetry } from '../observability/telemetry.js';
-import { CommitPipeline } from '../session/commit-pipeline.js';
+import { CommitPipeline, type CommitFencing } from '../session/commit-pipeline.js';
 import { IdentityMap } from '../session/identity-map.js';
 import type { ScopeHost } from '../session/scope.js';
 import type { SessionHost } from '../session/session.js';
@@ -36,6 +40,8 @@ export interface RuntimeParts {
   readonly commits: Commits;
   readonly scopes: ScopeHost;
   readonly ending: Shutdown;
+  /** Cluster mode only. */
+  readonly cluster: ClusterNode | undefined;
 }
 
 /**
@@ -53,13 +59,13 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
   const pending = new PendingWork(config.maxPendingObjects, clock);
   const reports = new CommitReports(logger);
   // Set below; the hooks that read them run only after this function returns.
-  const late: { commits?: Commits; background?: BackgroundCommits } = {};
+  const late: { commits?: Commits; background?: BackgroundCommits; cluster?: ClusterNode; objects?: ObjectAccess } = {};
   const sessionHost: SessionHost = {
     logger,
     commitSession: (session) => late.commits!.commitSession(session),
     objectPending: (core, isPending) => pending.objectPending(core, isPending),
     pendingChanged: (session, hasPending) => pending.sessionPending(session, hasPending),
-    changesDiscarded: (session, conflict) => late.commits!.changesDiscarded(session, conflict),
+    changesDiscarded: (session, conflict, cause) => late.commits!.changesDiscarded(session, conflict, cause),
   };
   const sessions = new SessionBinding(sessionHost, run, id, config.defaultPartition);
   const telemetry = new Telemetry({
@@ -68,7 +74,17 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     openSessions: () => sessions.liveCount,
     openScopes: () => run.scopeCount,
   });
-  const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger);
+  const fencing: CommitFencing | undefined =
+    config.cluster === undefined
+      ? undefined
+      : {
+          claim: (cores, move) => late.cluster!.claim(cores, move),
+          fence: (cores) => late.cluster!.fence(cores),
+          fenced: (error, cores) => {
+            late.cluster!.fenced(error, cores);
+          },
+        };
+  const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger, fencing);
   const turns: TurnHost = {
     telemetry,
     logger,
@@ -77,8 +93,12 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     admit: (chain) => pending.admit(chain),
     turnStarted: () => run.turnStarted(),
     turnEnded: () => run.turnEnded(),
+    ...(config.cluster === undefined ? {} : { forward: (core, method, args) => late.objects!.forwardMoved(core, method, args) }),
   };
-  const objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition });
+  const cluster = config.cluster === undefined ? undefined : buildCluster(config, config.cluster, store, identity, pipeline, logger, () => late.objects!);
+  late.cluster = cluster?.node;
+  const objects = (late.objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition, cluster }));
+  if (cluster !== undefined) telemetry.attachCluster(() => cluster.node.stats());
   const scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (run.isOpen ? late.background!.tick() : Promise.resolve()), clock);
   const background = (late.background = new BackgroundCommits({
     logger,
@@ -119,6 +139,35 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     scopeOpened: () => run.scopeOpened(),
     scopeClosed: () => run.scopeClosed(),
   };
-  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock });
-  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending };
+  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock, cluster: cluster?.node });
+  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: cluster?.node };
+}
+
+/** Cluster mode: this process as a member, joining once the store is open, and its client for the other members. */
+function buildCluster(
+  config: ResolvedConfig,
+  clusterConfig: ResolvedClusterConfig,
+  store: Promise<Store>,
+  identity: IdentityMap,
+  pipeline: CommitPipeline,
+  logger: Logger,
+  objects: () => ObjectAccess,
+): { node: ClusterNode; peers: PeerClient } {
+  const peers = new PeerClient(clusterConfig.id, config.token, Math.max(30_000, 2 * clusterConfig.leaseMs + config.lockTimeoutMs));
+  const node = new ClusterNode({
+    config: clusterConfig,
+    openMembership: async () => {
+      await store;
+      return openMembership(config.store);
+    },
+    peers,
+    logger,
+    lockTimeoutMs: config.lockTimeoutMs,
+    liveIn: (slots) => [...identity.cores()].filter((core) => slots.has((core.slot ??= slotOf(core.key)))),
+    flush: async (cores, holder) => {
+      await pipeline.commit({ sessionId: 'handover', cores, chain: undefined, wait: false, holder, background: true });
+    },
+    evict: (cores, cause) => objects().evict(cores, cause),
+  });
+  return { node, peers };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ObjectIdentity } from '../errors.js';
+import { FencedError, type ObjectIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import { backoffDelay } from '../backoff.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
@@ -67,6 +67,8 @@ export class BackgroundCommits {
   }
 
   private async failed(session: ManagedSession, error: unknown): Promise<void> {
+    // Its objects in the lost slots were dropped and reported one by one; the rest stays pending for the next tick.
+    if (error instanceof FencedError) return;
     const refs = pendingRefs(session);
     let discarded: ObjectIdentity[] = [];
     const stale = staleRefsOf(error);

@@ -1,4 +1,4 @@
-import { CommitError, ConflictError, InvalidArgumentError, type VersionConflict } from '../errors.js';
+import { CommitError, ConflictError, FencedError, InvalidArgumentError, type VersionConflict } from '../errors.js';
 import { coreOf, type OaasObject } from '../object/oaas-object.js';
 import type { ObjectCore } from '../object/object-core.js';
 import { chainContext } from '../session/async-context.js';
@@ -47,7 +47,8 @@ export class Commits {
       result = await this.parts.pipeline.commit({ sessionId: session.id, logger: session.logger, cores: session.candidates(), chain: chainContext.getStore(), wait: true });
     } catch (error) {
       // The shutdown flush reports once, at its end. A failed commit wrote nothing, so what is pending is what it was writing.
-      if (source !== 'shutdown') {
+      // A fenced commit reported what it dropped, object by object, when it dropped it.
+      if (source !== 'shutdown' && !(error instanceof FencedError)) {
         const willRetry = source === 'exit' || this.parts.autoCommitOn();
         this.parts.reports.report({ error: error as Error, sessionId: session.id, refs: pendingRefs(session), willRetry, discarded: [], source });
       }
@@ -98,15 +99,15 @@ export class Commits {
   }
 
   commitScope(session: ManagedSession, cores: readonly ObjectCore[], chain: ChainLink, isolation: Isolation | undefined): Promise<CommitResult> {
-    return this.parts.pipeline.commit({ sessionId: session.id, cores, chain, wait: true, isolation, logger: session.logger });
+    return this.parts.pipeline.commit({ sessionId: session.id, cores, chain, wait: true, isolation, logger: session.logger, moveToCaller: true });
   }
 
   /** Another unit of work's conflict reload dropped `session`'s changes to an object: report it now; its next explicit commit rejects. */
-  changesDiscarded(session: ManagedSession, conflict: VersionConflict): void {
+  changesDiscarded(session: ManagedSession, conflict: VersionConflict, cause?: Error): void {
     // A scope's own changes are rolled back and retried by the scope.
     if (session.kind === 'scope') return;
     const ref = toRef(conflict.ref);
-    session.logger.warn({ discarded: [formatRef(ref)] }, 'stale object reloaded from the store after a conflict; this session`s pending changes to it were discarded');
-    this.parts.reports.report({ error: new ConflictError([conflict]), sessionId: session.id, refs: [ref], willRetry: false, discarded: [ref], source: 'background' });
+    if (cause === undefined) session.logger.warn({ discarded: [formatRef(ref)] }, 'stale object reloaded from the store after a conflict; this session`s pending changes to it were discarded');
+    this.parts.reports.report({ error: cause ?? new ConflictError([conflict]), sessionId: session.id, refs: [ref], willRetry: false, discarded: [ref], source: 'background' });
   }
 }

@@ -8,6 +8,7 @@ import { runScope, type ScopeOptions } from '../session/scope.js';
 import type { CommitResult, Session } from '../session/session.js';
 import type { Store } from '../stores/store.js';
 import { assembleRuntime, type RuntimeParts } from './assemble.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import { checkHealth } from './health.js';
 import { storeView } from './open-store.js';
 import type { Runtime } from './runtime.js';
@@ -48,6 +49,13 @@ export class OaasRuntime implements Runtime, ObjectFactory {
   /** Resolves once the store is open; rejects with the reason it could not be. */
   async ready(): Promise<void> {
     await this.parts.store;
+    // Cluster mode: joined, and holding this member's first share of the slots.
+    await this.parts.cluster?.ready();
+  }
+
+  /** Cluster mode: this process as a member (routing, handovers); `undefined` otherwise. */
+  get cluster(): ClusterNode | undefined {
+    return this.parts.cluster;
   }
 
   /** The remote server the manual API invokes through, when configured. */

@@ -1,4 +1,4 @@
-import { ClassNotFoundError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, PendingChangesError, type ObjectIdentity } from '../errors.js';
+import { ClassNotFoundError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, OwnedElsewhereError, PendingChangesError, type ObjectIdentity } from '../errors.js';
 import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../identity.js';
 import type { ObjectCore, ObjectHost } from '../object/object-core.js';
 import { ObjectRef } from '../object/object-ref.js';
@@ -11,10 +11,14 @@ import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session
 import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { IdentityMap } from '../session/identity-map.js';
 import { ObjectRepository } from '../session/object-repository.js';
-import type { ManagedSession } from '../session/session.js';
+import { forgetEverywhere, type ManagedSession } from '../session/session.js';
 import { invokeMethod, runAccessor, takeTurn, type TurnHost } from '../session/turn.js';
 import type { ObjectKey, Store } from '../stores/store.js';
 import { isPlainRecord } from './pending-report.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
+import { PeerUnreachable, traceparent, type PeerClient } from './cluster/peer-client.js';
+import { adoptWireState as adoptState, wireStateOf as stateOfLive } from '../object/wire-state.js';
+import { encodeArgs } from '../registry/encode-arguments.js';
 import type { RunState } from './run-state.js';
 import type { SessionBinding } from './session-binding.js';
 
@@ -27,6 +31,8 @@ export interface ObjectAccessParts {
   readonly run: RunState;
   readonly turns: TurnHost;
   readonly defaultPartition: number;
+  /** Cluster mode only: who owns what, and how to reach the owners. */
+  readonly cluster?: { readonly node: ClusterNode; readonly peers: PeerClient } | undefined;
 }
 
 /**
@@ -57,8 +63,20 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     const meta = this.metaOf(ctor);
     if (init !== undefined && !isPlainRecord(init)) throw new InvalidArgumentError('init', 'expected a plain object of initial field values');
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', 'expected an object');
-    const objectId = options?.id === undefined ? generateObjectId() : normalizeObjectId(options.id);
-    const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId };
+    const partitionId = this.partitionOf(options?.partitionId, 'partitionId');
+    const node = this.parts.cluster?.node;
+    const objectId =
+      options?.id !== undefined
+        ? normalizeObjectId(options.id)
+        : node === undefined
+          ? generateObjectId()
+          : node.localId(generateObjectId, (id) => ({ clsId: meta.clsId, partitionId, objectId: id }));
+    const key: ObjectKey = { clsId: meta.clsId, partitionId, objectId };
+    if (node !== undefined && innermostScope(chain) === undefined) {
+      // Outside a scope nothing can wait for the owner to hand the object over: create it there (its scope's commit would move it here).
+      const owner = node.ownerOf(key);
+      if (owner !== undefined) throw new OwnedElsewhereError(key, owner, 'creating');
+    }
     const core = this.repository.create(meta, key, init, (prop) => {
       throw new InvalidArgumentError('init', `${prop} is not a state field of ${meta.clsId}`);
     });
@@ -79,13 +97,67 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     const key: ObjectKey = { clsId: meta.clsId, partitionId: this.partitionOf(options?.partitionId, 'partitionId'), objectId: normalizeObjectId(id) };
     // Bind this context's session before the first await, so the caller's later writes land in it.
     const session = this.parts.sessions.contextSession();
+    const scope = innermostScope(chain);
+    if (this.parts.cluster !== undefined) {
+      // A scope works on live objects: it moves them here. Anything else talks to the owner.
+      if (scope !== undefined) await this.parts.cluster.node.pull(key);
+      else {
+        const remote = await this.remoteLoad(meta, key);
+        if (remote !== undefined) return remote.proxy as OaasObject;
+      }
+    }
     const core = await this.repository.resolve(meta, key);
     if (options?.fresh === true && !core.hasPendingChanges && core.lifecycle === 'stored') await this.refresh(core, false);
     if (session.kind === 'manual') session.watched.add(core);
-    const scope = innermostScope(chain);
     if (scope !== undefined) await scope.hold(core, chain);
     if (core.unusable) throw new ObjectNotFoundError(key);
     return core.proxy as OaasObject;
+  }
+
+  // Cluster mode: instances of objects another process owns.
+
+  /** A forwarding instance when another process owns the object, `undefined` when it is this one's. */
+  private remoteLoad(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore | undefined> {
+    const { node, peers } = this.parts.cluster!;
+    return node.routed(
+      key,
+      false,
+      () => Promise.resolve(undefined),
+      async (owner) => {
+        const state = await peers.state(owner, key);
+        if (state instanceof PeerUnreachable) return state;
+        const core = this.repository.instantiate(meta, key, 'stored');
+        adoptState(core, state);
+        core.markRemote();
+        return core;
+      },
+    );
+  }
+
+  /** Runs a member of a forwarding instance on the object's owner, or here if the object has become this process's. */
+  private async forward(core: ObjectCore, name: string, args: unknown[], local: (live: ObjectCore) => Promise<unknown>): Promise<unknown> {
+    const { node, peers } = this.parts.cluster!;
+    const body = encodeArgs(core.meta, name, args) ?? '';
+    return node.routed(
+      core.key,
+      false,
+      async () => local(await this.repository.resolve(core.meta, core.key)),
+      async (owner) => {
+        const reply = await peers.invoke(owner, core.key, name, body, traceparent());
+        if (reply instanceof PeerUnreachable) return reply;
+        adoptState(core, reply.state);
+        return reply.value;
+      },
+    );
+  }
+
+  /** A forwarded call that met an instance whose slot moved away while it waited for its turn. */
+  forwardMoved(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> {
+    return this.forward(core, method.name, args, (live) => invokeMethod(this.parts.turns, live, method, args) as Promise<unknown>);
+  }
+
+  private ownerOf(core: ObjectCore): { id: string; url: string } {
+    return this.parts.cluster?.node.ownerOf(core.key) ?? { id: 'another process', url: 'unknown' };
   }
 
   /** Loads the object a ref points to, with the class registered under its class id. */
@@ -114,6 +186,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
 
   beforeWrite(core: ObjectCore, prop: string): void {
     this.parts.run.assertNotClosed();
+    if (core.remote) throw new OwnedElsewhereError(core.key, this.ownerOf(core), `assigning ${prop} of`);
     const chain = chainContext.getStore();
     // A write cannot wait for a turn, so writing an object another context holds fails instead of interleaving.
     if (core.locked && !chainHolds(chain, core)) throw new ObjectBusyError(core.key);
@@ -123,10 +196,15 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
+    if (core.remote && !method.stateless) {
+      if (method.streaming) return refusedStream(new OwnedElsewhereError(core.key, this.ownerOf(core), `streaming ${method.name} in this process from`));
+      return this.forwardMoved(core, method, args);
+    }
     return invokeMethod(this.parts.turns, core, method, args);
   }
 
   access(core: ObjectCore, accessor: AccessorMeta, args: unknown[]): Promise<unknown> {
+    if (core.remote) return this.forward(core, accessor.name, args, (live) => runAccessor(this.parts.turns, live, accessor, args));
     return runAccessor(this.parts.turns, core, accessor, args);
   }
 
@@ -134,6 +212,17 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     const chain = chainContext.getStore();
     this.parts.run.assertAcceptingWork(chain);
     core.assertUsable();
+    if (core.remote) {
+      const { node, peers } = this.parts.cluster!;
+      await node.routed(
+        core.key,
+        false,
+        async () => this.deleteObject(await this.repository.resolve(core.meta, core.key)),
+        (owner) => peers.delete(owner, core.key),
+      );
+      core.markGone();
+      return;
+    }
     const turn = await takeTurn(this.parts.turns, core, chain);
     try {
       core.assertUsable();
@@ -150,6 +239,17 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     const chain = chainContext.getStore();
     this.parts.run.assertAcceptingWork(chain);
     core.assertUsable();
+    if (core.remote) {
+      const { node, peers } = this.parts.cluster!;
+      const state = await node.routed(
+        core.key,
+        false,
+        async () => stateOfLive(await this.repository.resolve(core.meta, core.key)),
+        (owner) => peers.state(owner, core.key),
+      );
+      adoptState(core, state);
+      return;
+    }
     const turn = await takeTurn(this.parts.turns, core, chain);
     try {
       if (core.hasPendingChanges) {
@@ -176,6 +276,27 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     frame.reset();
   }
 
+  /**
+   * Cluster mode: these objects now belong to another process. Each becomes
+   * a forwarding instance (an application holding it keeps a working
+   * reference); what it had pending is dropped and its sessions are told,
+   * with `cause` as the reason they report. Returns the refs whose changes were dropped.
+   */
+  evict(cores: readonly ObjectCore[], cause: Error | undefined): ObjectIdentity[] {
+    const dropped: ObjectIdentity[] = [];
+    for (const core of cores) {
+      if (core.hasPendingChanges) {
+        dropped.push(core.key);
+        for (const owner of core.owners ?? []) owner.discarded(core, core.version, core.version, cause);
+        core.dropChanges();
+        forgetEverywhere(core);
+      }
+      core.markRemote();
+      this.parts.identity.remove(core);
+    }
+    return dropped;
+  }
+
   /** Drops an object whose creation a scope rolls back. */
   discardCreated(core: ObjectCore): void {
     this.repository.discard(core);
@@ -199,4 +320,10 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     }
     return reloaded;
   }
+}
+
+/** A stream whose first `next()` rejects with `error`. */
+// eslint-disable-next-line require-yield
+async function* refusedStream(error: Error): AsyncGenerator<unknown> {
+  await Promise.reject(error);
 }

@@ -19,7 +19,7 @@ export function openStore(config: ResolvedConfig, previous: Promise<unknown> | u
         await spec.store.open();
         store = spec.store;
       } else {
-        store = await createStore(spec, { poolSize: config.poolSize });
+        store = await createStore(spec, { poolSize: config.poolSize, leaseMs: config.cluster?.leaseMs });
       }
       if (config.cache === undefined) return store;
       const { CachedStore } = await import('../stores/cache/cached-store.js');

@@ -1,5 +1,5 @@
 /** Small views of pending work, for errors and logs. */
-import { AlreadyExistsError, CommitError, ConflictError, LockTimeoutError, StoreError, type ObjectIdentity, type UnpersistedObject } from '../errors.js';
+import { AlreadyExistsError, CommitError, ConflictError, FencedError, LockTimeoutError, StoreError, type ObjectIdentity, type UnpersistedObject } from '../errors.js';
 import { ObjectRef } from '../object/object-ref.js';
 import type { ManagedSession } from '../session/session.js';
 
@@ -40,6 +40,12 @@ export function allTransient(error: unknown): boolean {
 export function staleRefsOf(error: unknown): ObjectIdentity[] {
   const failures = error instanceof CommitError ? error.failures : [error];
   return failures.flatMap((f) => (f instanceof ConflictError ? f.conflicts.map((c) => c.ref) : f instanceof AlreadyExistsError ? f.refs : []));
+}
+
+/** True when a fenced batch is among a failure's causes (its objects were dropped, so the rest can be flushed again). */
+export function fencedIn(error: unknown): boolean {
+  const failures = error instanceof CommitError ? error.failures : [error];
+  return failures.some((f) => f instanceof FencedError);
 }
 
 /** The conflict among a failure's causes that made `discarded` stale, for reporting. */

@@ -5,6 +5,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import type { ScopeOptions } from '../session/scope.js';
 import type { CommitResult, Session } from '../session/session.js';
 import type { Store } from '../stores/store.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import type { HealthReport } from './runtime-types.js';
 
 /**
@@ -19,6 +20,8 @@ export interface Runtime {
   /** The remote server the manual API invokes through, when configured. */
   readonly remote: { readonly url: string; readonly token: string | undefined } | undefined;
   readonly isShutDown: boolean;
+  /** Cluster mode: this process as a member (routing calls to owners, handovers); `undefined` otherwise. */
+  readonly cluster: ClusterNode | undefined;
   /** The runtime's store, usable before it has finished opening (the runtime alone closes it). */
   readonly storeView: Store;
   create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions | undefined): OaasObject;

@@ -11,7 +11,7 @@ import type { CommitReports } from './commit-reports.js';
 import type { Commits } from './commits.js';
 import type { ObjectAccess } from './object-access.js';
 import type { PendingWork } from './pending-work.js';
-import { allTransient, conflictCause, formatRef, staleRefsOf, toRef } from './pending-report.js';
+import { allTransient, conflictCause, fencedIn, formatRef, staleRefsOf, toRef } from './pending-report.js';
 import type { RunState } from './run-state.js';
 import type { ShutdownOptions } from './runtime-types.js';
 
@@ -35,6 +35,8 @@ export interface ShutdownParts {
   readonly store: Promise<Store>;
   /** What the deadline and the retry back-off are measured on. */
   readonly clock: Clock;
+  /** Cluster mode: the member that hands everything over once the flush is done. */
+  readonly cluster?: { beginLeaving(): void; leave(): Promise<void> } | undefined;
 }
 
 /**
@@ -67,12 +69,16 @@ export class Shutdown {
     const { run, scheduler, pipeline, clock } = this.parts;
     const deadline = clock.now() + timeoutMs;
     run.beginClosing();
+    // New calls go to the other members from now on; what runs here finishes and is flushed first.
+    this.parts.cluster?.beginLeaving();
     scheduler.stop();
     process.off('beforeExit', this.onBeforeExit);
     await run.waitForIdle(deadline, clock);
     await scheduler.idle();
     const failure = await this.flush(deadline);
     await pipeline.drain();
+    // Only after the flush: the slots pass on with everything this process acknowledged in the store.
+    await this.parts.cluster?.leave();
     run.markClosed();
     // A store that never opened has nothing to close; its open error went to whoever awaited it.
     const store = await this.parts.store.catch(() => undefined);
@@ -105,6 +111,8 @@ export class Shutdown {
         break;
       } catch (error) {
         failure = error;
+        // A fenced batch's objects were dropped (and reported) with their slots: flush the rest again.
+        if (fencedIn(error) && attempt <= SHUTDOWN_CONFLICT_ROUNDS) continue;
         const stale = staleRefsOf(error);
         if (stale.length > 0 && attempt <= SHUTDOWN_CONFLICT_ROUNDS) {
           const reloaded = await objects.reloadObjects(stale, undefined, 'all');

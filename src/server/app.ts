@@ -17,6 +17,7 @@ import type { ObjectState } from '../protocol/wire.js';
 import { getAutoSessionManager } from '../runtime/process-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth } from './auth.js';
+import { peerRoutes, relayToOwner } from './cluster-routes.js';
 import { errorReply, notFoundReply } from './errors.js';
 import { sseReply } from './sse.js';
 import { traceContext, type TraceContext } from './trace.js';
@@ -49,7 +50,7 @@ export interface ServerOptions {
 /** @default 1 MiB */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
-type Env = { Variables: { trace: TraceContext | undefined } };
+export type Env = { Variables: { trace: TraceContext | undefined } };
 
 /**
  * Builds the HTTP app. Routes (JSON bodies):
@@ -100,6 +101,10 @@ export function createApp(options: ServerOptions = {}): Hono<Env> {
   );
 
   const base = '/api/class/:cls/:partition';
+  // Cluster mode: a request about an object another member owns is answered by that member.
+  app.use(`${base}/objects/:id`, relayToOwner(runtime));
+  app.use(`${base}/objects/:id/*`, relayToOwner(runtime));
+  peerRoutes(app, runtime, gateway);
 
   app.post(`${base}/objects/:id/invokes/:method`, async (c) => {
     const { cls, partition, id, method } = c.req.param();

@@ -1,9 +1,9 @@
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { Telemetry } from '../observability/telemetry.js';
-import { AlreadyExistsError, ConflictError, LockTimeoutError, OaasError, StoreError, formatIdentity, type ObjectIdentity } from '../errors.js';
+import { AlreadyExistsError, ConflictError, FencedError, LockTimeoutError, OaasError, StoreError, formatIdentity, type ObjectIdentity } from '../errors.js';
 import type { ObjectCore } from '../object/object-core.js';
-import type { Isolation, Store } from '../stores/store.js';
+import type { CommitFence, Isolation, Store } from '../stores/store.js';
 import { chainHolds, type ChainLink } from './call-chain.js';
 import { computeChange, type ObjectChange } from './change-set.js';
 import type { IdentityMap } from './identity-map.js';
@@ -25,6 +25,20 @@ export interface CommitRequest {
   readonly background?: boolean | undefined;
   /** The committing session's logger (bound to its id). */
   readonly logger?: Logger | undefined;
+  /** Turns the caller already holds (a handover that made the objects idle): written as they are. */
+  readonly holder?: object | undefined;
+  /** Cluster mode: a scope's commit, which moves objects owned elsewhere to this process rather than failing. */
+  readonly moveToCaller?: boolean | undefined;
+}
+
+/** Cluster mode: how a commit makes sure this process owns what it writes, and proves it to the store. */
+export interface CommitFencing {
+  /** Before the commit queues: takes the free slots of `cores` (`move`: pulls those owned elsewhere too). */
+  claim(cores: readonly ObjectCore[], move: boolean): Promise<void>;
+  /** The fencing token of a batch writing `cores`; throws `FencedError` for a slot this process does not own. */
+  fence(cores: readonly ObjectCore[]): CommitFence;
+  /** A batch writing `cores` was fenced: its objects in the slots named are no longer this process's; their changes are dropped and reported. */
+  fenced(error: FencedError, cores: readonly ObjectCore[]): void;
 }
 
 /**
@@ -44,6 +58,8 @@ export class CommitPipeline {
     private readonly lockTimeoutMs: () => number,
     private readonly telemetry: Telemetry,
     private readonly logger: Logger,
+    /** Cluster mode only. */
+    private readonly fencing?: CommitFencing | undefined,
   ) {}
 
   /** Commits waiting in line or running. */
@@ -52,10 +68,11 @@ export class CommitPipeline {
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
-    const holder = {};
+    const holder = request.holder ?? {};
     const taken: ObjectCore[] = [];
     try {
       if (request.wait) await this.takeTurns(request, holder, taken);
+      if (this.fencing !== undefined) await this.fencing.claim(request.cores.filter((core) => core.hasPendingChanges && !core.remote), request.moveToCaller === true);
       return await this.queue.add(() =>
         this.telemetry.span('oaas.commit', { 'oaas.session': request.sessionId, 'oaas.objects': request.cores.length }, () => this.write(request, holder)),
       );
@@ -104,13 +121,15 @@ export class CommitPipeline {
       const store = await this.store();
       const started = performance.now();
       try {
+        const fence = this.fencing?.fence(withOps.map((c) => c.core));
         versions = await store.apply(
           withOps.map((c) => c.op!),
-          request.isolation === undefined ? undefined : { isolation: request.isolation },
+          request.isolation === undefined && fence === undefined ? undefined : { isolation: request.isolation, fence },
         );
       } catch (error) {
         const translated = translateCommitError(error);
         this.failed(request, withOps, translated, performance.now() - started);
+        if (translated instanceof FencedError) this.fencing?.fenced(translated, withOps.map((c) => c.core));
         throw translated;
       }
       const durationMs = performance.now() - started;

@@ -27,6 +27,14 @@ export class IdentityMap {
     this.finalizer.unregister(core);
   }
 
+  /** Every live instance (a scan: for rare work such as moving objects to another process). */
+  *cores(): IterableIterator<ObjectCore> {
+    for (const ref of this.entries.values()) {
+      const core = ref.deref();
+      if (core !== undefined) yield core;
+    }
+  }
+
   /** Live entries (may include objects about to be collected). */
   get size(): number {
     return this.entries.size;

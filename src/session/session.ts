@@ -32,7 +32,7 @@ export interface SessionHost {
   /** Called when an object starts (true) or stops (false) waiting for a commit. */
   objectPending(core: ObjectCore, pending: boolean): void;
   /** Called when another unit of work's conflict reload dropped this session's changes to an object. */
-  changesDiscarded(session: ManagedSession, conflict: VersionConflict): void;
+  changesDiscarded(session: ManagedSession, conflict: VersionConflict, cause?: Error): void;
   /** Called when a session gains its first, or loses its last, pending object. */
   pendingChanged(session: ManagedSession, hasPending: boolean): void;
 }
@@ -96,10 +96,10 @@ export class ManagedSession implements Session, PendingOwner {
     if (this.pending.size === 0 && this.kind !== 'scope') this.host.pendingChanged(this, false);
   }
 
-  discarded(core: ObjectCore, expected: number, actual: number): void {
+  discarded(core: ObjectCore, expected: number, actual: number, cause?: Error): void {
     const conflict = { ref: core.key, expected, actual };
     (this.lost ??= []).push(conflict);
-    this.host.changesDiscarded(this, conflict);
+    this.host.changesDiscarded(this, conflict, cause);
   }
 
   /** The conflicts that dropped changes of this session since the last call, if any. */

@@ -19,6 +19,8 @@ export interface TurnHost {
   admit(chain: ChainLink | undefined): Promise<void> | undefined;
   turnStarted(): void;
   turnEnded(): void;
+  /** Cluster mode: runs a call on the object's owner, for a call that waited here while the object moved away. */
+  forward?(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown>;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -120,6 +122,10 @@ function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unk
     const admission = host.admit(chain);
     if (admission !== undefined) await admission;
     const waited = await takeTurn(host, core, chain);
+    if (core.remote && host.forward !== undefined) {
+      if (waited.owned) core.releaseLock(waited.holder);
+      return host.forward(core, method, args);
+    }
     return execute(host, core, method, args, chain, waited, started);
   })();
 }

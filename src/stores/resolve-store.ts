@@ -25,6 +25,8 @@ export type StoreSpec =
 export interface StoreSettings {
   /** Connections in the PostgreSQL pool. */
   readonly poolSize?: number | undefined;
+  /** Cluster mode: the membership lease, which bounds a fenced PostgreSQL transaction's locks and idle time. */
+  readonly leaseMs?: number | undefined;
 }
 
 const SUPPORTED = 'supported: memory, sqlite:<path>[?synchronous=full|normal], postgres://..., redis://...';
@@ -108,7 +110,7 @@ export async function createStore(spec: StoreSpec, settings: StoreSettings = {})
   switch (spec.kind) {
     case 'postgres': {
       const { PostgresStore } = await import('./postgres/postgres-store.js');
-      store = new PostgresStore({ url: spec.url, poolSize: settings.poolSize });
+      store = new PostgresStore({ url: spec.url, poolSize: settings.poolSize, leaseMs: settings.leaseMs });
       break;
     }
     case 'redis': {

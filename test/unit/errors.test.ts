@@ -23,6 +23,8 @@ const samples: Record<string, () => OaasError> = {
   ObjectBusyError: () => new E.ObjectBusyError(ref, { cause }),
   ConflictError: () => new E.ConflictError([{ ref, expected: 1, actual: 2 }], { cause }),
   FencedError: () => new E.FencedError('m1', [{ slot: 7, epoch: 3 }], { cause }),
+  NotOwnerError: () => new E.NotOwnerError(ref, 'http://10.0.0.2:8080', { cause }),
+  OwnedElsewhereError: () => new E.OwnedElsewhereError(ref, { id: 'web-2', url: 'http://10.0.0.2:8080' }, 'assigning count of', { cause }),
   LockTimeoutError: () => new E.LockTimeoutError(ref, 5000, { cause }),
   InvocationTimeoutError: () => new E.InvocationTimeoutError('increment', 30, { cause }),
   InvocationCancelledError: () => new E.InvocationCancelledError('countDown', { cause }),

@@ -1,0 +1,483 @@
+/**
+ * This process as a cluster member: it joins the membership, keeps its lease
+ * alive, owns a fair share of the slots, and answers the one question every
+ * call asks in cluster mode: "is this object mine, and if not, whose?".
+ *
+ * - **Fair share.** Each slot has a preferred member, by rendezvous hashing
+ *   over the live members: every member computes the same answer alone, and
+ *   a member joining or leaving moves only the slots it gains or loses. A
+ *   round (every third of the lease) renews the lease, takes the free slots
+ *   preferred to this member and hands over those preferred to another.
+ * - **Handover.** Slots pass on only after their objects are idle and
+ *   flushed: new calls on them wait, running turns finish, pending changes
+ *   are committed under the fence, the instances become forwarding ones,
+ *   and then the slots are released.
+ * - **Loss.** A slot found gone at a heartbeat, or refused by the store's
+ *   fence, takes its live objects with it: what they had pending is
+ *   reported as discarded, never written.
+ */
+import type { Logger } from 'pino';
+import { fnv1a32, slotOf, SLOT_COUNT } from '../../cluster/slots.js';
+import type { Member, MemberAddress, Membership, SlotLease, SlotOwner } from '../../cluster/membership.js';
+import type { ResolvedClusterConfig } from '../../config.js';
+import { FencedError, LockTimeoutError, NotOwnerError, ShutdownError, formatIdentity, type ObjectIdentity } from '../../errors.js';
+import type { ObjectKey } from '../../identity.js';
+import type { ObjectCore } from '../../object/object-core.js';
+import type { ClusterStats } from '../../observability/telemetry.js';
+import type { CommitFence } from '../../stores/store.js';
+import { PeerUnreachable, type PeerClient } from './peer-client.js';
+
+/** Where a call on an object goes. */
+export type Route = { readonly kind: 'local' } | { readonly kind: 'remote'; readonly owner: MemberAddress };
+
+const LOCAL: Route = { kind: 'local' };
+
+/** What the node needs from the rest of the runtime. */
+export interface ClusterNodeParts {
+  readonly config: ResolvedClusterConfig;
+  /** Opens the membership (in the runtime's store, once that is open). */
+  openMembership(): Promise<Membership>;
+  readonly peers: PeerClient;
+  readonly logger: Logger;
+  readonly lockTimeoutMs: number;
+  /** The live objects of this process in `slots`. */
+  liveIn(slots: ReadonlySet<number>): ObjectCore[];
+  /** Commits the pending changes of `cores`, whose turns `holder` holds (fenced like every commit). */
+  flush(cores: readonly ObjectCore[], holder: object): Promise<void>;
+  /**
+   * Turns instances into forwarding ones. What they had pending is dropped,
+   * and their sessions are told with `cause` (they report it, and their next
+   * explicit commit rejects); returns the refs whose changes were dropped.
+   */
+  evict(cores: readonly ObjectCore[], cause?: FencedError): ObjectIdentity[];
+}
+
+/** How long a slot moved here by a scope stays, whatever the fair share says, so that the next scope finds it. */
+const PIN_FACTOR = 1;
+/** Rounds of routing before a call gives up when ownership keeps moving under it. */
+const ROUTE_ATTEMPTS = 5;
+
+export class ClusterNode {
+  private incarnation = 0;
+  /** Slot -> epoch, for the slots this member owns. */
+  private readonly owned = new Map<number, number>();
+  private owners: ReadonlyMap<number, SlotOwner> = new Map();
+  private members: readonly Member[] = [];
+  /** Slots being handed over, with the handover's promise: calls on them wait for it. */
+  private readonly moving = new Map<number, Promise<unknown>>();
+  /** Slot -> until when (performance.now) a scope's move keeps it here. */
+  private readonly pinned = new Map<number, number>();
+  private leaving = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+  private viewRefresh: Promise<void> | undefined;
+  private readonly started: Promise<void>;
+  private readonly counts = { forwardedCalls: 0, handovers: 0, takeovers: 0, fencedCommits: 0 };
+  private membershipOpened: Membership | undefined;
+
+  constructor(private readonly parts: ClusterNodeParts) {
+    this.started = this.start();
+    this.started.catch(() => undefined);
+  }
+
+  /** The client for the other members. */
+  get peers(): PeerClient {
+    return this.parts.peers;
+  }
+
+  get self(): MemberAddress {
+    return { id: this.parts.config.id, url: this.parts.config.url };
+  }
+
+  /** Resolves once this member has joined and taken its first share; rejects when it could not join. */
+  ready(): Promise<void> {
+    return this.started;
+  }
+
+  private get membership(): Membership {
+    return this.membershipOpened!;
+  }
+
+  private async start(): Promise<void> {
+    const { config } = this.parts;
+    const membership = (this.membershipOpened = await this.parts.openMembership());
+    await membership.open();
+    this.incarnation = await membership.join(this.self, config.leaseMs);
+    this.parts.logger.info({ member: config.id, url: config.url, incarnation: this.incarnation }, 'joined the cluster');
+    await this.refreshView();
+    await this.rebalance();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.round = this.heartbeat().finally(() => {
+        this.round = undefined;
+        this.schedule();
+      });
+    }, Math.max(50, Math.floor(this.parts.config.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  /** One round: renew the lease (learning which slots are still ours), refresh the view, move slots towards the fair share. */
+  private async heartbeat(): Promise<void> {
+    const { config, logger } = this.parts;
+    const membership = this.membership;
+    try {
+      const leases = await membership.heartbeat(config.id, this.incarnation, config.leaseMs);
+      if (leases === undefined) {
+        this.lose([...this.owned.keys()], 'this member was ended (another process joined with its id, or its lease lapsed and it left)');
+        this.incarnation = await membership.join(this.self, config.leaseMs);
+        logger.warn({ member: config.id, incarnation: this.incarnation }, 'joined the cluster again');
+      } else {
+        this.keep(leases);
+      }
+      await this.refreshView();
+      await this.rebalance();
+    } catch (error) {
+      if (!this.stopped) logger.warn({ err: error }, 'cluster heartbeat failed; retrying at the next round');
+    }
+  }
+
+  /** Applies a heartbeat's answer: slots missing from it were taken over while this member was silent. */
+  private keep(leases: readonly SlotLease[]): void {
+    const still = new Set(leases.map((l) => l.slot));
+    const lost = [...this.owned.keys()].filter((slot) => !still.has(slot));
+    if (lost.length > 0) this.lose(lost, 'taken over by another process while this one was silent past its lease');
+    for (const lease of leases) this.owned.set(lease.slot, lease.epoch);
+  }
+
+  private lose(slots: readonly number[], why: string): void {
+    if (slots.length === 0) return;
+    const fence = new FencedError(
+      this.parts.config.id,
+      slots.map((slot) => ({ slot, epoch: this.owned.get(slot) ?? 0 })),
+    );
+    for (const slot of slots) this.owned.delete(slot);
+    const discarded = this.parts.evict(this.parts.liveIn(new Set(slots)), fence);
+    this.parts.logger.warn({ slots: slots.length, discarded: discarded.map(formatIdentity) }, `cluster slots lost: ${why}`);
+  }
+
+  /** Reads who is alive and who owns what; concurrent callers share one read. */
+  private refreshView(): Promise<void> {
+    this.viewRefresh ??= (async () => {
+      try {
+        const [members, owners] = await Promise.all([this.membership.members(), this.membership.owners()]);
+        this.members = members;
+        this.owners = owners;
+      } finally {
+        this.viewRefresh = undefined;
+      }
+    })();
+    return this.viewRefresh;
+  }
+
+  /** The live member each slot prefers: the highest hash of (member, slot). */
+  private preferred(slot: number): Member | undefined {
+    let best: Member | undefined;
+    let bestScore = -1;
+    for (const member of this.members) {
+      const score = fnv1a32(`${member.id}/${slot}`);
+      if (score > bestScore || (score === bestScore && best !== undefined && member.id < best.id)) {
+        best = member;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  private async rebalance(): Promise<void> {
+    if (this.leaving || this.stopped) return;
+    const me = this.parts.config.id;
+    const now = performance.now();
+    const take: number[] = [];
+    const give: number[] = [];
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      const preferred = this.preferred(slot)?.id ?? me;
+      if (this.owned.has(slot)) {
+        if (preferred !== me && (this.pinned.get(slot) ?? 0) < now && !this.moving.has(slot)) give.push(slot);
+      } else if (preferred === me && !this.owners.has(slot)) {
+        take.push(slot);
+      }
+    }
+    if (take.length > 0) await this.acquire(take);
+    if (give.length > 0) {
+      await this.handOver(give).catch((error: unknown) => {
+        this.parts.logger.info({ err: error, slots: give.length }, 'handing slots over to their preferred member failed; trying again at the next round');
+      });
+    }
+  }
+
+  /** Takes those of `slots` that are free; counts and logs takeovers from members whose lease lapsed. */
+  private async acquire(slots: readonly number[]): Promise<void> {
+    const { config, logger } = this.parts;
+    const membership = this.membership;
+    const before = this.owners;
+    const leases = await membership.acquire(config.id, this.incarnation, slots, config.leaseMs);
+    if (leases === undefined) return;
+    const wanted = new Set(slots);
+    for (const lease of leases) {
+      if (!wanted.has(lease.slot) || this.owned.has(lease.slot)) continue;
+      this.owned.set(lease.slot, lease.epoch);
+      const previous = before.get(lease.slot);
+      if (previous !== undefined && previous.owner !== config.id) {
+        this.counts.takeovers += 1;
+        logger.warn({ slot: lease.slot, epoch: lease.epoch, from: previous.owner }, 'took over a cluster slot whose owner fell silent past its lease');
+      }
+    }
+  }
+
+  /**
+   * Hands `slots` over: new calls on their objects wait, running turns
+   * finish (up to `lockTimeoutMs`), pending changes are committed, the live
+   * instances become forwarding ones, and the slots are released. Resolves
+   * with the slots released; rejects (keeping the slots) when the objects
+   * could not be made idle or flushed.
+   */
+  handOver(slots: readonly number[]): Promise<readonly number[]> {
+    const mine = slots.filter((slot) => this.owned.has(slot) && !this.moving.has(slot));
+    if (mine.length === 0) return Promise.resolve([]);
+    const work = this.release(mine);
+    const settled = work.catch(() => undefined);
+    for (const slot of mine) this.moving.set(slot, settled);
+    return work.finally(() => {
+      for (const slot of mine) this.moving.delete(slot);
+    });
+  }
+
+  private async release(slots: readonly number[]): Promise<readonly number[]> {
+    const { config, lockTimeoutMs } = this.parts;
+    const membership = this.membership;
+    const set = new Set(slots);
+    const cores = this.parts.liveIn(set).sort((a, b) => (a.keyString < b.keyString ? -1 : a.keyString > b.keyString ? 1 : 0));
+    const holder = {};
+    const taken: ObjectCore[] = [];
+    try {
+      for (const core of cores) {
+        await core.ensureLock().acquire(holder, lockTimeoutMs, () => new LockTimeoutError(core.key, lockTimeoutMs));
+        taken.push(core);
+      }
+      const pending = cores.filter((core) => core.hasPendingChanges);
+      if (pending.length > 0) await this.parts.flush(pending, holder);
+      // From here on the objects are idle, flushed and held: they are the new owner's.
+      this.parts.evict(cores);
+    } finally {
+      for (const core of taken) core.releaseLock(holder);
+    }
+    const released = await membership.release(config.id, this.incarnation, slots);
+    for (const slot of released) {
+      this.owned.delete(slot);
+      this.pinned.delete(slot);
+    }
+    // A load that was reading when the handover began may have made an instance since.
+    this.parts.evict(this.parts.liveIn(set));
+    this.counts.handovers += released.length;
+    return released;
+  }
+
+  /** True when this member owns the object's slot now. */
+  owns(core: ObjectCore): boolean {
+    core.slot ??= slotOf(core.key);
+    return this.owned.has(core.slot);
+  }
+
+  /** Where a call on `key` goes. `fromPeer`: the call was forwarded here, so it is never forwarded again. */
+  async route(key: ObjectKey, fromPeer: boolean): Promise<Route> {
+    await this.started;
+    const slot = slotOf(key);
+    for (let attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
+      const moving = this.moving.get(slot);
+      if (moving !== undefined) {
+        await moving;
+        continue;
+      }
+      if (this.leaving) {
+        const other = this.ownerOther(slot) ?? this.preferredOther(slot);
+        if (other !== undefined) return { kind: 'remote', owner: other };
+        throw new ShutdownError();
+      }
+      if (this.owned.has(slot)) return LOCAL;
+      const owner = this.ownerOther(slot);
+      if (owner !== undefined) return { kind: 'remote', owner };
+      const preferred = this.preferred(slot);
+      if (!fromPeer && preferred !== undefined && preferred.id !== this.parts.config.id) return { kind: 'remote', owner: preferred };
+      // Free, and this member is where it should go (or the call was sent here): take it.
+      await this.acquire([slot]);
+      if (this.owned.has(slot)) return LOCAL;
+      await this.refreshView();
+    }
+    throw new NotOwnerError(key, this.ownerOther(slot)?.url);
+  }
+
+  /** The slot's owner when it is another member, as the last view saw it. */
+  private ownerOther(slot: number): MemberAddress | undefined {
+    const owner = this.owners.get(slot);
+    if (owner === undefined || owner.owner === this.parts.config.id) return undefined;
+    return { id: owner.owner, url: owner.url };
+  }
+
+  private preferredOther(slot: number): MemberAddress | undefined {
+    let best: Member | undefined;
+    let bestScore = -1;
+    for (const member of this.members) {
+      if (member.id === this.parts.config.id) continue;
+      const score = fnv1a32(`${member.id}/${slot}`);
+      if (score > bestScore) {
+        best = member;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /** The owner to name in errors about `key` (another member), if the view knows one. */
+  ownerOf(key: ObjectKey): MemberAddress | undefined {
+    return this.ownerOther(slotOf(key));
+  }
+
+  /**
+   * Runs a call where the object lives: `local()` here, else `remote(owner)`
+   * on the owner. A remote call that could not be delivered, or that the
+   * receiver refused because it does not own the object (any more) or is
+   * shutting down, nothing ran: it is routed again after a short wait, until
+   * the owner answers or about two leases have passed (enough for a dead
+   * owner's slots to be taken over).
+   */
+  async routed<T>(key: ObjectKey, fromPeer: boolean, local: () => Promise<T>, remote: (owner: MemberAddress) => Promise<T | PeerUnreachable>): Promise<T> {
+    const deadline = performance.now() + 2 * this.parts.config.leaseMs + this.parts.lockTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const route = await this.route(key, fromPeer);
+      if (route.kind === 'local') return local();
+      if (fromPeer) throw new NotOwnerError(key, route.owner.url);
+      let outcome: T | PeerUnreachable;
+      try {
+        outcome = await remote(route.owner);
+      } catch (error) {
+        if (!(error instanceof NotOwnerError || error instanceof ShutdownError) || performance.now() > deadline) throw error;
+        outcome = new PeerUnreachable(route.owner, error);
+      }
+      if (!(outcome instanceof PeerUnreachable)) {
+        this.counts.forwardedCalls += 1;
+        return outcome;
+      }
+      if (performance.now() > deadline) {
+        throw new NotOwnerError(key, route.owner.url, { cause: outcome.cause });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 250)));
+      await this.refreshView().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Moves the object's slot to this member (for a scope): asks its owner to
+   * hand it over, then takes it. Waits for a silent owner's lease to lapse;
+   * gives up after `lockTimeoutMs` with `LockTimeoutError` (a scope's
+   * `retries` run it again).
+   */
+  async pull(key: ObjectKey): Promise<void> {
+    await this.started;
+    const slot = slotOf(key);
+    const { lockTimeoutMs } = this.parts;
+    const deadline = performance.now() + lockTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const moving = this.moving.get(slot);
+      if (moving !== undefined) await moving;
+      if (this.leaving) throw new ShutdownError();
+      if (this.owned.has(slot)) break;
+      const owner = this.ownerOther(slot);
+      if (owner !== undefined) {
+        // Unreachable or refusing: the owner may be dead (its lease lapses) or busy (the next attempt asks again).
+        await this.parts.peers.handover(owner, [slot]).catch(() => undefined);
+      }
+      await this.acquire([slot]);
+      if (this.owned.has(slot)) break;
+      if (performance.now() > deadline) throw new LockTimeoutError(key, lockTimeoutMs);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * attempt, 100)));
+      await this.refreshView().catch(() => undefined);
+    }
+    this.pinned.set(slot, performance.now() + PIN_FACTOR * this.parts.config.leaseMs);
+  }
+
+  /** Makes sure this member owns the slots of `cores` before they are committed: takes free ones; `move` pulls owned ones (a scope). */
+  async claim(cores: readonly ObjectCore[], move: boolean): Promise<void> {
+    for (const core of cores) {
+      if (this.owns(core)) continue;
+      if (move) await this.pull(core.key);
+      else if (this.ownerOther(core.slot!) === undefined) await this.acquire([core.slot!]);
+    }
+  }
+
+  /** The fencing token of a batch writing `cores`; a slot this member does not own refuses the batch here. */
+  fence(cores: readonly ObjectCore[]): CommitFence {
+    const slots = new Map<number, number>();
+    const lost: { slot: number; epoch: number }[] = [];
+    for (const core of cores) {
+      core.slot ??= slotOf(core.key);
+      const epoch = this.owned.get(core.slot);
+      if (epoch === undefined) lost.push({ slot: core.slot, epoch: 0 });
+      else slots.set(core.slot, epoch);
+    }
+    if (lost.length > 0) throw new FencedError(this.parts.config.id, lost);
+    return { memberId: this.parts.config.id, slots: [...slots].map(([slot, epoch]) => ({ slot, epoch })) };
+  }
+
+  /** A commit writing `cores` was fenced: the slots it named passed on, and their objects with them (changes dropped and reported). */
+  fenced(error: FencedError, cores: readonly ObjectCore[]): void {
+    this.counts.fencedCommits += 1;
+    const slots = new Set(error.slots.map((s) => s.slot));
+    for (const slot of slots) this.owned.delete(slot);
+    const inSlots = new Set([...this.parts.liveIn(slots), ...cores.filter((core) => slots.has((core.slot ??= slotOf(core.key))))]);
+    const discarded = this.parts.evict([...inSlots], error);
+    this.parts.logger.warn(
+      { slots: [...slots], discarded: discarded.map(formatIdentity) },
+      'commit fenced: its slots passed to another process while this one was silent; the changes were discarded, never written',
+    );
+  }
+
+  /** Picks an object id whose slot this member owns, for a creation without an id (`generate` makes candidates). */
+  localId(generate: () => string, key: (objectId: string) => ObjectKey): string {
+    let id = generate();
+    if (this.owned.size === 0) return id;
+    for (let i = 0; i < 64 && !this.owned.has(slotOf(key(id))); i++) id = generate();
+    return id;
+  }
+
+  /** Shutdown began: every new call goes to another member. */
+  beginLeaving(): void {
+    this.leaving = true;
+  }
+
+  /** After the final flush: stop the rounds, release every slot, leave, and close the membership. */
+  async leave(): Promise<void> {
+    this.leaving = true;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.round;
+    try {
+      await this.started;
+      await this.membership.leave(this.parts.config.id, this.incarnation);
+      this.counts.handovers += this.owned.size;
+      this.owned.clear();
+    } catch (error) {
+      this.parts.logger.warn({ err: error }, 'leaving the cluster failed; the other members take over after the lease');
+    } finally {
+      await this.membershipOpened?.close().catch(() => undefined);
+    }
+  }
+
+  stats(): ClusterStats {
+    let ownedObjects = 0;
+    if (this.owned.size > 0) ownedObjects = this.parts.liveIn(new Set(this.owned.keys())).length;
+    return {
+      memberId: this.parts.config.id,
+      url: this.parts.config.url,
+      incarnation: this.incarnation,
+      members: this.members.length,
+      ownedSlots: this.owned.size,
+      ownedObjects,
+      ...this.counts,
+    };
+  }
+}
