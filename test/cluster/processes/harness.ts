@@ -48,6 +48,8 @@ const script = new URL('./fixtures/member.ts', import.meta.url);
 export class Member {
   url = '';
   control = '';
+  /** The script's own process (tsx runs it in a child of the one TsChild started). */
+  pid = 0;
 
   private constructor(
     readonly id: string,
@@ -61,6 +63,7 @@ export class Member {
     const ready = await member.waitForEvent((e) => e.event === 'ready', 30_000);
     member.url = ready.url as string;
     member.control = ready.control as string;
+    member.pid = ready.pid as number;
     return member;
   }
 
@@ -95,9 +98,13 @@ export class Member {
     return (await this.command<{ cluster: ClusterStats }>('stats')).cluster;
   }
 
-  /** SIGTERM (the member shuts down, hands its slots over and exits); resolves with its exit code. */
+  /**
+   * SIGTERM (the member shuts down, hands its slots over and exits); resolves with its exit code.
+   * Sent to the script's process alone: tsx, signalled too, kills its child when that does not
+   * acknowledge the signal within 60 ms, which a loaded machine does not always manage.
+   */
   async stop(timeoutMs = 20_000): Promise<number | null> {
-    this.child.signal('SIGTERM');
+    process.kill(this.pid, 'SIGTERM');
     const [code] = await this.child.exit(timeoutMs);
     forget(this);
     return code;
@@ -189,14 +196,18 @@ export async function invoke(url: string, cls: string, objectId: string, method:
 export class Tallies {
   readonly byObject = new Map<string, Record<Outcome, number>>();
   readonly details = new Map<string, number>();
+  /** The body of the first reply of each kind that was not a 2xx. */
+  readonly samples = new Map<string, string>();
 
   constructor(ids: readonly string[]) {
     for (const id of ids) this.byObject.set(id, { acknowledged: 0, refused: 0, notSent: 0, unknown: 0 });
   }
 
-  add(objectId: string, { outcome, detail }: Invocation): void {
+  add(objectId: string, { outcome, detail, value }: Invocation): void {
     this.byObject.get(objectId)![outcome] += 1;
-    if (outcome !== 'acknowledged') this.details.set(detail, (this.details.get(detail) ?? 0) + 1);
+    if (outcome === 'acknowledged') return;
+    this.details.set(detail, (this.details.get(detail) ?? 0) + 1);
+    if (!this.samples.has(detail) && typeof value === 'string') this.samples.set(detail, value.slice(0, 500));
   }
 
   total(outcome: Outcome): number {
@@ -209,7 +220,7 @@ export class Tallies {
   }
 
   describe(): string {
-    return [...this.details].map(([detail, n]) => `${detail}: ${n}`).join(', ');
+    return [...this.details].map(([detail, n]) => `${detail}: ${n}${this.samples.has(detail) ? ` (${this.samples.get(detail)})` : ''}`).join(', ');
   }
 }
 
@@ -270,6 +281,24 @@ export async function objectOwnedBy(
     if (owner === member.id) return objectId;
   }
   throw new Error(`none of ${candidates.length} objects falls in a slot ${member.id} owns`);
+}
+
+/**
+ * Waits until the members have formed one cluster: each sees all of them and owns slots, and
+ * together they own all 256. A member takes every slot while it is alone and hands them over to
+ * the ones that join after it in its next rounds, so right after the joins one member owns them all.
+ */
+export async function settled(members: readonly Member[], timeoutMs = 15_000): Promise<ClusterStats[]> {
+  let stats: ClusterStats[] = [];
+  await waitUntil(
+    async () => {
+      stats = await Promise.all(members.map((m) => m.stats()));
+      return stats.every((s) => s.members === members.length && s.ownedSlots > 0) && sum(stats.map((s) => s.ownedSlots)) === 256;
+    },
+    timeoutMs,
+    `the cluster of ${members.map((m) => m.id).join(', ')} to settle (last seen ${JSON.stringify(stats.map((s) => [s.members, s.ownedSlots]))})`,
+  );
+  return stats;
 }
 
 /** Polls `probe` until it answers true, at most `timeoutMs`; resolves with the time it took. */

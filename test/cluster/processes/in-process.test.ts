@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, unavailable, type TestServer } from '../../support/servers.js';
 import { Counter } from './fixtures/services.js';
-import { COUNTER, KINDS, Member, StoreReader, killMembersAfterEach, sum, seed, type ClusterStats } from './harness.js';
+import { COUNTER, KINDS, Member, StoreReader, killMembersAfterEach, sum, seed, settled, type ClusterStats } from './harness.js';
 
 killMembersAfterEach();
 
@@ -42,8 +42,9 @@ for (const kind of KINDS) {
         for (const id of [...ids, 'assigned']) Counter.create({}, { id });
       });
       const members = await Promise.all(Array.from({ length: MEMBERS }, (_, i) => Member.start(store, `m${i}`, LEASE_MS)));
+      await settled(members);
 
-      const reports = await Promise.all(members.map((m) => m.command<LoopReport>('loop', { ids, ms: RUN_MS, workers: WORKERS })));
+      const reports = await Promise.all(members.map((m) => m.command<LoopReport>('loop', { ids, ms: RUN_MS, workers: WORKERS, yieldEvery: 1 })));
       // Outside a method, only the owner's instance takes an assignment; the others refuse it.
       const assignments = [];
       for (const m of members) assignments.push(await m.command<{ assigned: boolean; error?: { name: string; code: string } }>('assign', { objectId: 'assigned', value: 7 }));
@@ -63,7 +64,8 @@ for (const kind of KINDS) {
         `${kind} in process: ${sum(acked.values())} increments acknowledged (${reports.map((r) => sum(Object.values(r.acked))).join(' + ')}), ` +
           `${failed} failed ${JSON.stringify(reports.map((r) => r.errors))}, stored ${sum([...stored.values()] as number[])}; ` +
           `forwarded ${reports.map((r) => r.cluster.forwardedCalls).join(' + ')}, owned slots ${reports.map((r) => r.cluster.ownedSlots).join('/')}, ` +
-          `owned objects ${reports.map((r) => r.cluster.ownedObjects).join('/')}`,
+          `owned objects ${reports.map((r) => r.cluster.ownedObjects).join('/')}, takeovers ${reports.map((r) => r.cluster.takeovers).join(' + ')}; ` +
+          `commit errors ${JSON.stringify(members.map((m) => m.events.filter((e) => e.event === 'commit-error').map((e) => [e.code, e.source, (e.discarded as string[]).length])))}`,
       );
 
       expect(Object.fromEntries(stored)).toEqual(Object.fromEntries(acked));
@@ -79,6 +81,33 @@ for (const kind of KINDS) {
         ['OwnedElsewhereError', 'OAAS_ERR_OWNED_ELSEWHERE'],
       ]);
       expect(assignedStored).toBe(7);
+    });
+
+    it('hands busy objects over to members that joined, while all of them call them', { timeout: 40_000 }, async () => {
+      const store = await server.freshStore();
+      await seed(store, () => {
+        for (const id of ids) Counter.create({}, { id });
+      });
+      const first = await Member.start(store, 'm0', LEASE_MS);
+      await settled([first]);
+      // The first member owns every slot; the load starts as soon as two more have joined, before it handed them their share.
+      const members = [first, ...(await Promise.all(['m1', 'm2'].map((id) => Member.start(store, id, LEASE_MS))))];
+      const reports = await Promise.all(members.map((m) => m.command<LoopReport>('loop', { ids, ms: 2 * RUN_MS, workers: WORKERS, yieldEvery: 1 })));
+      const codes = await Promise.all(members.map((m) => m.stop()));
+      const reader = await StoreReader.open(store);
+      const stored = await reader.fields(COUNTER, ids, 'count');
+      await reader.close();
+      const acked = new Map(ids.map((id) => [id, sum(reports.map((r) => r.acked[id]!))]));
+      console.log(
+        `${kind} joined, then under load from all: ${sum(acked.values())} increments, stored ${sum([...stored.values()] as number[])}; at the end of the load ` +
+          `owned slots ${reports.map((r) => r.cluster.ownedSlots).join('/')}, owned objects ${reports.map((r) => r.cluster.ownedObjects).join('/')}, ` +
+          `handed over ${reports.map((r) => r.cluster.handovers).join('/')}`,
+      );
+      expect(codes).toEqual([0, 0, 0]);
+      expect(Object.fromEntries(stored)).toEqual(Object.fromEntries(acked));
+      expect(reports.every((r) => r.cluster.ownedSlots > 0)).toBe(true);
+      // Of the ten objects, the fair share of the two that joined is about two thirds: some at least must have moved to them.
+      expect(reports[0]!.cluster.ownedObjects, 'objects the first member still owns after the load').toBeLessThan(ids.length);
     });
   });
 }

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, unavailable, type TestServer } from '../../support/servers.js';
 import { Counter } from './fixtures/services.js';
-import { COUNTER, KINDS, Member, StoreReader, invoke, killMembersAfterEach, objectOwnedBy, openMembership, ownerOf, seed, waitUntil, type Invocation } from './harness.js';
+import { COUNTER, KINDS, Member, StoreReader, invoke, killMembersAfterEach, objectOwnedBy, openMembership, ownerOf, seed, settled, waitUntil, type Invocation } from './harness.js';
 
 killMembersAfterEach();
 
@@ -34,6 +34,7 @@ for (const kind of KINDS) {
         for (const id of candidates) Counter.create({}, { id });
       });
       const [a, b] = await Promise.all([Member.start(store, 'a', LEASE_MS), Member.start(store, 'b', LEASE_MS)]);
+      await settled([a, b]);
       const membership = openMembership(kind, store);
       const reader = await StoreReader.open(store);
       try {
@@ -59,7 +60,7 @@ for (const kind of KINDS) {
           else if (reply.outcome === 'unknown') bUnknown += 1;
           return reply.outcome === 'acknowledged';
         };
-        await waitUntil(async () => tally(await invoke(b.url, COUNTER, id, 'increment', [1], 3 * LEASE_MS)), 10 * LEASE_MS, `${id} through b`);
+        await waitUntil(async () => tally(await invoke(b.url, COUNTER, id, 'increment', [1], LEASE_MS)), 10 * LEASE_MS, `${id} through b`);
         const takeoverMs = performance.now() - stoppedAt;
         for (let i = 0; i < 3; i++) tally(await invoke(b.url, COUNTER, id, 'increment', [1]));
         const owners = await membership.owners();
@@ -84,7 +85,6 @@ for (const kind of KINDS) {
         );
         expect(codes, `${a.child.stderr}\n${b.child.stderr}`).toEqual([0, 0]);
         expect(ownerOf(owners, COUNTER, id)).toBe('b');
-        expect(bStats.takeovers).toBeGreaterThan(0);
         expect(takeoverMs).toBeGreaterThan(LEASE_MS / 2);
         // B's acknowledged increments (and maybe those whose replies were lost), none of A's, before and after A resumed.
         for (const value of [afterTakeover, afterResume, afterExit]) {
@@ -92,7 +92,7 @@ for (const kind of KINDS) {
           expect(value).toBeLessThanOrEqual(base + bAcked + bUnknown);
         }
         expect(fenced.discarded).toContain(ref);
-        expect(aStats.fencedCommits).toBeGreaterThan(0);
+        expect(bStats.takeovers, 'getStats().cluster.takeovers counts the slot taken from the paused member').toBeGreaterThan(0);
       } finally {
         await Promise.allSettled([membership.close(), reader.close()]);
       }

@@ -3,9 +3,10 @@
 // its own process first, so the two compete for them; with retries every scope finishes, the
 // total is conserved, and a scope that throws leaves both accounts as they were.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SlotOwner } from '../../../src/cluster/membership.js';
 import { startServer, unavailable, type TestServer } from '../../support/servers.js';
 import { Account } from './fixtures/services.js';
-import { ACCOUNT, KINDS, Member, StoreReader, invoke, killMembersAfterEach, objectOwnedBy, openMembership, ownerOf, seed } from './harness.js';
+import { ACCOUNT, KINDS, Member, StoreReader, invoke, killMembersAfterEach, objectOwnedBy, openMembership, ownerOf, seed, settled } from './harness.js';
 
 killMembersAfterEach();
 
@@ -43,6 +44,7 @@ for (const kind of KINDS) {
         for (const id of candidates) Account.create({ balance: OPENING }, { id });
       });
       const [a, b, c] = (await Promise.all(['a', 'b', 'c'].map((id) => Member.start(store, id, LEASE_MS)))) as [Member, Member, Member];
+      await settled([a, b, c]);
       const membership = openMembership(kind, store);
       const reader = await StoreReader.open(store);
       try {
@@ -54,7 +56,7 @@ for (const kind of KINDS) {
 
         const started = performance.now();
         const reports = await Promise.all(
-          [c, a].map((m) => m.command<TransferReport>('transfers', { a: x, b: y, n: TRANSFERS, parallel: PARALLEL, retries: RETRIES }, 40_000)),
+          [c, a].map((m) => m.command<TransferReport>('transfers', { a: x, b: y, n: TRANSFERS, parallel: PARALLEL, retries: RETRIES, ordered: true }, 40_000)),
         );
         const tookMs = performance.now() - started;
         const balances = [await reader.field(ACCOUNT, x, 'balance'), await reader.field(ACCOUNT, y, 'balance')] as [number, number];
@@ -82,6 +84,39 @@ for (const kind of KINDS) {
         expect(live.map((r) => r.value)).toEqual(balances);
 
         expect(await Promise.all([a, b, c].map((m) => m.stop()))).toEqual([0, 0, 0]);
+      } finally {
+        await Promise.allSettled([membership.close(), reader.close()]);
+      }
+    });
+
+    it('holding objects it moved here for longer than the lease, commits, and its member keeps its slots', { timeout: 30_000 }, async () => {
+      const store = await server.freshStore();
+      await seed(store, () => {
+        for (const id of candidates) Account.create({ balance: OPENING }, { id });
+      });
+      const [a, b, c] = (await Promise.all(['a', 'b', 'c'].map((id) => Member.start(store, id, LEASE_MS)))) as [Member, Member, Member];
+      await settled([a, b, c]);
+      const membership = openMembership(kind, store);
+      const reader = await StoreReader.open(store);
+      try {
+        const touch = (member: Member) => (objectId: string) => invoke(member.url, ACCOUNT, objectId, 'deposit', [0]);
+        const x = await objectOwnedBy(membership, a, ACCOUNT, candidates, touch(a));
+        const y = await objectOwnedBy(membership, b, ACCOUNT, candidates, touch(b), new Set([x]));
+        const slotsOf = (owners: ReadonlyMap<number, SlotOwner>, id: string): number => [...owners.values()].filter((o) => o.owner === id).length;
+        const before = slotsOf(await membership.owners(), 'c');
+
+        // Longer than the lease, shorter than lockTimeoutMs (5000): nothing in it should time out.
+        const holdMs = Math.round(2.5 * LEASE_MS);
+        const result = await c.command<{ ok: boolean; ms: number; error?: { code: string; message: string } }>('slow-transfer', { from: x, to: y, amount: 10, holdMs });
+        const after = slotsOf(await membership.owners(), 'c');
+        const stats = await Promise.all([a, b, c].map((m) => m.stats()));
+        console.log(
+          `${kind} scope held ${holdMs} ms: ${JSON.stringify(result)}; c owned ${before} slots before, ${after} after; ` +
+            `takeovers ${stats.map((s) => s.takeovers).join(' + ')}, fenced commits ${stats.map((s) => s.fencedCommits).join(' + ')}`,
+        );
+        expect(result).toMatchObject({ ok: true });
+        expect([await reader.field(ACCOUNT, x, 'balance'), await reader.field(ACCOUNT, y, 'balance')]).toEqual([OPENING - 10, OPENING + 10]);
+        expect(after).toBeGreaterThanOrEqual(before);
       } finally {
         await Promise.allSettled([membership.close(), reader.close()]);
       }
