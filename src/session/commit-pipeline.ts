@@ -101,6 +101,8 @@ export class CommitPipeline {
     const changes: ObjectChange[] = [];
     const deferred: ObjectIdentity[] = [];
     for (const core of request.cores) {
+      // Another process's object (a forwarding instance): its owner commits it.
+      if (core.remote) continue;
       // A deleted object that was never stored has nothing to write, but its bookkeeping must still be settled.
       const clean = !core.hasPendingChanges && core.dirty === undefined && !core.deleted;
       const heldByOther = core.locked && core.lock?.holder !== holder && !chainHolds(request.chain, core);
