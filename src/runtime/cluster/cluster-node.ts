@@ -277,6 +277,11 @@ export class ClusterNode {
     return released;
   }
 
+  /** True when this member owns the slot of `key` now. */
+  ownsKey(key: ObjectKey): boolean {
+    return this.owned.has(slotOf(key));
+  }
+
   /** True when this member owns the object's slot now. */
   owns(core: ObjectCore): boolean {
     core.slot ??= slotOf(core.key);
