@@ -162,7 +162,7 @@ export class CommitPipeline {
       this.sawOtherWriter = true;
       this.logger.warn(
         { objects: error.conflicts.map((c) => formatIdentity(c.ref)) },
-        'another process wrote objects this process holds; their changes here are retried (scopes with retries) or discarded (write-behind): see docs/stores.md, "Several processes on one store"',
+        'another process wrote objects this process holds; their changes here are retried (scopes with retries) or discarded (write-behind). Several processes on one store need cluster mode (the cluster option): see docs/cluster.md',
       );
     }
     this.sessionLogger(request)[conflicts.length > 0 ? 'warn' : 'error'](
