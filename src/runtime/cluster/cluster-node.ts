@@ -75,6 +75,8 @@ export class ClusterNode {
   private readonly started: Promise<void>;
   private readonly counts = { forwardedCalls: 0, handovers: 0, takeovers: 0, fencedCommits: 0 };
   private membershipOpened: Membership | undefined;
+  /** Until when (performance.now) the lease surely holds: `leaseMs` after the last renewal was sent. */
+  private leaseValidUntil = Infinity;
 
   constructor(private readonly parts: ClusterNodeParts) {
     this.started = this.start();
@@ -103,7 +105,9 @@ export class ClusterNode {
     const { config } = this.parts;
     const membership = (this.membershipOpened = await this.parts.openMembership());
     await membership.open();
+    const sent = performance.now();
     this.incarnation = await membership.join(this.self, config.leaseMs);
+    this.leaseValidUntil = sent + config.leaseMs;
     this.parts.logger.info({ member: config.id, url: config.url, incarnation: this.incarnation }, 'joined the cluster');
     await this.refreshView();
     await this.rebalance();
@@ -113,12 +117,28 @@ export class ClusterNode {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.round = this.heartbeat().finally(() => {
-        this.round = undefined;
+      void this.renew().finally(() => {
         this.schedule();
       });
     }, Math.max(50, Math.floor(this.parts.config.leaseMs / 3)));
     this.timer.unref();
+  }
+
+  /** Runs a heartbeat round now (or joins the one running). */
+  renew(): Promise<void> {
+    this.round ??= this.heartbeat().finally(() => {
+      this.round = undefined;
+    });
+    return this.round;
+  }
+
+  /**
+   * True when this member's lease may have lapsed by now: no heartbeat was
+   * answered for a whole lease (the process was paused, or the store is
+   * unreachable). Its slots may be another's: calls wait for a heartbeat.
+   */
+  get leaseLapsed(): boolean {
+    return performance.now() > this.leaseValidUntil;
   }
 
   /** One round: renew the lease (learning which slots are still ours), refresh the view, move slots towards the fair share. */
@@ -126,7 +146,9 @@ export class ClusterNode {
     const { config, logger } = this.parts;
     const membership = this.membership;
     try {
+      const sent = performance.now();
       const leases = await membership.heartbeat(config.id, this.incarnation, config.leaseMs);
+      this.leaseValidUntil = sent + config.leaseMs;
       if (leases === undefined) {
         this.lose([...this.owned.keys()], 'this member was ended (another process joined with its id, or its lease lapsed and it left)');
         this.incarnation = await membership.join(this.self, config.leaseMs);
@@ -215,8 +237,10 @@ export class ClusterNode {
     const { config, logger } = this.parts;
     const membership = this.membership;
     const before = this.owners;
+    const sent = performance.now();
     const leases = await membership.acquire(config.id, this.incarnation, slots, config.leaseMs);
     if (leases === undefined) return;
+    this.leaseValidUntil = sent + config.leaseMs;
     const wanted = new Set(slots);
     for (const lease of leases) {
       if (!wanted.has(lease.slot) || this.owned.has(lease.slot)) continue;
