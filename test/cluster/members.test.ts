@@ -42,7 +42,7 @@ for (const kind of ['postgres', 'redis'] as const) {
       const owned = members.map((m) => m.runtime.getStats().cluster!.ownedSlots);
       expect(owned.reduce((a, b) => a + b, 0)).toBe(256);
       // Rendezvous hashing over three members: each near a third (85), never a lopsided split.
-      for (const n of owned) expect(n).toBeGreaterThan(50);
+      for (const n of owned) expect(n, `shares ${owned.join(", ")}`).toBeGreaterThan(50);
       expect(members[0]!.runtime.getStats().cluster).toMatchObject({ members: 3, incarnation: 1, memberId: members[0]!.server.url, url: members[0]!.server.url });
     });
 

@@ -17,7 +17,7 @@
  *   reported as discarded, never written.
  */
 import type { Logger } from 'pino';
-import { fnv1a32, slotOf, SLOT_COUNT } from '../../cluster/slots.js';
+import { rendezvousScore, slotOf, SLOT_COUNT } from '../../cluster/slots.js';
 import type { Member, MemberAddress, Membership, SlotLease, SlotOwner } from '../../cluster/membership.js';
 import type { ResolvedClusterConfig } from '../../config.js';
 import { FencedError, LockTimeoutError, NotOwnerError, ShutdownError, formatIdentity, type ObjectIdentity } from '../../errors.js';
@@ -196,12 +196,13 @@ export class ClusterNode {
     return this.viewRefresh;
   }
 
-  /** The live member each slot prefers: the highest hash of (member, slot). */
-  private preferred(slot: number): Member | undefined {
+  /** The live member each slot prefers (the highest rendezvous score), leaving out `except`. */
+  private preferred(slot: number, except?: string): Member | undefined {
     let best: Member | undefined;
     let bestScore = -1;
     for (const member of this.members) {
-      const score = fnv1a32(`${member.id}/${slot}`);
+      if (member.id === except) continue;
+      const score = rendezvousScore(member.id, slot);
       if (score > bestScore || (score === bestScore && best !== undefined && member.id < best.id)) {
         best = member;
         bestScore = score;
@@ -323,7 +324,7 @@ export class ClusterNode {
         continue;
       }
       if (this.leaving) {
-        const other = this.ownerOther(slot) ?? this.preferredOther(slot);
+        const other = this.ownerOther(slot) ?? this.preferred(slot, this.parts.config.id);
         if (other !== undefined) return { kind: 'remote', owner: other };
         throw new ShutdownError();
       }
@@ -345,20 +346,6 @@ export class ClusterNode {
     const owner = this.owners.get(slot);
     if (owner === undefined || owner.owner === this.parts.config.id) return undefined;
     return { id: owner.owner, url: owner.url };
-  }
-
-  private preferredOther(slot: number): MemberAddress | undefined {
-    let best: Member | undefined;
-    let bestScore = -1;
-    for (const member of this.members) {
-      if (member.id === this.parts.config.id) continue;
-      const score = fnv1a32(`${member.id}/${slot}`);
-      if (score > bestScore) {
-        best = member;
-        bestScore = score;
-      }
-    }
-    return best;
   }
 
   /** The owner to name in errors about `key` (another member), if the view knows one. */
