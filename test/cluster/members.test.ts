@@ -174,6 +174,21 @@ for (const kind of ['postgres', 'redis'] as const) {
       expect(await onB.increment()).toBe(6);
     });
 
+    it('the member-to-member routes refuse malformed requests with coded 400s and change nothing', { timeout: 30_000 }, async () => {
+      const store = await server.freshStore();
+      members.push(...(await startMembers(store, 2)));
+      const [a] = members as [Member, Member];
+      const before = a.runtime.getStats().cluster!;
+      for (const body of ['', 'not json', '{}', '{"slots":"all"}', '{"slots":[256]}', '{"slots":[1,1]}', '{"slots":[-1]}']) {
+        const reply = await fetch(`${a.server.url}/api/cluster/handover`, { method: 'POST', body });
+        expect(reply.status, body).toBe(400);
+        expect(((await reply.json()) as { error: { code: string } }).error.code).toBe('OAAS_ERR_ARGUMENT_INVALID');
+      }
+      const badPath = await fetch(`${a.server.url}/api/cluster/invoke/${CLS}/x/objects/o1/increment`, { method: 'POST', body: '1' });
+      expect(badPath.status).toBe(400);
+      expect(a.runtime.getStats().cluster).toMatchObject({ ownedSlots: before.ownedSlots, handovers: before.handovers });
+    });
+
     it('shows the cluster in getStats, healthCheck and /metrics', { timeout: 30_000 }, async () => {
       members.push(...(await startMembers(await server.freshStore(), 2)));
       const [a] = members as [Member, Member];
