@@ -271,7 +271,7 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
 const CLUSTER_LEASE_MS = { min: 300, max: 86_400_000, default: 10_000 } as const;
 const CLUSTER_FIELDS: ReadonlySet<string> = new Set(['url', 'leaseMs', 'id']);
 
-/** Cluster mode: from the option, else from OAAS_CLUSTER_*; refused on a store the processes cannot share. */
+/** Cluster mode: from the option, else from the OAAS_CLUSTER_URL variables; refused on a store the processes cannot share. */
 function resolveCluster(given: unknown, env: Env, store: ResolvedConfig['store']): ResolvedClusterConfig | undefined {
   let url: string | undefined;
   let leaseMs: number | undefined;

@@ -4,7 +4,8 @@ import { slotOf } from '../cluster/slots.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { openMembership } from './cluster/open-membership.js';
 import { PeerClient } from './cluster/peer-client.js';
-import type { ConflictError } from '../errors.js';
+import type { ConflictError, ObjectIdentity } from '../errors.js';
+import { formatRef, toRef } from './pending-report.js';
 import { Telemetry } from '../observability/telemetry.js';
 import { CommitPipeline, type CommitFencing } from '../session/commit-pipeline.js';
 import { IdentityMap } from '../session/identity-map.js';
@@ -12,6 +13,7 @@ import type { ScopeHost } from '../session/scope.js';
 import type { SessionHost } from '../session/session.js';
 import type { TurnHost } from '../session/turn.js';
 import type { Store } from '../stores/store.js';
+import type { ObjectCore } from '../object/object-core.js';
 import { AutoCommitScheduler } from './auto-commit-scheduler.js';
 import { BackgroundCommits } from './background-commits.js';
 import { CommitReports } from './commit-reports.js';
@@ -95,7 +97,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     turnEnded: () => run.turnEnded(),
     ...(config.cluster === undefined ? {} : { forward: (core, method, args) => late.objects!.forwardMoved(core, method, args) }),
   };
-  const cluster = config.cluster === undefined ? undefined : buildCluster(config, config.cluster, store, identity, pipeline, logger, () => late.objects!);
+  const cluster = config.cluster === undefined ? undefined : buildCluster(config, config.cluster, store, identity, pipeline, logger, reports, () => late.objects!);
   late.cluster = cluster?.node;
   const objects = (late.objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition, cluster }));
   if (cluster !== undefined) telemetry.attachCluster(() => cluster.node.stats());
@@ -119,6 +121,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     reports,
     autoCommitOn: () => scheduler.enabled,
     committed: (session) => background.reset(session),
+    ...(cluster === undefined ? {} : { remoteCreations: (cores: readonly ObjectCore[]) => objects.remoteCreations(cores) }),
   }));
   const scopes: ScopeHost = {
     telemetry,
@@ -151,8 +154,9 @@ function buildCluster(
   identity: IdentityMap,
   pipeline: CommitPipeline,
   logger: Logger,
+  reports: CommitReports,
   objects: () => ObjectAccess,
-): { node: ClusterNode; peers: PeerClient } {
+): { node: ClusterNode; peers: PeerClient; report(error: Error, ref: ObjectIdentity): void } {
   const peers = new PeerClient(clusterConfig.id, config.token, Math.max(30_000, 2 * clusterConfig.leaseMs + config.lockTimeoutMs));
   const node = new ClusterNode({
     config: clusterConfig,
@@ -169,5 +173,10 @@ function buildCluster(
     },
     evict: (cores, cause) => objects().evict(cores, cause),
   });
-  return { node, peers };
+  const report = (error: Error, ref: ObjectIdentity): void => {
+    const refs = [toRef(ref)];
+    logger.error({ err: error, object: formatRef(ref) }, 'creating an object on its owner failed');
+    reports.report({ error, sessionId: '*', refs, willRetry: false, discarded: refs, source: 'background' });
+  };
+  return { node, peers, report };
 }

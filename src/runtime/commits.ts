@@ -24,6 +24,8 @@ export interface CommitParts {
   autoCommitOn(): boolean;
   /** A session's commit succeeded: the background back-off of it starts over. */
   committed(session: ManagedSession): void;
+  /** Cluster mode: resolves when the creations sent to other processes for these instances are stored there. */
+  remoteCreations?(cores: readonly ObjectCore[]): Promise<void>;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Commits {
   async commitObjects(objects: readonly OaasObject[]): Promise<CommitResult> {
     this.parts.run.assertNotClosed();
     const cores = objects.map((o) => coreOf(o));
+    await this.parts.remoteCreations?.(cores);
     return this.parts.pipeline.commit({ sessionId: this.parts.sessions.contextSession().id, cores, chain: chainContext.getStore(), wait: true });
   }
 

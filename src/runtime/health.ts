@@ -1,3 +1,4 @@
+import type { ClusterStats } from '../observability/telemetry.js';
 import type { Store } from '../stores/store.js';
 import type { PendingWork } from './pending-work.js';
 import type { HealthReport } from './runtime-types.js';
@@ -9,6 +10,7 @@ export async function checkHealth(
   open: boolean,
   pending: PendingWork,
   liveObjects: number,
+  cluster?: () => ClusterStats,
 ): Promise<HealthReport> {
   const started = performance.now();
   let reachable = false;
@@ -32,5 +34,6 @@ export async function checkHealth(
     oldestPendingAgeMs: pending.oldestAgeMs(),
     pendingSessions: pending.sessionCount,
     liveObjects,
+    ...(cluster === undefined ? {} : { cluster: cluster() }),
   };
 }

@@ -243,6 +243,7 @@ export class OaasRuntime implements Runtime, ObjectFactory {
 
   /** Checks the store and reports what waits for a commit; never rejects. */
   healthCheck(): Promise<HealthReport> {
-    return checkHealth(this.parts.store, this.storeView.name, this.parts.run.isOpen, this.parts.pending, this.parts.identity.size);
+    const cluster = this.parts.cluster;
+    return checkHealth(this.parts.store, this.storeView.name, this.parts.run.isOpen, this.parts.pending, this.parts.identity.size, cluster === undefined ? undefined : () => cluster.stats());
   }
 }

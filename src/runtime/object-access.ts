@@ -1,4 +1,4 @@
-import { ClassNotFoundError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, OwnedElsewhereError, PendingChangesError, type ObjectIdentity } from '../errors.js';
+import { AlreadyExistsError, ClassNotFoundError, ConflictError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, OwnedElsewhereError, PendingChangesError, type ObjectIdentity } from '../errors.js';
 import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../identity.js';
 import type { ObjectCore, ObjectHost } from '../object/object-core.js';
 import { ObjectRef } from '../object/object-ref.js';
@@ -32,7 +32,14 @@ export interface ObjectAccessParts {
   readonly turns: TurnHost;
   readonly defaultPartition: number;
   /** Cluster mode only: who owns what, and how to reach the owners. */
-  readonly cluster?: { readonly node: ClusterNode; readonly peers: PeerClient } | undefined;
+  readonly cluster?:
+    | {
+        readonly node: ClusterNode;
+        readonly peers: PeerClient;
+        /** Reports a creation the owner refused or that could not be sent. */
+        report(error: Error, ref: ObjectIdentity): void;
+      }
+    | undefined;
 }
 
 /**
@@ -43,6 +50,8 @@ export interface ObjectAccessParts {
  */
 export class ObjectAccess implements ObjectHost, ObjectFactory {
   private readonly repository: ObjectRepository;
+  /** Cluster mode: creations sent to the owner, which the instance's calls wait for. */
+  private readonly creations = new WeakMap<ObjectCore, Promise<void>>();
 
   constructor(private readonly parts: ObjectAccessParts) {
     this.repository = new ObjectRepository(this, parts.store, parts.identity);
@@ -72,14 +81,11 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
           ? generateObjectId()
           : node.localId(generateObjectId, (id) => ({ clsId: meta.clsId, partitionId, objectId: id }));
     const key: ObjectKey = { clsId: meta.clsId, partitionId, objectId };
-    if (node !== undefined && innermostScope(chain) === undefined) {
-      // Outside a scope nothing can wait for the owner to hand the object over: create it there (its scope's commit would move it here).
-      const owner = node.ownerOf(key);
-      if (owner !== undefined) throw new OwnedElsewhereError(key, owner, 'creating');
-    }
     const core = this.repository.create(meta, key, init, (prop) => {
       throw new InvalidArgumentError('init', `${prop} is not a state field of ${meta.clsId}`);
     });
+    // Another process owns the slot: outside a scope the object is created there (a scope's commit moves the slot here instead).
+    if (node !== undefined && innermostScope(chain) === undefined && node.ownerOf(key) !== undefined) return this.createRemote(core);
     const scope = innermostScope(chain);
     if (scope !== undefined) scope.holdNow(core, chain).created = true;
     this.repository.register(core);
@@ -116,6 +122,49 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
 
   // Cluster mode: instances of objects another process owns.
 
+  /**
+   * A creation in a slot another process owns: a forwarding instance now,
+   * the creation sent to the owner behind it. Like a local creation it is
+   * acknowledged before it is stored; the instance's calls wait for it, and
+   * reject with its error if it failed (an `AlreadyExistsError`, say), which
+   * is also reported to `onCommitError`.
+   */
+  private createRemote(core: ObjectCore): OaasObject {
+    core.markRemote();
+    const { node, peers } = this.parts.cluster!;
+    const state = stateOfLive(core);
+    const created = node
+      .routed(
+        core.key,
+        false,
+        () => {
+          // The slot became this process's meanwhile: create the live object here.
+          const init = Object.fromEntries(core.fields.props.map((prop) => [prop, core.target[prop]]));
+          this.create(core.meta.ctor as abstract new () => OaasObject, init, { id: core.key.objectId, partitionId: core.key.partitionId });
+          return Promise.resolve();
+        },
+        async (owner) => {
+          const stored = await peers.create(owner, core.key, state);
+          if (stored instanceof PeerUnreachable) return stored;
+          adoptState(core, stored);
+          return undefined;
+        },
+      )
+      .catch((error: unknown) => {
+        const failure = error instanceof ConflictError ? new AlreadyExistsError([core.key], { cause: error }) : (error as Error);
+        this.parts.cluster!.report(failure, core.key);
+        throw failure;
+      });
+    created.catch(() => undefined);
+    this.creations.set(core, created);
+    return core.proxy as OaasObject;
+  }
+
+  /** Resolves when the creations sent to owners for these instances are stored; rejects with the first failure. */
+  async remoteCreations(cores: readonly ObjectCore[]): Promise<void> {
+    for (const core of cores) await this.creations.get(core);
+  }
+
   /** A forwarding instance when another process owns the object, `undefined` when it is this one's. */
   private remoteLoad(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore | undefined> {
     const { node, peers } = this.parts.cluster!;
@@ -137,6 +186,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   /** Runs a member of a forwarding instance on the object's owner, or here if the object has become this process's. */
   private async forward(core: ObjectCore, name: string, args: unknown[], local: (live: ObjectCore) => Promise<unknown>): Promise<unknown> {
     const { node, peers } = this.parts.cluster!;
+    await this.creations.get(core);
     const body = encodeArgs(core.meta, name, args) ?? '';
     return node.routed(
       core.key,
@@ -196,6 +246,16 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
+    const node = this.parts.cluster?.node;
+    // After a pause longer than the lease the slot may be another's: learn it before running the call here.
+    if (node !== undefined && node.leaseLapsed && !method.stateless && !method.streaming && !chainHolds(chainContext.getStore(), core)) {
+      return node.renew().then(() => this.invokeHere(core, method, args) as Promise<unknown>);
+    }
+    return this.invokeHere(core, method, args);
+  }
+
+  /** A call on the instance as it stands: forwarded when the object is another process's, else a turn here. */
+  private invokeHere(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
     if (core.remote && !method.stateless) {
       if (method.streaming) return refusedStream(new OwnedElsewhereError(core.key, this.ownerOf(core), `streaming ${method.name} in this process from`));
       return this.forwardMoved(core, method, args);
@@ -214,6 +274,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     core.assertUsable();
     if (core.remote) {
       const { node, peers } = this.parts.cluster!;
+      await this.creations.get(core);
       await node.routed(
         core.key,
         false,
@@ -241,6 +302,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     core.assertUsable();
     if (core.remote) {
       const { node, peers } = this.parts.cluster!;
+      await this.creations.get(core);
       const state = await node.routed(
         core.key,
         false,

@@ -1,4 +1,5 @@
 /** The shapes the runtime's public methods take and return. */
+import type { ClusterStats } from '../observability/telemetry.js';
 import type { ObjectRef } from '../object/object-ref.js';
 import type { CommitResult } from '../session/session.js';
 
@@ -63,4 +64,6 @@ export interface HealthReport {
   readonly oldestPendingAgeMs: number;
   readonly pendingSessions: number;
   readonly liveObjects: number;
+  /** Cluster mode: this member, its share and what it forwards and moves. */
+  readonly cluster?: ClusterStats | undefined;
 }

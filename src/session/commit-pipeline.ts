@@ -101,6 +101,8 @@ export class CommitPipeline {
     const changes: ObjectChange[] = [];
     const deferred: ObjectIdentity[] = [];
     for (const core of request.cores) {
+      // Another process's object (a forwarding instance): its owner commits it.
+      if (core.remote) continue;
       // A deleted object that was never stored has nothing to write, but its bookkeeping must still be settled.
       const clean = !core.hasPendingChanges && core.dirty === undefined && !core.deleted;
       const heldByOther = core.locked && core.lock?.holder !== holder && !chainHolds(request.chain, core);
@@ -160,7 +162,7 @@ export class CommitPipeline {
       this.sawOtherWriter = true;
       this.logger.warn(
         { objects: error.conflicts.map((c) => formatIdentity(c.ref)) },
-        'another process wrote objects this process holds; their changes here are retried (scopes with retries) or discarded (write-behind): see docs/stores.md, "Several processes on one store"',
+        'another process wrote objects this process holds; their changes here are retried (scopes with retries) or discarded (write-behind). Several processes on one store need cluster mode (the cluster option): see docs/cluster.md',
       );
     }
     this.sessionLogger(request)[conflicts.length > 0 ? 'warn' : 'error'](

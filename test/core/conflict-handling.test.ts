@@ -282,6 +282,9 @@ describe('another writer on the same store', () => {
     const warnings = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('another process wrote objects this process holds'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, objects: ['test.Counter/0/w1'] });
+    // It points to what keeps several processes safe.
+    expect(warnings[0]!.msg).toContain('cluster mode');
+    expect(warnings[0]!.msg).toContain('docs/cluster.md');
     expect(lines.filter((l) => l.msg === 'commit conflicted')).toHaveLength(2);
   });
 });

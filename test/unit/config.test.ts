@@ -337,3 +337,54 @@ describe('docs/configuration.md', () => {
     for (const name of variables) expect(rows.some((row) => row.includes(`\`${name}\``)), name).toBe(true);
   });
 });
+
+describe('cluster mode', () => {
+  const pg = 'postgres://localhost/app';
+  it('reads { url, leaseMs, id } with the lease and id defaulted', () => {
+    expect(resolveConfig({ store: pg, cluster: { url: 'http://10.0.0.5:8080/' } }, none).cluster).toEqual({ url: 'http://10.0.0.5:8080', leaseMs: 10_000, id: 'http://10.0.0.5:8080' });
+    expect(resolveConfig({ store: 'redis://localhost:6379', cluster: { url: 'http://a:1', leaseMs: 2000, id: 'web-1' } }, none).cluster).toEqual({ url: 'http://a:1', leaseMs: 2000, id: 'web-1' });
+    expect(resolveConfig({ store: pg }, none).cluster).toBeUndefined();
+  });
+
+  it('reads OAAS_CLUSTER_URL, OAAS_CLUSTER_LEASE_MS and OAAS_CLUSTER_ID', () => {
+    const env = { OAAS_STORE: pg, OAAS_CLUSTER_URL: 'http://10.0.0.6:8080', OAAS_CLUSTER_LEASE_MS: '4000', OAAS_CLUSTER_ID: 'pod-2' };
+    expect(resolveConfig({}, env).cluster).toEqual({ url: 'http://10.0.0.6:8080', leaseMs: 4000, id: 'pod-2' });
+    // The option wins over the variables for what it gives.
+    expect(resolveConfig({ cluster: { url: 'http://b:2' } }, env).cluster).toEqual({ url: 'http://b:2', leaseMs: 4000, id: 'pod-2' });
+  });
+
+  it.each([
+    ['memory', { store: 'memory' }],
+    ['SQLite', { store: 'sqlite::memory:' }],
+    ['a Store object', { store: new MemoryStore() }],
+    ['mock mode', { mockMode: true }],
+  ])('refuses the %s store: its processes cannot share it', (_label, config) => {
+    const error = configError(() => resolveConfig({ ...(config as OaasConfig), cluster: { url: 'http://a:1' } }, none));
+    expect(error.field).toBe('cluster');
+    expect(error.message).toMatch(/postgres:\/\/ or redis:\/\//);
+  });
+
+  it.each([
+    ['not an object', 'http://a:1', 'cluster'],
+    ['null', null, 'cluster'],
+    ['without a url', {}, 'cluster.url'],
+    ['a url that is not http', { url: 'ftp://a' }, 'cluster.url'],
+    ['a url that is not a string', { url: 8080 }, 'cluster.url'],
+    ['a lease below 300 ms', { url: 'http://a:1', leaseMs: 299 }, 'cluster.leaseMs'],
+    ['a fractional lease', { url: 'http://a:1', leaseMs: 1000.5 }, 'cluster.leaseMs'],
+    ['a lease given as text', { url: 'http://a:1', leaseMs: '1000' }, 'cluster.leaseMs'],
+    ['an id with a space', { url: 'http://a:1', id: 'web 1' }, 'cluster.id'],
+    ['an empty id', { url: 'http://a:1', id: '' }, 'cluster.id'],
+    ['an unknown field', { url: 'http://a:1', lease: 1000 }, 'lease'],
+  ])('refuses a cluster option %s', (_label, cluster, field) => {
+    expect(configError(() => resolveConfig({ store: pg, cluster } as OaasConfig, none)).field).toBe(field);
+  });
+
+  it.each([
+    [{ OAAS_CLUSTER_URL: 'not a url' }, 'cluster.url (OAAS_CLUSTER_URL)'],
+    [{ OAAS_CLUSTER_URL: 'http://a:1', OAAS_CLUSTER_LEASE_MS: 'soon' }, 'cluster.leaseMs (OAAS_CLUSTER_LEASE_MS)'],
+    [{ OAAS_CLUSTER_URL: 'http://a:1', OAAS_CLUSTER_ID: 'a b' }, 'cluster.id (OAAS_CLUSTER_ID)'],
+  ])('refuses malformed cluster variables %j, naming the variable', (env, field) => {
+    expect(configError(() => resolveConfig({ store: pg }, env)).field).toBe(field);
+  });
+});

@@ -26,6 +26,8 @@ const PLATFORM: readonly ErrorCode[] = [
   'OAAS_ERR_CONFIG_INVALID',
   // Added with cluster ownership, after the lists were folded: a fenced commit is the platform's failure.
   'OAAS_ERR_COMMIT_FENCED',
+  // A forwarded call that reached a process that does not own the object: the platform's routing, not the caller's.
+  'OAAS_ERR_NOT_OWNER',
 ];
 const LINK: readonly ErrorCode[] = ['OAAS_ERR_REMOTE_UNREACHABLE', 'OAAS_ERR_AUTH_REQUIRED', 'OAAS_ERR_SERVER_INTERNAL'];
 const CALLER: readonly ErrorCode[] = [
@@ -38,6 +40,7 @@ const CALLER: readonly ErrorCode[] = [
   'OAAS_ERR_PAYLOAD_TOO_LARGE',
   'OAAS_ERR_ROUTE_NOT_FOUND',
   'OAAS_ERR_INVOKE_CANCELLED',
+  'OAAS_ERR_OWNED_ELSEWHERE',
 ];
 
 describe('failureStatus', () => {

@@ -63,6 +63,12 @@ export class PeerClient {
     return reply instanceof PeerUnreachable ? reply : (reply as ObjectState);
   }
 
+  /** Creates the object on its owner with `state`'s entries; a `ConflictError` when it exists already. */
+  async create(peer: MemberAddress, key: ObjectKey, state: ObjectState): Promise<ObjectState | PeerUnreachable> {
+    const reply = await this.send(peer, 'PUT', `/api/class/${objectPath(key)}`, JSON.stringify({ entries: state.entries, version: 0 }), undefined);
+    return reply instanceof PeerUnreachable ? reply : (reply as ObjectState);
+  }
+
   /** Deletes the object on its owner. */
   async delete(peer: MemberAddress, key: ObjectKey): Promise<undefined | PeerUnreachable> {
     const reply = await this.send(peer, 'DELETE', `/api/class/${objectPath(key)}`, undefined, undefined);
