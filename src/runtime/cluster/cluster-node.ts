@@ -318,10 +318,13 @@ export class ClusterNode {
       for (const core of taken) core.releaseLock(holder);
     }
     const released = await membership.release(config.id, this.incarnation, slots);
+    const owners = new Map(this.owners);
     for (const slot of released) {
       this.owned.delete(slot);
       this.pinned.delete(slot);
+      owners.delete(slot);
     }
+    this.owners = owners;
     // A load that was reading when the handover began may have made an instance since.
     this.parts.evict(this.parts.liveIn(set));
     this.counts.handovers += released.length;
@@ -360,8 +363,13 @@ export class ClusterNode {
       const owner = this.ownerOther(slot);
       if (owner !== undefined) return { kind: 'remote', owner };
       const preferred = this.preferred(slot);
-      if (!fromPeer && preferred !== undefined && preferred.id !== this.parts.config.id) return { kind: 'remote', owner: preferred };
-      // Free, and this member is where it should go (or the call was sent here): take it.
+      if (preferred !== undefined && preferred.id !== this.parts.config.id) {
+        // A free slot goes to its preferred member. A call sent here by a member whose view is older (it still
+        // saw this member as the owner) is refused, and that member sends it there too.
+        if (fromPeer) throw new NotOwnerError(key, preferred.url);
+        return { kind: 'remote', owner: preferred };
+      }
+      // Free, and this member is where it should go: take it.
       await this.acquire([slot]);
       if (this.owned.has(slot)) return LOCAL;
       await this.refreshView();
@@ -393,7 +401,16 @@ export class ClusterNode {
     const deadline = performance.now() + 2 * this.parts.config.leaseMs + this.parts.lockTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       const route = await this.route(key, fromPeer);
-      if (route.kind === 'local') return local();
+      if (route.kind === 'local') {
+        try {
+          return await local();
+        } catch (error) {
+          // The object was handed over between the routing and the run (nothing ran): route it again.
+          if (!(error instanceof NotOwnerError) || fromPeer || performance.now() > deadline) throw error;
+          await this.refreshView().catch(() => undefined);
+          continue;
+        }
+      }
       if (fromPeer) throw new NotOwnerError(key, route.owner.url);
       let outcome: T | PeerUnreachable;
       try {
@@ -436,9 +453,10 @@ export class ClusterNode {
    * `retries` run it again).
    */
   async pull(key: ObjectKey): Promise<void> {
-    await this.started;
     const slot = slotOf(key);
+    // Checked before any await, so a handover cannot begin between the check and the caller's use.
     if (this.owned.has(slot) && !this.moving.has(slot) && !this.leaseLapsed) return;
+    await this.started;
     const { lockTimeoutMs } = this.parts;
     const deadline = performance.now() + lockTimeoutMs;
     for (let attempt = 1; ; attempt++) {
