@@ -35,3 +35,34 @@ export async function startServer(kind: TestServer['kind']): Promise<TestServer 
     destroy: () => server.destroy(),
   };
 }
+
+/**
+ * Registers `body` once per shared store (PostgreSQL, Redis), each in its
+ * own `describe` with a server started before its tests and destroyed after
+ * them. A kind whose server cannot run here is skipped with its reason
+ * printed (a failure in CI, see {@link unavailable}).
+ */
+export async function describeOnSharedStores(title: (kind: TestServer['kind']) => string, body: (server: TestServer, kind: TestServer['kind']) => void): Promise<void> {
+  const { afterAll, beforeAll, describe } = await import('vitest');
+  for (const kind of ['postgres', 'redis'] as const) {
+    const reason = await unavailable(kind);
+    if (reason !== undefined) console.log(`${title(kind)}: skipped: ${reason}`);
+    describe.skipIf(reason !== undefined)(title(kind), () => {
+      let started: TestServer | undefined;
+      const server: TestServer = {
+        kind,
+        freshStore: () => started!.freshStore(),
+        stop: () => started!.stop(),
+        start: () => started!.start(),
+        destroy: () => started!.destroy(),
+      };
+      beforeAll(async () => {
+        started = await startServer(kind);
+      }, 60_000);
+      afterAll(async () => {
+        await started?.destroy();
+      });
+      body(server, kind);
+    });
+  }
+}
