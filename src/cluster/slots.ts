@@ -29,6 +29,23 @@ export function fnv1a32(text: string): number {
   return hash >>> 0;
 }
 
+/**
+ * How much `memberId` wants `slot` (rendezvous hashing): the live member
+ * with the highest score is the slot's preferred owner. FNV-1a alone is
+ * mixed poorly in its last bytes, and member ids often differ only there
+ * (a port, a pod ordinal), so its result goes through murmur3's finalizer.
+ * Every member of one cluster must compute the same scores.
+ */
+export function rendezvousScore(memberId: string, slot: number): number {
+  let h = fnv1a32(`${memberId}/${slot}`);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** The slot an object belongs to: the FNV-1a hash of its {@link keyString}, modulo {@link SLOT_COUNT}. */
 export function slotOf(key: ObjectKey): number {
   return fnv1a32(keyString(key)) % SLOT_COUNT;

@@ -246,6 +246,16 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
+    const node = this.parts.cluster?.node;
+    // After a pause longer than the lease the slot may be another's: learn it before running the call here.
+    if (node !== undefined && node.leaseLapsed && !method.stateless && !method.streaming && !chainHolds(chainContext.getStore(), core)) {
+      return node.renew().then(() => this.invokeHere(core, method, args) as Promise<unknown>);
+    }
+    return this.invokeHere(core, method, args);
+  }
+
+  /** A call on the instance as it stands: forwarded when the object is another process's, else a turn here. */
+  private invokeHere(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
     if (core.remote && !method.stateless) {
       if (method.streaming) return refusedStream(new OwnedElsewhereError(core.key, this.ownerOf(core), `streaming ${method.name} in this process from`));
       return this.forwardMoved(core, method, args);

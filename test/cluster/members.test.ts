@@ -42,7 +42,7 @@ for (const kind of ['postgres', 'redis'] as const) {
       const owned = members.map((m) => m.runtime.getStats().cluster!.ownedSlots);
       expect(owned.reduce((a, b) => a + b, 0)).toBe(256);
       // Rendezvous hashing over three members: each near a third (85), never a lopsided split.
-      for (const n of owned) expect(n).toBeGreaterThan(50);
+      for (const n of owned) expect(n, `shares ${owned.join(", ")}`).toBeGreaterThan(50);
       expect(members[0]!.runtime.getStats().cluster).toMatchObject({ members: 3, incarnation: 1, memberId: members[0]!.server.url, url: members[0]!.server.url });
     });
 
@@ -172,6 +172,21 @@ for (const kind of ['postgres', 'redis'] as const) {
       const onB = (await b.runtime.load(Counter, id, undefined)) as Counter;
       expect(coreOf(onB).remote).toBe(false);
       expect(await onB.increment()).toBe(6);
+    });
+
+    it('the member-to-member routes refuse malformed requests with coded 400s and change nothing', { timeout: 30_000 }, async () => {
+      const store = await server.freshStore();
+      members.push(...(await startMembers(store, 2)));
+      const [a] = members as [Member, Member];
+      const before = a.runtime.getStats().cluster!;
+      for (const body of ['', 'not json', '{}', '{"slots":"all"}', '{"slots":[256]}', '{"slots":[1,1]}', '{"slots":[-1]}']) {
+        const reply = await fetch(`${a.server.url}/api/cluster/handover`, { method: 'POST', body });
+        expect(reply.status, body).toBe(400);
+        expect(((await reply.json()) as { error: { code: string } }).error.code).toBe('OAAS_ERR_ARGUMENT_INVALID');
+      }
+      const badPath = await fetch(`${a.server.url}/api/cluster/invoke/${CLS}/x/objects/o1/increment`, { method: 'POST', body: '1' });
+      expect(badPath.status).toBe(400);
+      expect(a.runtime.getStats().cluster).toMatchObject({ ownedSlots: before.ownedSlots, handovers: before.handovers });
     });
 
     it('shows the cluster in getStats, healthCheck and /metrics', { timeout: 30_000 }, async () => {

@@ -3,7 +3,7 @@
  * releases must agree on it), so its values are pinned here.
  */
 import { describe, expect, it } from 'vitest';
-import { SLOT_COUNT, checkSlots, fnv1a32, isSlot, slotOf } from '../../src/cluster/slots.js';
+import { SLOT_COUNT, checkSlots, fnv1a32, isSlot, rendezvousScore, slotOf } from '../../src/cluster/slots.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 
 describe('slots', () => {
@@ -36,5 +36,25 @@ describe('slots', () => {
     for (const bad of [null, 'all', [256], [0, 0], [undefined]]) {
       expect(() => checkSlots(bad, 'slots')).toThrow(InvalidArgumentError);
     }
+  });
+});
+
+describe('rendezvousScore', () => {
+  it('shares the slots fairly among members whose ids differ only in their last characters', () => {
+    // Twenty clusters of three members on neighbouring ports: each member's share stays near a third (85 of 256).
+    for (let base = 40_000; base < 40_060; base += 3) {
+      const ids = [0, 1, 2].map((i) => `http://127.0.0.1:${base + i}`);
+      const shares = [0, 0, 0];
+      for (let slot = 0; slot < SLOT_COUNT; slot++) {
+        const scores = ids.map((id) => rendezvousScore(id, slot));
+        shares[scores.indexOf(Math.max(...scores))]! += 1;
+      }
+      for (const share of shares) expect(share, `${ids.join(' ')}: ${shares.join(', ')}`).toBeGreaterThan(60);
+    }
+  });
+
+  it('is the same for the same member and slot, and differs across slots', () => {
+    expect(rendezvousScore('web-1', 7)).toBe(rendezvousScore('web-1', 7));
+    expect(new Set(Array.from({ length: 16 }, (_, slot) => rendezvousScore('web-1', slot))).size).toBe(16);
   });
 });

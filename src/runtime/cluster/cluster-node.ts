@@ -17,7 +17,7 @@
  *   reported as discarded, never written.
  */
 import type { Logger } from 'pino';
-import { fnv1a32, slotOf, SLOT_COUNT } from '../../cluster/slots.js';
+import { rendezvousScore, slotOf, SLOT_COUNT } from '../../cluster/slots.js';
 import type { Member, MemberAddress, Membership, SlotLease, SlotOwner } from '../../cluster/membership.js';
 import type { ResolvedClusterConfig } from '../../config.js';
 import { FencedError, LockTimeoutError, NotOwnerError, ShutdownError, formatIdentity, type ObjectIdentity } from '../../errors.js';
@@ -75,6 +75,8 @@ export class ClusterNode {
   private readonly started: Promise<void>;
   private readonly counts = { forwardedCalls: 0, handovers: 0, takeovers: 0, fencedCommits: 0 };
   private membershipOpened: Membership | undefined;
+  /** Until when (performance.now) the lease surely holds: `leaseMs` after the last renewal was sent. */
+  private leaseValidUntil = Infinity;
 
   constructor(private readonly parts: ClusterNodeParts) {
     this.started = this.start();
@@ -103,7 +105,9 @@ export class ClusterNode {
     const { config } = this.parts;
     const membership = (this.membershipOpened = await this.parts.openMembership());
     await membership.open();
+    const sent = performance.now();
     this.incarnation = await membership.join(this.self, config.leaseMs);
+    this.leaseValidUntil = sent + config.leaseMs;
     this.parts.logger.info({ member: config.id, url: config.url, incarnation: this.incarnation }, 'joined the cluster');
     await this.refreshView();
     await this.rebalance();
@@ -113,12 +117,28 @@ export class ClusterNode {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.round = this.heartbeat().finally(() => {
-        this.round = undefined;
+      void this.renew().finally(() => {
         this.schedule();
       });
     }, Math.max(50, Math.floor(this.parts.config.leaseMs / 3)));
     this.timer.unref();
+  }
+
+  /** Runs a heartbeat round now (or joins the one running). */
+  renew(): Promise<void> {
+    this.round ??= this.heartbeat().finally(() => {
+      this.round = undefined;
+    });
+    return this.round;
+  }
+
+  /**
+   * True when this member's lease may have lapsed by now: no heartbeat was
+   * answered for a whole lease (the process was paused, or the store is
+   * unreachable). Its slots may be another's: calls wait for a heartbeat.
+   */
+  get leaseLapsed(): boolean {
+    return performance.now() > this.leaseValidUntil;
   }
 
   /** One round: renew the lease (learning which slots are still ours), refresh the view, move slots towards the fair share. */
@@ -126,7 +146,9 @@ export class ClusterNode {
     const { config, logger } = this.parts;
     const membership = this.membership;
     try {
+      const sent = performance.now();
       const leases = await membership.heartbeat(config.id, this.incarnation, config.leaseMs);
+      this.leaseValidUntil = sent + config.leaseMs;
       if (leases === undefined) {
         this.lose([...this.owned.keys()], 'this member was ended (another process joined with its id, or its lease lapsed and it left)');
         this.incarnation = await membership.join(this.self, config.leaseMs);
@@ -174,12 +196,13 @@ export class ClusterNode {
     return this.viewRefresh;
   }
 
-  /** The live member each slot prefers: the highest hash of (member, slot). */
-  private preferred(slot: number): Member | undefined {
+  /** The live member each slot prefers (the highest rendezvous score), leaving out `except`. */
+  private preferred(slot: number, except?: string): Member | undefined {
     let best: Member | undefined;
     let bestScore = -1;
     for (const member of this.members) {
-      const score = fnv1a32(`${member.id}/${slot}`);
+      if (member.id === except) continue;
+      const score = rendezvousScore(member.id, slot);
       if (score > bestScore || (score === bestScore && best !== undefined && member.id < best.id)) {
         best = member;
         bestScore = score;
@@ -215,8 +238,10 @@ export class ClusterNode {
     const { config, logger } = this.parts;
     const membership = this.membership;
     const before = this.owners;
+    const sent = performance.now();
     const leases = await membership.acquire(config.id, this.incarnation, slots, config.leaseMs);
     if (leases === undefined) return;
+    this.leaseValidUntil = sent + config.leaseMs;
     const wanted = new Set(slots);
     for (const lease of leases) {
       if (!wanted.has(lease.slot) || this.owned.has(lease.slot)) continue;
@@ -299,7 +324,7 @@ export class ClusterNode {
         continue;
       }
       if (this.leaving) {
-        const other = this.ownerOther(slot) ?? this.preferredOther(slot);
+        const other = this.ownerOther(slot) ?? this.preferred(slot, this.parts.config.id);
         if (other !== undefined) return { kind: 'remote', owner: other };
         throw new ShutdownError();
       }
@@ -321,20 +346,6 @@ export class ClusterNode {
     const owner = this.owners.get(slot);
     if (owner === undefined || owner.owner === this.parts.config.id) return undefined;
     return { id: owner.owner, url: owner.url };
-  }
-
-  private preferredOther(slot: number): MemberAddress | undefined {
-    let best: Member | undefined;
-    let bestScore = -1;
-    for (const member of this.members) {
-      if (member.id === this.parts.config.id) continue;
-      const score = fnv1a32(`${member.id}/${slot}`);
-      if (score > bestScore) {
-        best = member;
-        bestScore = score;
-      }
-    }
-    return best;
   }
 
   /** The owner to name in errors about `key` (another member), if the view knows one. */
