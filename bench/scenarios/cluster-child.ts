@@ -44,7 +44,8 @@ async function load(ids: readonly string[], workers: number, ms: number, seed: n
   const forwarded = new Histogram();
   let errors = 0;
   let firstError: string | undefined;
-  const deadline = performance.now() + ms;
+  const begun = performance.now();
+  const deadline = begun + ms;
   const worker = async (w: number): Promise<void> => {
     const random = prng(seed * 1000 + w);
     while (performance.now() < deadline) {
@@ -56,7 +57,8 @@ async function load(ids: readonly string[], workers: number, ms: number, seed: n
         (remote ? forwarded : local).record(performance.now() - started);
       } catch (error) {
         errors += 1;
-        firstError ??= `${(error as { code?: string }).code ?? ''} ${(error as Error).message}`;
+        const at = performance.now();
+        firstError ??= `${remote ? 'forwarded' : 'local'} call started ${Math.round(started - begun)} ms into the load, failed after ${Math.round(at - started)} ms: ${(error as { code?: string }).code ?? ''} ${(error as Error).message}`;
       }
       await yieldToLoop();
     }

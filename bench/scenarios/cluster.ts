@@ -172,6 +172,8 @@ interface Trial {
   readonly httpFailed: number;
   readonly inProcessLongestMs: number;
   readonly inProcessFailed: number;
+  /** What the failed calls answered (the first of each kind). */
+  readonly failures: readonly string[];
   readonly counters: Counters;
 }
 
@@ -200,6 +202,7 @@ async function takeover(all: MemberProcess[], cluster: Cluster, store: string, t
   let killedAt = Number.POSITIVE_INFINITY;
   let httpLongestMs = 0;
   let httpFailed = 0;
+  let httpFailure: string | undefined;
   const seen: { value: number; sentAt: number }[] = [];
   const probe = (async () => {
     while (!stop) {
@@ -210,24 +213,27 @@ async function takeover(all: MemberProcess[], cluster: Cluster, store: string, t
         if (ended < killedAt) lastBeforeKill = Math.max(lastBeforeKill, value);
         else seen.push({ value, sentAt });
         httpLongestMs = Math.max(httpLongestMs, ended - sentAt);
-      } catch {
+      } catch (error) {
         httpFailed += 1;
+        const when = sentAt < killedAt ? `${fmt(killedAt - sentAt)} ms before the kill` : `${fmt(sentAt - killedAt)} ms after the kill`;
+        httpFailure ??= `HTTP, sent ${when}, failed after ${fmt(performance.now() - sentAt)} ms: ${(error as Error).message}`;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
   })();
 
   await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS));
-  await victim.kill();
   killedAt = performance.now();
+  await victim.kill();
   // A fresh call sent right after the kill, retried until a survivor answers it.
   let answeredAt: number | undefined;
   while (answeredAt === undefined) {
     try {
       seen.push({ value: await post(invokeUrl(survivor, target)), sentAt: killedAt });
       answeredAt = performance.now();
-    } catch {
+    } catch (error) {
       httpFailed += 1;
+      httpFailure ??= `HTTP, the call sent at the kill: ${(error as Error).message}`;
       if (performance.now() - killedAt > 6 * LEASE_MS) throw new Error(`cluster scenario: no survivor answered a call on ${target} within ${(6 * LEASE_MS) / 1000} s of the kill`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -242,6 +248,8 @@ async function takeover(all: MemberProcess[], cluster: Cluster, store: string, t
   const after = await Promise.all(survivors.map((m) => m.stats()));
   const counters = minus(totals(after), totals(before.filter((_, i) => i !== victimIndex)));
 
+  const inProcessFailure = results.find((r) => r.firstError !== undefined)?.firstError;
+
   // The replacement, then back to three members sharing the slots.
   members.splice(victimIndex, 1, ...(await startMembers(all, store, 1, LEASE_MS)));
   await settled(members, 1000);
@@ -252,6 +260,7 @@ async function takeover(all: MemberProcess[], cluster: Cluster, store: string, t
     httpFailed,
     inProcessLongestMs: Math.max(...results.map((r) => r.forwarded.max)),
     inProcessFailed: results.reduce((n, r) => n + r.errors, 0),
+    failures: [...(httpFailure === undefined ? [] : [httpFailure]), ...(inProcessFailure === undefined ? [] : [`in process: ${inProcessFailure}`])],
     counters,
   };
 }
@@ -380,8 +389,9 @@ export async function cluster(): Promise<ScenarioReport> {
       },
     ],
     notes: [
-      `Takeover after SIGKILL: ${spread(takeoverMs, ' ms')} with leaseMs ${LEASE_MS} (a member renews its lease every third of it, so the lease of a killed member lapses ` +
-        `${fmt((LEASE_MS * 2) / 3)}-${LEASE_MS} ms after the kill, and the survivors take its slots at their next round).`,
+      `Takeover after SIGKILL: ${spread(takeoverMs, ' ms')} with leaseMs ${LEASE_MS}. A member renews its lease every third of it, so a killed member's lease lapses ` +
+        `${fmt((LEASE_MS * 2) / 3)}-${LEASE_MS} ms after the kill; then a survivor takes a slot when a call routed to it finds it free, or at its next round.`,
+      ...trials.flatMap((t, i) => t.failures.map((f) => `Trial ${i + 1}, a failed call: ${f}`)),
       'A local call in process returns before its commit (auto-commit, write-behind); a forwarded call returns after the owner has committed it, so their latencies measure different things. ' +
         'Over HTTP both kinds of call are answered after the commit; a relayed one adds the hop between the members.',
       `Checked: in the steady phase every acknowledged increment is in the counts (exactly), and no object changed owner; across each takeover, every answer on the object is above the last one acknowledged over HTTP before the kill.`,
