@@ -17,7 +17,10 @@
  *   from `ids` (loaded once with `BenchCounter.load`) and yielding to the
  *   event loop after every call (so this member's server can answer the
  *   calls other members forward to it). Answers the calls made, latency
- *   histograms of local and forwarded calls, and the errors.
+ *   histograms of local and forwarded calls, and the failed calls (the
+ *   first 100: when each started, as `performance.timeOrigin + now()` (a
+ *   time the bench process can compare with its own), how long it took and
+ *   what it answered).
  */
 import { createInterface } from 'node:readline';
 import { configureOaas, getAutoSessionManager, getStats, shutdown } from '../../src/index.js';
@@ -43,9 +46,8 @@ async function load(ids: readonly string[], workers: number, ms: number, seed: n
   const local = new Histogram();
   const forwarded = new Histogram();
   let errors = 0;
-  let firstError: string | undefined;
-  const begun = performance.now();
-  const deadline = begun + ms;
+  const failures: { startedAt: number; tookMs: number; forwarded: boolean; error: string }[] = [];
+  const deadline = performance.now() + ms;
   const worker = async (w: number): Promise<void> => {
     const random = prng(seed * 1000 + w);
     while (performance.now() < deadline) {
@@ -57,14 +59,17 @@ async function load(ids: readonly string[], workers: number, ms: number, seed: n
         (remote ? forwarded : local).record(performance.now() - started);
       } catch (error) {
         errors += 1;
-        const at = performance.now();
-        firstError ??= `${remote ? 'forwarded' : 'local'} call started ${Math.round(started - begun)} ms into the load, failed after ${Math.round(at - started)} ms: ${(error as { code?: string }).code ?? ''} ${(error as Error).message}`;
+        if (failures.length < 100) {
+          const code = (error as { code?: string }).code;
+          const message = `${code === undefined ? '' : `${code}: `}${(error as Error).message}`;
+          failures.push({ startedAt: performance.timeOrigin + started, tookMs: performance.now() - started, forwarded: remote, error: message });
+        }
       }
       await yieldToLoop();
     }
   };
   await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
-  return { local: local.toJSON(), forwarded: forwarded.toJSON(), errors, firstError };
+  return { local: local.toJSON(), forwarded: forwarded.toJSON(), errors, failures };
 }
 
 async function answer(command: Command): Promise<object> {

@@ -21,7 +21,8 @@
  * over HTTP may be lost.
  */
 import type { ScenarioReport } from '../support/report.js';
-import { settled, startMembers, stopAll, type MemberProcess, type MemberStats } from '../support/cluster-members.js';
+import { CLS, invokeUrl, minus, ownersOf, post, settled, startMembers, stopAll, totals, type MemberProcess } from '../support/cluster-members.js';
+import { takeover, type Trial } from './cluster-takeover.js';
 import { Histogram } from '../support/histogram.js';
 import { postgresSettings, withServers } from '../support/servers.js';
 import { fmt, prng, ratioText, ratios, spread, summarize, table } from '../support/stats.js';
@@ -35,13 +36,7 @@ const RUN_MS = 2000;
 const WARMUP_MS = 1000;
 const RUNS = 3;
 const TAKEOVER_TRIALS = 3;
-/** How long a trial's background load runs: the kill comes after `KILL_AFTER_MS`, the takeover about a lease later. */
-const TRIAL_LOAD_MS = 3 * LEASE_MS + 1000;
-const KILL_AFTER_MS = 1000;
-const CLS = 'bench.Counter';
 const IDS = Array.from({ length: OBJECTS }, (_, i) => `c${i}`);
-
-const invokeUrl = (member: MemberProcess, id: string): string => `${member.url}/api/class/${CLS}/0/objects/${id}/invokes/increment`;
 
 interface Cluster {
   readonly name: string;
@@ -60,34 +55,13 @@ interface Run {
   readonly forwarded: Histogram;
 }
 
-async function ownersOf(members: readonly MemberProcess[], ids: readonly string[]): Promise<Map<string, number>> {
-  const owners = new Map<string, number>();
-  const lists = await Promise.all(members.map((m) => m.owned(ids)));
-  lists.forEach((owned, index) => {
-    for (const id of owned) {
-      if (owners.has(id)) throw new Error(`cluster scenario: ${id} is owned by two members`);
-      owners.set(id, index);
-    }
-  });
-  const orphans = ids.filter((id) => !owners.has(id));
-  if (orphans.length > 0) throw new Error(`cluster scenario: no member owns ${orphans.join(', ')}`);
-  return owners;
-}
-
-async function post(url: string): Promise<number> {
-  const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(15_000) });
-  const body = await response.text();
-  if (!response.ok) throw new Error(`cluster scenario: POST ${url}: ${response.status} ${body}`);
-  return Number(body);
-}
-
 async function inProcess(cluster: Cluster, ms: number, seed: number): Promise<Run> {
   const workers = WORKERS / cluster.members.length;
   const results = await Promise.all(cluster.members.map((m, i) => m.load(IDS, workers, ms, seed * 10 + i)));
   const local = new Histogram();
   const forwarded = new Histogram();
   for (const result of results) {
-    if (result.errors > 0) throw new Error(`cluster scenario: ${result.errors} failed calls in process (${cluster.name}): ${result.firstError ?? '?'}`);
+    if (result.errors > 0) throw new Error(`cluster scenario: ${result.errors} failed calls in process (${cluster.name}): ${result.failures[0]?.error ?? '?'}`);
     local.merge(result.local);
     forwarded.merge(result.forwarded);
   }
@@ -130,29 +104,6 @@ async function countSum(cluster: Cluster): Promise<number> {
   return total;
 }
 
-type Counters = Omit<MemberStats['cluster'], 'memberId' | 'members' | 'incarnation' | 'ownedSlots' | 'ownedObjects'> & { conflicts: number };
-
-function totals(stats: readonly MemberStats[]): Counters {
-  const sum = (pick: (s: MemberStats) => number): number => stats.reduce((n, s) => n + pick(s), 0);
-  return {
-    conflicts: sum((s) => s.conflicts),
-    forwardedCalls: sum((s) => s.cluster.forwardedCalls),
-    handovers: sum((s) => s.cluster.handovers),
-    takeovers: sum((s) => s.cluster.takeovers),
-    fencedCommits: sum((s) => s.cluster.fencedCommits),
-  };
-}
-
-function minus(after: Counters, before: Counters): Counters {
-  return {
-    conflicts: after.conflicts - before.conflicts,
-    forwardedCalls: after.forwardedCalls - before.forwardedCalls,
-    handovers: after.handovers - before.handovers,
-    takeovers: after.takeovers - before.takeovers,
-    fencedCommits: after.fencedCommits - before.fencedCommits,
-  };
-}
-
 async function clusterOf(all: MemberProcess[], name: string, store: string, count: number): Promise<Cluster> {
   const members = await startMembers(all, store, count, LEASE_MS);
   return { name, members, owners: new Map(), acknowledged: 0 };
@@ -163,106 +114,6 @@ async function createObjects(cluster: Cluster): Promise<void> {
     const response = await fetch(`${cluster.members[0]!.url}/api/class/${CLS}/0/objects/${id}`, { method: 'PUT', body: '{"entries":{}}', signal: AbortSignal.timeout(15_000) });
     if (!response.ok) throw new Error(`cluster scenario: creating ${id}: ${response.status} ${await response.text()}`);
   }
-}
-
-interface Trial {
-  readonly takeoverMs: number;
-  readonly victimSlots: number;
-  readonly httpLongestMs: number;
-  readonly httpFailed: number;
-  readonly inProcessLongestMs: number;
-  readonly inProcessFailed: number;
-  /** What the failed calls answered (the first of each kind). */
-  readonly failures: readonly string[];
-  readonly counters: Counters;
-}
-
-/**
- * Kills the owner of an object under load and times how long a survivor
- * takes to answer a call on that object; then starts a replacement member
- * and waits for the shares to settle again.
- */
-async function takeover(all: MemberProcess[], cluster: Cluster, store: string, trial: number): Promise<Trial> {
-  const { members } = cluster;
-  const victimIndex = trial % members.length;
-  const victim = members[victimIndex]!;
-  const survivor = members[(victimIndex + 1) % members.length]!;
-  cluster.owners = await ownersOf(members, IDS);
-  const target = IDS.find((id) => cluster.owners.get(id) === victimIndex);
-  if (target === undefined) throw new Error('cluster scenario: the member to kill owns none of the objects');
-  const before = await Promise.all(members.map((m) => m.stats()));
-  const victimSlots = before[victimIndex]!.cluster.ownedSlots;
-  const survivors = members.filter((m) => m !== victim);
-
-  // Background load in every member (the victim's is lost with it), and a loop of HTTP calls on the target through a survivor.
-  const background = survivors.map((m, i) => m.load(IDS, WORKERS / members.length, TRIAL_LOAD_MS, 1000 + trial * 10 + i));
-  void victim.load(IDS, WORKERS / members.length, TRIAL_LOAD_MS, 1000 + trial * 10 + 9).catch(() => undefined);
-  let stop = false;
-  let lastBeforeKill = 0;
-  let killedAt = Number.POSITIVE_INFINITY;
-  let httpLongestMs = 0;
-  let httpFailed = 0;
-  let httpFailure: string | undefined;
-  const seen: { value: number; sentAt: number }[] = [];
-  const probe = (async () => {
-    while (!stop) {
-      const sentAt = performance.now();
-      try {
-        const value = await post(invokeUrl(survivor, target));
-        const ended = performance.now();
-        if (ended < killedAt) lastBeforeKill = Math.max(lastBeforeKill, value);
-        else seen.push({ value, sentAt });
-        httpLongestMs = Math.max(httpLongestMs, ended - sentAt);
-      } catch (error) {
-        httpFailed += 1;
-        const when = sentAt < killedAt ? `${fmt(killedAt - sentAt)} ms before the kill` : `${fmt(sentAt - killedAt)} ms after the kill`;
-        httpFailure ??= `HTTP, sent ${when}, failed after ${fmt(performance.now() - sentAt)} ms: ${(error as Error).message}`;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  })();
-
-  await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS));
-  killedAt = performance.now();
-  await victim.kill();
-  // A fresh call sent right after the kill, retried until a survivor answers it.
-  let answeredAt: number | undefined;
-  while (answeredAt === undefined) {
-    try {
-      seen.push({ value: await post(invokeUrl(survivor, target)), sentAt: killedAt });
-      answeredAt = performance.now();
-    } catch (error) {
-      httpFailed += 1;
-      httpFailure ??= `HTTP, the call sent at the kill: ${(error as Error).message}`;
-      if (performance.now() - killedAt > 6 * LEASE_MS) throw new Error(`cluster scenario: no survivor answered a call on ${target} within ${(6 * LEASE_MS) / 1000} s of the kill`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  const results = await Promise.all(background);
-  stop = true;
-  await probe;
-  const lost = seen.filter((s) => s.value <= lastBeforeKill);
-  if (lost.length > 0) {
-    throw new Error(`cluster scenario: after the takeover ${target} answered ${lost[0]!.value}, not above ${lastBeforeKill}, acknowledged before the kill: an acknowledged increment was lost`);
-  }
-  const after = await Promise.all(survivors.map((m) => m.stats()));
-  const counters = minus(totals(after), totals(before.filter((_, i) => i !== victimIndex)));
-
-  const inProcessFailure = results.find((r) => r.firstError !== undefined)?.firstError;
-
-  // The replacement, then back to three members sharing the slots.
-  members.splice(victimIndex, 1, ...(await startMembers(all, store, 1, LEASE_MS)));
-  await settled(members, 1000);
-  return {
-    takeoverMs: answeredAt - killedAt,
-    victimSlots,
-    httpLongestMs,
-    httpFailed,
-    inProcessLongestMs: Math.max(...results.map((r) => r.forwarded.max)),
-    inProcessFailed: results.reduce((n, r) => n + r.errors, 0),
-    failures: [...(httpFailure === undefined ? [] : [httpFailure]), ...(inProcessFailure === undefined ? [] : [`in process: ${inProcessFailure}`])],
-    counters,
-  };
 }
 
 const p = (h: Histogram, q: number): number => h.quantile(q);
@@ -306,7 +157,7 @@ export async function cluster(): Promise<ScenarioReport> {
       }
 
       const trials: Trial[] = [];
-      for (let trial = 0; trial < TAKEOVER_TRIALS; trial++) trials.push(await takeover(all, trio, trioStore, trial));
+      for (let trial = 0; trial < TAKEOVER_TRIALS; trial++) trials.push(await takeover(all, trio.members, trioStore, trial, { ids: IDS, leaseMs: LEASE_MS, workers: WORKERS }));
 
       const stopped = await Promise.all(all.map((m) => m.stop()));
       const unclean = stopped.filter((s) => s !== 0 && s !== 'SIGKILL');
@@ -354,15 +205,28 @@ export async function cluster(): Promise<ScenarioReport> {
     }),
   );
   const takeoverTable = table(
-    ['trial', "victim's slots", 'answered after the kill', 'longest HTTP call on it', 'HTTP calls failed', 'longest forwarded call in process', 'in-process calls failed', 'takeovers', 'fenced commits', 'conflicts'],
+    [
+      'trial',
+      "victim's slots",
+      "survivors' slots after",
+      'answered after the kill',
+      'longest HTTP call on it',
+      'longest forwarded call in process',
+      'failed calls: in flight at the kill',
+      'failed calls: sent after the exit',
+      'takeovers counted',
+      'fenced commits',
+      'conflicts',
+    ],
     trials.map((t, i) => [
       String(i + 1),
       String(t.victimSlots),
+      String(t.survivorSlots),
       `${fmt(t.takeoverMs)} ms`,
       `${fmt(t.httpLongestMs)} ms`,
-      String(t.httpFailed),
       `${fmt(t.inProcessLongestMs)} ms`,
-      String(t.inProcessFailed),
+      String(t.failedInFlight),
+      String(t.failedAfter),
       String(t.counters.takeovers),
       String(t.counters.fencedCommits),
       String(t.counters.conflicts),
@@ -370,6 +234,8 @@ export async function cluster(): Promise<ScenarioReport> {
   );
   const conflictsPerSecond = steady.reduce((n, s) => n + s.conflicts, 0) / steadySeconds;
   const takeoverMs = summarize(trials.map((t) => t.takeoverMs));
+  const failedAfter = trials.reduce((n, t) => n + t.failedAfter, 0);
+  const failedBefore = trials.reduce((n, t) => n + t.failedBeforeKill, 0);
   return {
     id: '9',
     title,
@@ -391,7 +257,12 @@ export async function cluster(): Promise<ScenarioReport> {
     notes: [
       `Takeover after SIGKILL: ${spread(takeoverMs, ' ms')} with leaseMs ${LEASE_MS}. A member renews its lease every third of it, so a killed member's lease lapses ` +
         `${fmt((LEASE_MS * 2) / 3)}-${LEASE_MS} ms after the kill; then a survivor takes a slot when a call routed to it finds it free, or at its next round.`,
+      `Failed calls: ${trials.reduce((n, t) => n + t.failedInFlight, 0)} in all trials were in flight to the killed member when it died; they may have run there, so they are not sent again. ` +
+        (failedAfter === 0 ? 'Every call sent after its exit waited for the takeover and succeeded.' : `${failedAfter} calls sent after its exit failed too.`) +
+        (failedBefore === 0 ? '' : ` ${failedBefore} calls failed before the kill.`),
       ...trials.flatMap((t, i) => t.failures.map((f) => `Trial ${i + 1}, a failed call: ${f}`)),
+      `"Takeovers counted" is the survivors' \`getStats().cluster.takeovers\` over the trial: ${trials.map((t) => t.counters.takeovers).join(', ')} ` +
+        `for ${trials.map((t) => t.victimSlots).join(', ')} slots of the killed member, which the survivors held afterwards (${trials.map((t) => t.survivorSlots).join(', ')} of 256 between them).`,
       'A local call in process returns before its commit (auto-commit, write-behind); a forwarded call returns after the owner has committed it, so their latencies measure different things. ' +
         'Over HTTP both kinds of call are answered after the commit; a relayed one adds the hop between the members.',
       `Checked: in the steady phase every acknowledged increment is in the counts (exactly), and no object changed owner; across each takeover, every answer on the object is above the last one acknowledged over HTTP before the kill.`,

@@ -3,6 +3,7 @@
  * each in a process group of its own: started, asked for stats, told to run
  * load, stopped with SIGTERM (the graceful handover) or killed with SIGKILL.
  * Every wait is bounded; `stopAll` ends every group this module started.
+ * Also the helpers the scenario's phases share: owners, calls, counters.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -33,7 +34,8 @@ export interface LoadResult {
   readonly local: HistogramData;
   readonly forwarded: HistogramData;
   readonly errors: number;
-  readonly firstError?: string;
+  /** The first failed calls: started at `startedAt` (`performance.timeOrigin + performance.now()` in the member), failed after `tookMs`. */
+  readonly failures: readonly { readonly startedAt: number; readonly tookMs: number; readonly forwarded: boolean; readonly error: string }[];
 }
 
 function bounded<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
@@ -174,4 +176,57 @@ export async function settled(members: readonly MemberProcess[], steadyMs: numbe
 /** Stops every member still running (SIGTERM, then SIGKILL), in parallel. */
 export async function stopAll(all: readonly MemberProcess[]): Promise<void> {
   await Promise.all(all.map((m) => m.stop()));
+}
+
+/** The class every member serves (bench.Counter of `services.ts`). */
+export const CLS = 'bench.Counter';
+
+/** `POST .../objects/{id}/invokes/increment` on `member`. */
+export const invokeUrl = (member: MemberProcess, id: string): string => `${member.url}/api/class/${CLS}/0/objects/${id}/invokes/increment`;
+
+/** Object id -> index in `members` of its owner; every id must have exactly one. */
+export async function ownersOf(members: readonly MemberProcess[], ids: readonly string[]): Promise<Map<string, number>> {
+  const owners = new Map<string, number>();
+  const lists = await Promise.all(members.map((m) => m.owned(ids)));
+  lists.forEach((owned, index) => {
+    for (const id of owned) {
+      if (owners.has(id)) throw new Error(`cluster scenario: ${id} is owned by two members`);
+      owners.set(id, index);
+    }
+  });
+  const orphans = ids.filter((id) => !owners.has(id));
+  if (orphans.length > 0) throw new Error(`cluster scenario: no member owns ${orphans.join(', ')}`);
+  return owners;
+}
+
+/** A POST without a body; the reply's JSON number. Anything but a 2xx is an error. */
+export async function post(url: string): Promise<number> {
+  const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(15_000) });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`cluster scenario: POST ${url}: ${response.status} ${body}`);
+  return Number(body);
+}
+
+/** The members' counters, summed. */
+export type Counters = Omit<MemberStats['cluster'], 'memberId' | 'members' | 'incarnation' | 'ownedSlots' | 'ownedObjects'> & { conflicts: number };
+
+export function totals(stats: readonly MemberStats[]): Counters {
+  const sum = (pick: (s: MemberStats) => number): number => stats.reduce((n, s) => n + pick(s), 0);
+  return {
+    conflicts: sum((s) => s.conflicts),
+    forwardedCalls: sum((s) => s.cluster.forwardedCalls),
+    handovers: sum((s) => s.cluster.handovers),
+    takeovers: sum((s) => s.cluster.takeovers),
+    fencedCommits: sum((s) => s.cluster.fencedCommits),
+  };
+}
+
+export function minus(after: Counters, before: Counters): Counters {
+  return {
+    conflicts: after.conflicts - before.conflicts,
+    forwardedCalls: after.forwardedCalls - before.forwardedCalls,
+    handovers: after.handovers - before.handovers,
+    takeovers: after.takeovers - before.takeovers,
+    fencedCommits: after.fencedCommits - before.fencedCommits,
+  };
 }
