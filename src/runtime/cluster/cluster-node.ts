@@ -227,7 +227,8 @@ export class ClusterNode {
     }
     if (take.length > 0) await this.acquire(take);
     if (give.length > 0) {
-      await this.handOver(give).catch((error: unknown) => {
+      // Not awaited: a handover may wait for busy objects up to lockTimeoutMs, and the next heartbeat must not wait with it.
+      this.handOver(give).catch((error: unknown) => {
         this.parts.logger.info({ err: error, slots: give.length }, 'handing slots over to their preferred member failed; trying again at the next round');
       });
     }
