@@ -15,6 +15,7 @@ import {
   ConflictError,
   InvalidArgumentError,
   MethodNotFoundError,
+  NotOwnerError,
   ObjectNotFoundError,
   OaasError,
 } from '../errors.js';
@@ -131,7 +132,7 @@ export class Gateway {
               const seen = await findRecord(runtime, recordId, partitionId);
               if (seen !== undefined) return seen;
             }
-            const target = await load(runtime, meta, objectId, partitionId);
+            const target = await loadHere(runtime, meta, objectId, partitionId);
             const result = await callApp(() => run(target));
             if (recordId !== undefined) runtime.create(IdempotencyRecord, { result: toJsonValue(result) }, { id: recordId, partitionId });
             return result;
@@ -156,7 +157,7 @@ export class Gateway {
     partitionId: number,
     args: unknown[],
   ): AsyncGenerator<unknown> {
-    const target = await load(runtime, meta, objectId, partitionId);
+    const target = await loadHere(runtime, meta, objectId, partitionId);
     const values = callMethod(target, method, args) as AsyncGenerator<unknown>;
     try {
       for await (const value of values) yield value;
@@ -192,7 +193,7 @@ export class Gateway {
       async () => {
         let target: OaasObject;
         try {
-          target = await load(runtime, meta, id, p);
+          target = await loadHere(runtime, meta, id, p);
         } catch (error) {
           if (!(error instanceof ObjectNotFoundError)) throw error;
           target = runtime.create(meta.ctor as abstract new () => OaasObject, {}, { id, partitionId: p });
@@ -223,7 +224,7 @@ export class Gateway {
     const id = normalizeObjectId(objectId);
     try {
       const runtime = this.runtime();
-      await runtime.sessionScope(async () => (await load(runtime, meta, id, p)).delete(), { partitionId: p, retries: this.conflictRetries });
+      await runtime.sessionScope(async () => (await loadHere(runtime, meta, id, p)).delete(), { partitionId: p, retries: this.conflictRetries });
     } catch (error) {
       if (!(error instanceof ObjectNotFoundError)) throw error;
     }
@@ -265,6 +266,22 @@ function findMember(meta: ClassMeta, name: string): Member {
 /** Loads through the gateway's own runtime (never the process-wide one). */
 function load(runtime: Runtime, meta: ClassMeta, objectId: string, partitionId: number): Promise<OaasObject> {
   return runtime.load(meta.ctor as abstract new () => OaasObject, objectId, { partitionId });
+}
+
+/**
+ * Loads the object a request names, which this process must own in cluster
+ * mode (the server sends requests to the owner): a request that meets an
+ * object moved away meanwhile is refused with `NotOwnerError`, before
+ * anything ran, and routed again, rather than moving the object back here.
+ */
+async function loadHere(runtime: Runtime, meta: ClassMeta, objectId: string, partitionId: number): Promise<OaasObject> {
+  const node = runtime.cluster;
+  if (node !== undefined) {
+    const key = { clsId: meta.clsId, partitionId, objectId };
+    const route = await node.route(key, true);
+    if (route.kind === 'remote') throw new NotOwnerError(key, route.owner.url);
+  }
+  return load(runtime, meta, objectId, partitionId);
 }
 
 /** Runs a member; what the application throws becomes an `ApplicationError` (type and message, no stack). */

@@ -93,7 +93,7 @@ export class Commits {
     if (failures.length > 0) {
       const first = failures[0]!.error;
       throw new CommitError(
-        `${failures.length} of ${sessions.length} sessions failed to commit; their changes are still pending: ${(first as Error).message}`,
+        `${failures.length} of ${sessions.length} sessions failed to commit; what unpersisted lists is still pending: ${(first as Error).message}`,
         { unpersisted: failures.flatMap((f) => unpersistedOf(f.session)), failures: failures.map((f) => f.error) },
         { cause: first },
       );

@@ -104,15 +104,13 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     // Bind this context's session before the first await, so the caller's later writes land in it.
     const session = this.parts.sessions.contextSession();
     const scope = innermostScope(chain);
-    if (this.parts.cluster !== undefined) {
-      // A scope works on live objects: it moves them here. Anything else talks to the owner.
-      if (scope !== undefined) await this.parts.cluster.node.pull(key);
-      else {
-        const remote = await this.remoteLoad(meta, key);
-        if (remote !== undefined) return remote.proxy as OaasObject;
-      }
+    let core: ObjectCore;
+    if (this.parts.cluster === undefined) core = await this.repository.resolve(meta, key);
+    else {
+      const found = await this.clusteredResolve(meta, key, scope !== undefined);
+      if (found.remote) return found.proxy as OaasObject;
+      core = found;
     }
-    const core = await this.repository.resolve(meta, key);
     if (options?.fresh === true && !core.hasPendingChanges && core.lifecycle === 'stored') await this.refresh(core, false);
     if (session.kind === 'manual') session.watched.add(core);
     if (scope !== undefined) await scope.hold(core, chain);
@@ -121,6 +119,26 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   // Cluster mode: instances of objects another process owns.
+
+  /**
+   * The live instance when this process owns the object (a scope moves it
+   * here first), else a forwarding instance. A slot handed over while the
+   * store was read leaves a live instance in a slot that is not this
+   * process's: it is dropped and the object routed again.
+   */
+  private async clusteredResolve(meta: ClassMeta, key: ObjectKey, inScope: boolean): Promise<ObjectCore> {
+    const { node } = this.parts.cluster!;
+    for (let attempt = 1; ; attempt++) {
+      if (inScope) await node.pull(key);
+      else {
+        const remote = await this.remoteLoad(meta, key);
+        if (remote !== undefined) return remote;
+      }
+      const core = await this.repository.resolve(meta, key);
+      if (node.owns(core) || attempt >= 3) return core;
+      if (!core.locked && !core.hasPendingChanges) this.evict([core], undefined);
+    }
+  }
 
   /**
    * A creation in a slot another process owns: a forwarding instance now,

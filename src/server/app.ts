@@ -17,7 +17,7 @@ import type { ObjectState } from '../protocol/wire.js';
 import { getAutoSessionManager } from '../runtime/process-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth } from './auth.js';
-import { peerRoutes, relayToOwner } from './cluster-routes.js';
+import { atOwner, peerRoutes } from './cluster-routes.js';
 import { errorReply, notFoundReply } from './errors.js';
 import { sseReply } from './sse.js';
 import { traceContext, type TraceContext } from './trace.js';
@@ -101,14 +101,12 @@ export function createApp(options: ServerOptions = {}): Hono<Env> {
   );
 
   const base = '/api/class/:cls/:partition';
-  // Cluster mode: a request about an object another member owns is answered by that member.
-  app.use(`${base}/objects/:id`, relayToOwner(runtime));
-  app.use(`${base}/objects/:id/*`, relayToOwner(runtime));
+  // Cluster mode: a request about an object another member owns is answered by that member (atOwner).
   peerRoutes(app, runtime, gateway);
 
   app.post(`${base}/objects/:id/invokes/:method`, async (c) => {
     const { cls, partition, id, method } = c.req.param();
-    return invokeReply(c, gateway, { clsId: cls, partitionId: partitionParam(partition), objectId: id, method }, logger);
+    return atOwner(c, runtime, () => invokeReply(c, gateway, { clsId: cls, partitionId: partitionParam(partition), objectId: id, method }, logger));
   });
 
   app.post(`${base}/invokes/:method`, async (c) => {
@@ -118,20 +116,24 @@ export function createApp(options: ServerOptions = {}): Hono<Env> {
 
   app.get(`${base}/objects/:id`, async (c) => {
     const { cls, partition, id } = c.req.param();
-    return c.json(await gateway.getState(cls, partitionParam(partition), id));
+    return atOwner(c, runtime, async () => c.json(await gateway.getState(cls, partitionParam(partition), id)));
   });
 
   app.put(`${base}/objects/:id`, async (c) => {
     const { cls, partition, id } = c.req.param();
-    const body = parseJson(await c.req.text());
-    checkMetadata(body, { cls_id: cls, partition_id: partitionParam(partition), object_id: id });
-    return c.json(await gateway.putState(cls, partitionParam(partition), id, body));
+    return atOwner(c, runtime, async () => {
+      const body = parseJson(await c.req.text());
+      checkMetadata(body, { cls_id: cls, partition_id: partitionParam(partition), object_id: id });
+      return c.json(await gateway.putState(cls, partitionParam(partition), id, body));
+    });
   });
 
   app.delete(`${base}/objects/:id`, async (c) => {
     const { cls, partition, id } = c.req.param();
-    await gateway.deleteObject(cls, partitionParam(partition), id);
-    return c.body(null, 204);
+    return atOwner(c, runtime, async () => {
+      await gateway.deleteObject(cls, partitionParam(partition), id);
+      return c.body(null, 204);
+    });
   });
 
   app.get(`${base}/objects`, async (c) => {

@@ -4,7 +4,7 @@
  * and the member-to-member routes: a forwarded call that answers with the
  * object's state, and a request to hand slots over.
  */
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono } from 'hono';
 import { InvalidArgumentError, NotOwnerError } from '../errors.js';
 import { normalizeObjectId, normalizePartitionId, type ObjectKey } from '../identity.js';
 import type { Env, GatewayLike } from './app.js';
@@ -22,27 +22,22 @@ function keyOf(c: Context): ObjectKey | undefined {
   }
 }
 
-/** Relays a request about an object to its owner when that is another member; runs it here otherwise. */
-export function relayToOwner(runtime: () => Runtime): MiddlewareHandler {
-  return async (c, next) => {
-    const node = runtime().cluster;
-    const key = node === undefined ? undefined : keyOf(c);
-    if (node === undefined || key === undefined) return next();
-    const fromPeer = c.req.header(FORWARDED_HEADER) !== undefined;
-    const url = new URL(c.req.url);
-    const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await c.req.arrayBuffer();
-    const relayed = await node.routed(
-      key,
-      fromPeer,
-      async () => {
-        await next();
-        return undefined;
-      },
-      (owner) => node.peers.relay(owner, { method: c.req.method, pathAndQuery: `${url.pathname}${url.search}`, headers: c.req.raw.headers, body }),
-    );
-    if (relayed !== undefined) return relayed;
-    return undefined;
-  };
+/**
+ * Answers a request about an object where the object lives: `local()` here
+ * when this process owns it (or is not in cluster mode), else the owner's
+ * response to the request relayed as it came. `local` may run again when
+ * the object moved away before it ran (it then refuses with `NotOwnerError`).
+ */
+export async function atOwner(c: Context, runtime: () => Runtime, local: () => Promise<Response>): Promise<Response> {
+  const node = runtime().cluster;
+  const key = node === undefined ? undefined : keyOf(c);
+  if (node === undefined || key === undefined) return local();
+  const fromPeer = c.req.header(FORWARDED_HEADER) !== undefined;
+  const url = new URL(c.req.url);
+  const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await c.req.arrayBuffer();
+  return node.routed(key, fromPeer, local, (owner) =>
+    node.peers.relay(owner, { method: c.req.method, pathAndQuery: `${url.pathname}${url.search}`, headers: c.req.raw.headers, body }),
+  );
 }
 
 /** The member-to-member routes (behind the server's token, like every `/api` route). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ConflictError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
+import { ConflictError, FencedError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import { chainContext, runWithSession } from './async-context.js';
 import { normalizePartitionId } from '../identity.js';
@@ -19,7 +19,7 @@ export interface ScopeOptions {
   readonly isolation?: Isolation | undefined;
   /** How long to wait for an object another context holds. @default the configured `lockTimeoutMs` */
   readonly lockTimeoutMs?: number | undefined;
-  /** How many times to run `fn` again after a `ConflictError` or `LockTimeoutError`. @default 0 */
+  /** How many times to run `fn` again after a `ConflictError`, a `LockTimeoutError` or (cluster mode) a `FencedError`. @default 0 */
   readonly retries?: number | undefined;
 }
 
@@ -187,7 +187,8 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
         const touched = level.touched().map((core) => formatIdentity(core.key));
         level.rollback(host);
         host.telemetry.rollback('scope', error);
-        const retryable = error instanceof ConflictError || error instanceof LockTimeoutError;
+        // A fenced commit (cluster mode): an object moved to another process meanwhile; a re-run moves it back first.
+        const retryable = error instanceof ConflictError || error instanceof LockTimeoutError || error instanceof FencedError;
         const retrying = retryable && attempt < opts.retries;
         session.logger.info({ objects: touched, err: error, attempt: attempt + 1, retrying }, 'scope rolled back');
         // Reload while the scope still holds the stale objects: once released, another call could take one and change it.

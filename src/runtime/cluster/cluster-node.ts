@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { rendezvousScore, slotOf, SLOT_COUNT } from '../../cluster/slots.js';
 import type { Member, MemberAddress, Membership, SlotLease, SlotOwner } from '../../cluster/membership.js';
 import type { ResolvedClusterConfig } from '../../config.js';
-import { FencedError, LockTimeoutError, NotOwnerError, ShutdownError, formatIdentity, type ObjectIdentity } from '../../errors.js';
+import { FencedError, LockTimeoutError, NotOwnerError, RemoteError, ShutdownError, formatIdentity, type ObjectIdentity } from '../../errors.js';
 import type { ObjectKey } from '../../identity.js';
 import type { ObjectCore } from '../../object/object-core.js';
 import type { ClusterStats } from '../../observability/telemetry.js';
@@ -75,6 +75,14 @@ export class ClusterNode {
   private readonly started: Promise<void>;
   private readonly counts = { forwardedCalls: 0, handovers: 0, takeovers: 0, fencedCommits: 0 };
   private membershipOpened: Membership | undefined;
+  /** The last owner each slot was seen with, kept after it vanishes from the view, to tell a takeover from a handover. */
+  private readonly lastOwner = new Map<number, string>();
+  /** When each member's lease was last seen to lapse, by the store's clock, kept after it vanishes from the view. */
+  private readonly lastExpiry = new Map<string, number>();
+  /** The store's clock minus this process's (Date.now), from this member's own lease. */
+  private storeSkewMs = 0;
+  /** Date.now when the last renewal of this member's lease was sent. */
+  private renewedAt = Date.now();
   /** Until when (performance.now) the lease surely holds: `leaseMs` after the last renewal was sent. */
   private leaseValidUntil = Infinity;
 
@@ -106,7 +114,9 @@ export class ClusterNode {
     const membership = (this.membershipOpened = await this.parts.openMembership());
     await membership.open();
     const sent = performance.now();
+    const sentAt = Date.now();
     this.incarnation = await membership.join(this.self, config.leaseMs);
+    this.renewedAt = sentAt;
     this.leaseValidUntil = sent + config.leaseMs;
     this.parts.logger.info({ member: config.id, url: config.url, incarnation: this.incarnation }, 'joined the cluster');
     await this.refreshView();
@@ -147,7 +157,9 @@ export class ClusterNode {
     const membership = this.membership;
     try {
       const sent = performance.now();
+      const sentAt = Date.now();
       const leases = await membership.heartbeat(config.id, this.incarnation, config.leaseMs);
+      this.renewedAt = sentAt;
       this.leaseValidUntil = sent + config.leaseMs;
       if (leases === undefined) {
         this.lose([...this.owned.keys()], 'this member was ended (another process joined with its id, or its lease lapsed and it left)');
@@ -189,6 +201,14 @@ export class ClusterNode {
         const [members, owners] = await Promise.all([this.membership.members(), this.membership.owners()]);
         this.members = members;
         this.owners = owners;
+        for (const member of members) {
+          this.lastExpiry.set(member.id, member.expiresAt);
+          if (member.id === this.parts.config.id) this.storeSkewMs = member.expiresAt - this.parts.config.leaseMs - this.renewedAt;
+        }
+        for (const [slot, owner] of owners) {
+          this.lastOwner.set(slot, owner.owner);
+          this.lastExpiry.set(owner.owner, owner.expiresAt);
+        }
       } finally {
         this.viewRefresh = undefined;
       }
@@ -240,18 +260,23 @@ export class ClusterNode {
     const membership = this.membership;
     const before = this.owners;
     const sent = performance.now();
+    const sentAt = Date.now();
     const leases = await membership.acquire(config.id, this.incarnation, slots, config.leaseMs);
     if (leases === undefined) return;
+    this.renewedAt = sentAt;
     this.leaseValidUntil = sent + config.leaseMs;
     const wanted = new Set(slots);
     for (const lease of leases) {
       if (!wanted.has(lease.slot) || this.owned.has(lease.slot)) continue;
       this.owned.set(lease.slot, lease.epoch);
-      const previous = before.get(lease.slot);
-      if (previous !== undefined && previous.owner !== config.id) {
+      const previous = before.get(lease.slot)?.owner ?? this.lastOwner.get(lease.slot);
+      // Taken from a member whose lease had run out (not released by it): a takeover.
+      const expiry = previous === undefined ? undefined : this.lastExpiry.get(previous);
+      if (previous !== undefined && previous !== config.id && expiry !== undefined && expiry <= Date.now() + this.storeSkewMs) {
         this.counts.takeovers += 1;
-        logger.warn({ slot: lease.slot, epoch: lease.epoch, from: previous.owner }, 'took over a cluster slot whose owner fell silent past its lease');
+        logger.warn({ slot: lease.slot, epoch: lease.epoch, from: previous }, 'took over a cluster slot whose owner fell silent past its lease');
       }
+      this.lastOwner.set(lease.slot, config.id);
     }
   }
 
@@ -293,10 +318,13 @@ export class ClusterNode {
       for (const core of taken) core.releaseLock(holder);
     }
     const released = await membership.release(config.id, this.incarnation, slots);
+    const owners = new Map(this.owners);
     for (const slot of released) {
       this.owned.delete(slot);
       this.pinned.delete(slot);
+      owners.delete(slot);
     }
+    this.owners = owners;
     // A load that was reading when the handover began may have made an instance since.
     this.parts.evict(this.parts.liveIn(set));
     this.counts.handovers += released.length;
@@ -317,6 +345,8 @@ export class ClusterNode {
   /** Where a call on `key` goes. `fromPeer`: the call was forwarded here, so it is never forwarded again. */
   async route(key: ObjectKey, fromPeer: boolean): Promise<Route> {
     await this.started;
+    // After a pause longer than the lease the slot may be another's: learn it first.
+    if (this.leaseLapsed) await this.renew();
     const slot = slotOf(key);
     for (let attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
       const moving = this.moving.get(slot);
@@ -333,8 +363,13 @@ export class ClusterNode {
       const owner = this.ownerOther(slot);
       if (owner !== undefined) return { kind: 'remote', owner };
       const preferred = this.preferred(slot);
-      if (!fromPeer && preferred !== undefined && preferred.id !== this.parts.config.id) return { kind: 'remote', owner: preferred };
-      // Free, and this member is where it should go (or the call was sent here): take it.
+      if (preferred !== undefined && preferred.id !== this.parts.config.id) {
+        // A free slot goes to its preferred member. A call sent here by a member whose view is older (it still
+        // saw this member as the owner) is refused, and that member sends it there too.
+        if (fromPeer) throw new NotOwnerError(key, preferred.url);
+        return { kind: 'remote', owner: preferred };
+      }
+      // Free, and this member is where it should go: take it.
       await this.acquire([slot]);
       if (this.owned.has(slot)) return LOCAL;
       await this.refreshView();
@@ -366,13 +401,22 @@ export class ClusterNode {
     const deadline = performance.now() + 2 * this.parts.config.leaseMs + this.parts.lockTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       const route = await this.route(key, fromPeer);
-      if (route.kind === 'local') return local();
+      if (route.kind === 'local') {
+        try {
+          return await local();
+        } catch (error) {
+          // The object was handed over between the routing and the run (nothing ran): route it again.
+          if (!(error instanceof NotOwnerError) || fromPeer || performance.now() > deadline) throw error;
+          await this.refreshView().catch(() => undefined);
+          continue;
+        }
+      }
       if (fromPeer) throw new NotOwnerError(key, route.owner.url);
       let outcome: T | PeerUnreachable;
       try {
         outcome = await remote(route.owner);
       } catch (error) {
-        if (!(error instanceof NotOwnerError || error instanceof ShutdownError) || performance.now() > deadline) throw error;
+        if (performance.now() > deadline || !(await this.safeToResend(error, route.owner))) throw error;
         outcome = new PeerUnreachable(route.owner, error);
       }
       if (!(outcome instanceof PeerUnreachable)) {
@@ -388,21 +432,39 @@ export class ClusterNode {
   }
 
   /**
+   * True when a call that failed on `owner` certainly did not run there, so
+   * it may be sent again: the owner refused it (not the owner, shutting
+   * down), or the connection broke and the owner has left the cluster since
+   * (a member leaves only after its requests finished, so a request it
+   * never answered never ran). A member that broke the connection and is
+   * still a member (killed, say) may have run it: that is not resent.
+   */
+  private async safeToResend(error: unknown, owner: MemberAddress): Promise<boolean> {
+    if (error instanceof NotOwnerError || error instanceof ShutdownError) return true;
+    if (!(error instanceof RemoteError)) return false;
+    await this.refreshView().catch(() => undefined);
+    return !this.members.some((member) => member.id === owner.id && member.url === owner.url);
+  }
+
+  /**
    * Moves the object's slot to this member (for a scope): asks its owner to
    * hand it over, then takes it. Waits for a silent owner's lease to lapse;
    * gives up after `lockTimeoutMs` with `LockTimeoutError` (a scope's
    * `retries` run it again).
    */
   async pull(key: ObjectKey): Promise<void> {
-    await this.started;
     const slot = slotOf(key);
+    // Checked before any await, so a handover cannot begin between the check and the caller's use.
+    if (this.owned.has(slot) && !this.moving.has(slot) && !this.leaseLapsed) return;
+    await this.started;
     const { lockTimeoutMs } = this.parts;
     const deadline = performance.now() + lockTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       const moving = this.moving.get(slot);
       if (moving !== undefined) await moving;
       if (this.leaving) throw new ShutdownError();
-      if (this.owned.has(slot)) break;
+      if (this.leaseLapsed) await this.renew();
+      if (this.owned.has(slot)) return;
       const owner = this.ownerOther(slot);
       if (owner !== undefined) {
         // Unreachable or refusing: the owner may be dead (its lease lapses) or busy (the next attempt asks again).
@@ -414,6 +476,7 @@ export class ClusterNode {
       await new Promise((resolve) => setTimeout(resolve, Math.min(10 * attempt, 100)));
       await this.refreshView().catch(() => undefined);
     }
+    // Moved here for a scope: it stays a while, whatever the fair share says, so the next scope finds it here.
     this.pinned.set(slot, performance.now() + PIN_FACTOR * this.parts.config.leaseMs);
   }
 

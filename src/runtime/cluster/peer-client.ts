@@ -94,12 +94,18 @@ export class PeerClient {
     const headers = new Headers(request.headers);
     for (const name of ['host', 'connection', 'content-length', 'keep-alive', 'transfer-encoding']) headers.delete(name);
     headers.set(FORWARDED_HEADER, this.self);
+    // The timeout covers the wait for the reply's headers only: a streamed reply may run as long as it runs.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     let response: Response;
     try {
-      response = await fetch(`${peer.url}${request.pathAndQuery}`, { method: request.method, headers, body: request.body, redirect: 'manual' });
+      response = await fetch(`${peer.url}${request.pathAndQuery}`, { method: request.method, headers, body: request.body, redirect: 'manual', signal: controller.signal });
     } catch (error) {
       if (notDelivered(error)) return new PeerUnreachable(peer, error);
-      throw new RemoteError(`${request.method} ${peer.url}${request.pathAndQuery}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      const reason = controller.signal.aborted ? `no reply within ${this.timeoutMs} ms` : error instanceof Error ? error.message : String(error);
+      throw new RemoteError(`${request.method} ${peer.url}${request.pathAndQuery}: ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
     const replyHeaders = new Headers(response.headers);
     for (const name of ['connection', 'content-length', 'keep-alive', 'transfer-encoding', 'content-encoding']) replyHeaders.delete(name);
