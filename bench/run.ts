@@ -9,7 +9,8 @@
  *
  * Every scenario is bounded in size and time, uses local SQLite files (3b
  * and 8: throw-away PostgreSQL and Redis servers on 127.0.0.1; 7: HTTP
- * servers and restate-server as child processes on 127.0.0.1), and reports
+ * servers and restate-server as child processes on 127.0.0.1; 9: cluster
+ * members as child processes on a throw-away PostgreSQL), and reports
  * medians with their spread and ratios against baselines measured in the same
  * run. docs/benchmarks.md explains the scenarios and keeps the
  * figures of the last recorded run.
@@ -20,6 +21,7 @@ import { shutdown } from '../src/index.js';
 import { hotObject } from './scenarios/hot-object.js';
 import { commitVsLoaded } from './scenarios/commit-vs-loaded.js';
 import { cacheLatency } from './scenarios/cache-latency.js';
+import { cluster } from './scenarios/cluster.js';
 import { manyObjects } from './scenarios/many-objects.js';
 import { manyObjectsServers } from './scenarios/many-objects-servers.js';
 import { memory } from './scenarios/memory.js';
@@ -49,6 +51,7 @@ const scenarios: [string, () => Promise<ScenarioReport>][] = [
   ['6', scopeCost],
   ['7', remoteInvocation],
   ['8', cacheLatency],
+  ['9', cluster],
 ];
 const only = values.only?.split(',').map((s) => s.trim());
 const selected = scenarios.filter(([id]) => only === undefined || only.includes(id));
