@@ -47,7 +47,12 @@ export interface InvokeCall {
   /** The caller's W3C trace context; the invocation's span continues it. */
   readonly traceparent?: string | undefined;
   readonly tracestate?: string | undefined;
-  /** Answer the object's state after the call too (a call forwarded from another cluster member's instance). */
+  /**
+   * A call forwarded from another cluster member's instance: it runs as an
+   * in-process call on the owner (a turn, committed in the background like
+   * every in-process call there, not before the reply), and the reply
+   * carries the object's state after it.
+   */
   readonly withState?: boolean | undefined;
 }
 
@@ -123,6 +128,14 @@ export class Gateway {
       member.kind === 'method'
         ? callMethod(target, member.method, args)
         : (target as unknown as Record<string, (...a: unknown[]) => unknown>)[member.accessor.name]!(...args);
+    if (call.withState === true) {
+      // A call forwarded from another member's instance runs as an in-process call on the owner: a turn, write-behind.
+      return runtime.runInSession(async () => {
+        const target = await loadHere(runtime, meta, objectId, partitionId);
+        const value = await callApp(() => run(target));
+        return { kind: 'value', value, state: stateOf(target) } as const;
+      });
+    }
     const recordId = key === undefined ? undefined : idempotencyId(meta.clsId, objectId, call.method, key);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -139,8 +152,7 @@ export class Gateway {
           },
           { partitionId, retries: this.conflictRetries },
         );
-        if (call.withState !== true) return { kind: 'value', value };
-        return { kind: 'value', value, state: stateOf(await runtime.runInSession(() => load(runtime, meta, objectId, partitionId))) };
+        return { kind: 'value', value };
       } catch (error) {
         // Two requests with one key raced: the loser's record clashed with the winner's; run once more to return the winner's result.
         if (recordId !== undefined && attempt === 0 && error instanceof AlreadyExistsError && error.refs.some((r) => r.objectId === recordId)) continue;
