@@ -263,7 +263,7 @@ export async function cluster(): Promise<ScenarioReport> {
       ...trials.flatMap((t, i) => t.failures.map((f) => `Trial ${i + 1}, a failed call: ${f}`)),
       `"Takeovers counted" is the survivors' \`getStats().cluster.takeovers\` over the trial: ${trials.map((t) => t.counters.takeovers).join(', ')} ` +
         `for ${trials.map((t) => t.victimSlots).join(', ')} slots of the killed member, which the survivors held afterwards (${trials.map((t) => t.survivorSlots).join(', ')} of 256 between them).`,
-      'A local call in process returns before its commit (auto-commit, write-behind); a forwarded call returns after the owner has committed it, so their latencies measure different things. ' +
+      'In process, local and forwarded calls both return before their commit (a forwarded call runs as the owner\'s own call, write-behind there); a forwarded one adds the round trip to the owner. ' +
         'Over HTTP both kinds of call are answered after the commit; a relayed one adds the hop between the members.',
       `Checked: in the steady phase every acknowledged increment is in the counts (exactly), and no object changed owner; across each takeover, every answer on the object is above the last one acknowledged over HTTP before the kill.`,
       unclean.length === 0
