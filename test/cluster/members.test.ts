@@ -165,6 +165,24 @@ await describeOnSharedStores((kind) => `cluster members on ${kind}`, (server) =>
     expect(await onB.increment()).toBe(6);
   });
 
+  it('members call each other with the configured token; a call without it is refused', { timeout: 30_000 }, async () => {
+    const store = await server.freshStore();
+    members.push(...(await startMembers(store, 2, { token: 'cluster-secret' })));
+    const [a, b] = members as [Member, Member];
+    const id = idOwnedBy(a, CLS);
+    await a.runtime.commitObjects([a.runtime.create(Counter, {}, { id })]);
+    const remote = (await b.runtime.load(Counter, id, undefined)) as Counter;
+    await expect(remote.increment(4)).resolves.toBe(4);
+    const relayed = await fetch(`${b.server.url}/api/class/${CLS}/0/objects/${id}/invokes/increment`, { method: 'POST', body: '1', headers: { authorization: 'Bearer cluster-secret' } });
+    expect(await relayed.json()).toBe(5);
+    // The member-to-member routes sit behind the same token.
+    const bare = await fetch(`${a.server.url}/api/cluster/invoke/${CLS}/0/objects/${id}/increment`, { method: 'POST', body: '1' });
+    expect(bare.status).toBe(401);
+    const handover = await fetch(`${a.server.url}/api/cluster/handover`, { method: 'POST', body: '{"slots":[1]}' });
+    expect(handover.status).toBe(401);
+    expect(((await a.runtime.load(Counter, id, undefined)) as Counter).count).toBe(5);
+  });
+
   it('the member-to-member routes refuse malformed requests with coded 400s and change nothing', { timeout: 30_000 }, async () => {
     const store = await server.freshStore();
     members.push(...(await startMembers(store, 2)));

@@ -19,9 +19,10 @@ export async function startMembers(store: string, count: number, config: OaasCon
   return members;
 }
 
+/** One member; a `token` in `config` guards its server too (members call each other with it). */
 export async function startMember(store: string, leaseMs: number, config: OaasConfig = {}): Promise<Member> {
   const holder: { runtime?: OaasRuntime } = {};
-  const server = await serve({ port: 0, runtime: () => holder.runtime! });
+  const server = await serve({ port: 0, runtime: () => holder.runtime!, token: config.token });
   const runtime = new OaasRuntime(resolveConfig({ store, cluster: { url: server.url, leaseMs }, autoCommitIntervalMs: 50, logLevel: 'silent', ...config }, {}));
   holder.runtime = runtime;
   try {
