@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { INTERNAL_PACKAGE, exportPackage } from '../package/package-export.js';
 import { registeredClasses } from '../registry/registry.js';
-import { shutdown } from '../runtime/process-runtime.js';
+import { getAutoSessionManager, shutdown } from '../runtime/process-runtime.js';
 import { USAGE, parseCliArgs, type PkgCommand, type ServeCommand } from './args.js';
 
 /** Options of the HTTP server's `serve()` (`src/server/serve.ts`). */
@@ -125,11 +125,29 @@ async function runPkg(command: PkgCommand, env: CliEnvironment): Promise<number>
 }
 
 async function stop(server: RunningServer): Promise<void> {
+  if (inCluster()) {
+    // A member hands its objects over while its server still answers (relaying new requests to the others), then closes it.
+    try {
+      await shutdown();
+    } finally {
+      await server.close();
+    }
+    return;
+  }
   try {
     await server.close();
   } finally {
     // Flush what the last requests changed, even when closing the server failed.
     await shutdown();
+  }
+}
+
+/** True when the process-wide runtime is a cluster member (never creates one). */
+function inCluster(): boolean {
+  try {
+    return getAutoSessionManager().cluster !== undefined;
+  } catch {
+    return false;
   }
 }
 
@@ -148,6 +166,17 @@ async function runServe(command: ServeCommand, env: CliEnvironment): Promise<num
   } catch (error) {
     await write(env.stderr, `oaas serve: ${messageOf(error)}\n`);
     return EXIT_FAILED;
+  }
+  if (env.env.OAAS_CLUSTER_URL !== undefined && env.env.OAAS_CLUSTER_URL !== '') {
+    // A cluster member joins now, not at its first request: the others route to it only once it has.
+    try {
+      await getAutoSessionManager().ready();
+    } catch (error) {
+      await write(env.stderr, `oaas serve: cannot join the cluster: ${messageOf(error)}\n`);
+      await server.close().catch(() => undefined);
+      await shutdown().catch(() => undefined);
+      return EXIT_FAILED;
+    }
   }
   // Listen for the stop signal before announcing the URL: whoever reads the line may signal at once.
   const stopSignal = env.waitForStop();
