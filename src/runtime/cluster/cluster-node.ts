@@ -17,14 +17,15 @@
  *   reported as discarded, never written.
  */
 import type { Logger } from 'pino';
-import { rendezvousScore, slotOf, SLOT_COUNT } from '../../cluster/slots.js';
-import type { Member, MemberAddress, Membership, SlotLease, SlotOwner } from '../../cluster/membership.js';
+import { slotOf, SLOT_COUNT } from '../../cluster/slots.js';
+import type { MemberAddress, Membership, SlotLease } from '../../cluster/membership.js';
 import type { ResolvedClusterConfig } from '../../config.js';
 import { FencedError, LockTimeoutError, NotOwnerError, RemoteError, ShutdownError, formatIdentity, type ObjectIdentity } from '../../errors.js';
 import type { ObjectKey } from '../../identity.js';
 import type { ObjectCore } from '../../object/object-core.js';
 import type { ClusterStats } from '../../observability/telemetry.js';
 import type { CommitFence } from '../../stores/store.js';
+import { ClusterView } from './cluster-view.js';
 import { PeerUnreachable, type PeerClient } from './peer-client.js';
 
 /** Where a call on an object goes. */
@@ -61,8 +62,7 @@ export class ClusterNode {
   private incarnation = 0;
   /** Slot -> epoch, for the slots this member owns. */
   private readonly owned = new Map<number, number>();
-  private owners: ReadonlyMap<number, SlotOwner> = new Map();
-  private members: readonly Member[] = [];
+  private readonly view: ClusterView;
   /** Slots being handed over, with the handover's promise: calls on them wait for it. */
   private readonly moving = new Map<number, Promise<unknown>>();
   /** Slot -> until when (performance.now) a scope's move keeps it here. */
@@ -71,22 +71,16 @@ export class ClusterNode {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
-  private viewRefresh: Promise<void> | undefined;
   private readonly started: Promise<void>;
   private readonly counts = { forwardedCalls: 0, handovers: 0, takeovers: 0, fencedCommits: 0 };
   private membershipOpened: Membership | undefined;
-  /** The last owner each slot was seen with, kept after it vanishes from the view, to tell a takeover from a handover. */
-  private readonly lastOwner = new Map<number, string>();
-  /** When each member's lease was last seen to lapse, by the store's clock, kept after it vanishes from the view. */
-  private readonly lastExpiry = new Map<string, number>();
-  /** The store's clock minus this process's (Date.now), from this member's own lease. */
-  private storeSkewMs = 0;
   /** Date.now when the last renewal of this member's lease was sent. */
   private renewedAt = Date.now();
   /** Until when (performance.now) the lease surely holds: `leaseMs` after the last renewal was sent. */
   private leaseValidUntil = Infinity;
 
   constructor(private readonly parts: ClusterNodeParts) {
+    this.view = new ClusterView(parts.config.id, parts.config.leaseMs);
     this.started = this.start();
     this.started.catch(() => undefined);
   }
@@ -194,41 +188,8 @@ export class ClusterNode {
     this.parts.logger.warn({ slots: slots.length, discarded: discarded.map(formatIdentity) }, `cluster slots lost: ${why}`);
   }
 
-  /** Reads who is alive and who owns what; concurrent callers share one read. */
   private refreshView(): Promise<void> {
-    this.viewRefresh ??= (async () => {
-      try {
-        const [members, owners] = await Promise.all([this.membership.members(), this.membership.owners()]);
-        this.members = members;
-        this.owners = owners;
-        for (const member of members) {
-          this.lastExpiry.set(member.id, member.expiresAt);
-          if (member.id === this.parts.config.id) this.storeSkewMs = member.expiresAt - this.parts.config.leaseMs - this.renewedAt;
-        }
-        for (const [slot, owner] of owners) {
-          this.lastOwner.set(slot, owner.owner);
-          this.lastExpiry.set(owner.owner, owner.expiresAt);
-        }
-      } finally {
-        this.viewRefresh = undefined;
-      }
-    })();
-    return this.viewRefresh;
-  }
-
-  /** The live member each slot prefers (the highest rendezvous score), leaving out `except`. */
-  private preferred(slot: number, except?: string): Member | undefined {
-    let best: Member | undefined;
-    let bestScore = -1;
-    for (const member of this.members) {
-      if (member.id === except) continue;
-      const score = rendezvousScore(member.id, slot);
-      if (score > bestScore || (score === bestScore && best !== undefined && member.id < best.id)) {
-        best = member;
-        bestScore = score;
-      }
-    }
-    return best;
+    return this.view.refresh(this.membership, this.renewedAt);
   }
 
   private async rebalance(): Promise<void> {
@@ -238,10 +199,10 @@ export class ClusterNode {
     const take: number[] = [];
     const give: number[] = [];
     for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      const preferred = this.preferred(slot)?.id ?? me;
+      const preferred = this.view.preferred(slot)?.id ?? me;
       if (this.owned.has(slot)) {
         if (preferred !== me && (this.pinned.get(slot) ?? 0) < now && !this.moving.has(slot)) give.push(slot);
-      } else if (preferred === me && !this.owners.has(slot)) {
+      } else if (preferred === me && !this.view.hasOwner(slot)) {
         take.push(slot);
       }
     }
@@ -258,7 +219,6 @@ export class ClusterNode {
   private async acquire(slots: readonly number[]): Promise<void> {
     const { config, logger } = this.parts;
     const membership = this.membership;
-    const before = this.owners;
     const sent = performance.now();
     const sentAt = Date.now();
     const leases = await membership.acquire(config.id, this.incarnation, slots, config.leaseMs);
@@ -269,14 +229,12 @@ export class ClusterNode {
     for (const lease of leases) {
       if (!wanted.has(lease.slot) || this.owned.has(lease.slot)) continue;
       this.owned.set(lease.slot, lease.epoch);
-      const previous = before.get(lease.slot)?.owner ?? this.lastOwner.get(lease.slot);
       // Taken from a member whose lease had run out (not released by it): a takeover.
-      const expiry = previous === undefined ? undefined : this.lastExpiry.get(previous);
-      if (previous !== undefined && previous !== config.id && expiry !== undefined && expiry <= Date.now() + this.storeSkewMs) {
+      const from = this.view.taken(lease.slot);
+      if (from !== undefined) {
         this.counts.takeovers += 1;
-        logger.warn({ slot: lease.slot, epoch: lease.epoch, from: previous }, 'took over a cluster slot whose owner fell silent past its lease');
+        logger.warn({ slot: lease.slot, epoch: lease.epoch, from }, 'took over a cluster slot whose owner fell silent past its lease');
       }
-      this.lastOwner.set(lease.slot, config.id);
     }
   }
 
@@ -318,13 +276,11 @@ export class ClusterNode {
       for (const core of taken) core.releaseLock(holder);
     }
     const released = await membership.release(config.id, this.incarnation, slots);
-    const owners = new Map(this.owners);
     for (const slot of released) {
       this.owned.delete(slot);
       this.pinned.delete(slot);
-      owners.delete(slot);
     }
-    this.owners = owners;
+    this.view.released(released);
     // A load that was reading when the handover began may have made an instance since.
     this.parts.evict(this.parts.liveIn(set));
     this.counts.handovers += released.length;
@@ -355,14 +311,14 @@ export class ClusterNode {
         continue;
       }
       if (this.leaving) {
-        const other = this.ownerOther(slot) ?? this.preferred(slot, this.parts.config.id);
+        const other = this.view.ownerOther(slot) ?? this.view.preferred(slot, this.parts.config.id);
         if (other !== undefined) return { kind: 'remote', owner: other };
         throw new ShutdownError();
       }
       if (this.owned.has(slot)) return LOCAL;
-      const owner = this.ownerOther(slot);
+      const owner = this.view.ownerOther(slot);
       if (owner !== undefined) return { kind: 'remote', owner };
-      const preferred = this.preferred(slot);
+      const preferred = this.view.preferred(slot);
       if (preferred !== undefined && preferred.id !== this.parts.config.id) {
         // A free slot goes to its preferred member. A call sent here by a member whose view is older (it still
         // saw this member as the owner) is refused, and that member sends it there too.
@@ -374,19 +330,12 @@ export class ClusterNode {
       if (this.owned.has(slot)) return LOCAL;
       await this.refreshView();
     }
-    throw new NotOwnerError(key, this.ownerOther(slot)?.url);
-  }
-
-  /** The slot's owner when it is another member, as the last view saw it. */
-  private ownerOther(slot: number): MemberAddress | undefined {
-    const owner = this.owners.get(slot);
-    if (owner === undefined || owner.owner === this.parts.config.id) return undefined;
-    return { id: owner.owner, url: owner.url };
+    throw new NotOwnerError(key, this.view.ownerOther(slot)?.url);
   }
 
   /** The owner to name in errors about `key` (another member), if the view knows one. */
   ownerOf(key: ObjectKey): MemberAddress | undefined {
-    return this.ownerOther(slotOf(key));
+    return this.view.ownerOther(slotOf(key));
   }
 
   /**
@@ -443,7 +392,7 @@ export class ClusterNode {
     if (error instanceof NotOwnerError || error instanceof ShutdownError) return true;
     if (!(error instanceof RemoteError)) return false;
     await this.refreshView().catch(() => undefined);
-    return !this.members.some((member) => member.id === owner.id && member.url === owner.url);
+    return !this.view.isLive(owner);
   }
 
   /**
@@ -465,7 +414,7 @@ export class ClusterNode {
       if (this.leaving) throw new ShutdownError();
       if (this.leaseLapsed) await this.renew();
       if (this.owned.has(slot)) return;
-      const owner = this.ownerOther(slot);
+      const owner = this.view.ownerOther(slot);
       if (owner !== undefined) {
         // Unreachable or refusing: the owner may be dead (its lease lapses) or busy (the next attempt asks again).
         await this.parts.peers.handover(owner, [slot]).catch(() => undefined);
@@ -485,7 +434,7 @@ export class ClusterNode {
     for (const core of cores) {
       if (this.owns(core)) continue;
       if (move) await this.pull(core.key);
-      else if (this.ownerOther(core.slot!) === undefined) await this.acquire([core.slot!]);
+      else if (this.view.ownerOther(core.slot!) === undefined) await this.acquire([core.slot!]);
     }
   }
 
@@ -554,7 +503,7 @@ export class ClusterNode {
       memberId: this.parts.config.id,
       url: this.parts.config.url,
       incarnation: this.incarnation,
-      members: this.members.length,
+      members: this.view.members.length,
       ownedSlots: this.owned.size,
       ownedObjects,
       ...this.counts,
