@@ -26,8 +26,8 @@ interface TransferReport {
 }
 
 await describeOnSharedStores((kind) => `scopes across members on ${kind}`, (server, kind) => {
-
-  it('transfer atomically between objects owned elsewhere, from two members at once', { timeout: 45_000 }, async () => {
+  /** Three members on accounts; `x` is owned by `a`, `y` by `b`. The caller closes `membership` and `reader`. */
+  async function threeMembersWithAccounts() {
     const store = await server.freshStore();
     await seed(store, () => {
       for (const id of candidates) Account.create({ balance: OPENING }, { id });
@@ -36,10 +36,15 @@ await describeOnSharedStores((kind) => `scopes across members on ${kind}`, (serv
     await settled([a, b, c]);
     const membership = openMembership(kind, store);
     const reader = await StoreReader.open(store);
+    const touch = (member: Member) => (objectId: string) => invoke(member.url, ACCOUNT, objectId, 'deposit', [0]);
+    const x = await objectOwnedBy(membership, a, ACCOUNT, candidates, touch(a));
+    const y = await objectOwnedBy(membership, b, ACCOUNT, candidates, touch(b), new Set([x]));
+    return { a, b, c, membership, reader, x, y };
+  }
+
+  it('transfer atomically between objects owned elsewhere, from two members at once', { timeout: 45_000 }, async () => {
+    const { a, b, c, membership, reader, x, y } = await threeMembersWithAccounts();
     try {
-      const touch = (member: Member) => (objectId: string) => invoke(member.url, ACCOUNT, objectId, 'deposit', [0]);
-      const x = await objectOwnedBy(membership, a, ACCOUNT, candidates, touch(a));
-      const y = await objectOwnedBy(membership, b, ACCOUNT, candidates, touch(b), new Set([x]));
       const owners = await membership.owners();
       expect([ownerOf(owners, ACCOUNT, x), ownerOf(owners, ACCOUNT, y)]).toEqual(['a', 'b']);
 
@@ -79,18 +84,8 @@ await describeOnSharedStores((kind) => `scopes across members on ${kind}`, (serv
   });
 
   it('holding objects it moved here for longer than the lease, commits, and its member keeps its slots', { timeout: 30_000 }, async () => {
-    const store = await server.freshStore();
-    await seed(store, () => {
-      for (const id of candidates) Account.create({ balance: OPENING }, { id });
-    });
-    const [a, b, c] = (await Promise.all(['a', 'b', 'c'].map((id) => Member.start(store, id, LEASE_MS)))) as [Member, Member, Member];
-    await settled([a, b, c]);
-    const membership = openMembership(kind, store);
-    const reader = await StoreReader.open(store);
+    const { a, b, c, membership, reader, x, y } = await threeMembersWithAccounts();
     try {
-      const touch = (member: Member) => (objectId: string) => invoke(member.url, ACCOUNT, objectId, 'deposit', [0]);
-      const x = await objectOwnedBy(membership, a, ACCOUNT, candidates, touch(a));
-      const y = await objectOwnedBy(membership, b, ACCOUNT, candidates, touch(b), new Set([x]));
       const slotsOf = (owners: ReadonlyMap<number, SlotOwner>, id: string): number => [...owners.values()].filter((o) => o.owner === id).length;
       const before = slotsOf(await membership.owners(), 'c');
 
