@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench` (not part of `npm test`).
  *
- *     npm run bench                      all scenarios (about 2 minutes on 2 cores)
+ *     npm run bench                      all scenarios (about 2-3 minutes on 2 cores; scenario 9 about 65 s)
  *     npm run bench -- --only 1,3        some of them
  *     npm run bench -- --full            scenario 5 with 1M sessions instead of 200k
  *     npm run bench -- --out results.md  also write the report as Markdown
