@@ -50,7 +50,7 @@ export interface ServerOptions {
 /** @default 1 MiB */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
-export type Env = { Variables: { trace: TraceContext | undefined } };
+type Env = { Variables: { trace: TraceContext | undefined } };
 
 /**
  * Builds the HTTP app. Routes (JSON bodies):

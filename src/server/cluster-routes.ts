@@ -4,10 +4,10 @@
  * and the member-to-member routes: a forwarded call that answers with the
  * object's state, and a request to hand slots over.
  */
-import type { Context, Hono } from 'hono';
+import type { Context, Env, Hono } from 'hono';
 import { InvalidArgumentError, NotOwnerError } from '../errors.js';
 import { normalizeObjectId, normalizePartitionId, type ObjectKey } from '../identity.js';
-import type { Env, GatewayLike } from './app.js';
+import type { Gateway } from '../invocation/gateway.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { FORWARDED_HEADER, PEER_ROUTES, parseHandoverBody } from '../runtime/cluster/peer-client.js';
 
@@ -41,7 +41,7 @@ export async function atOwner(c: Context, runtime: () => Runtime, local: () => P
 }
 
 /** The member-to-member routes (behind the server's token, like every `/api` route). */
-export function peerRoutes(app: Hono<Env>, runtime: () => Runtime, gateway: GatewayLike): void {
+export function peerRoutes<E extends Env>(app: Hono<E>, runtime: () => Runtime, gateway: Pick<Gateway, 'invoke'>): void {
   app.post(`${PEER_ROUTES.invoke}/:cls/:partition/objects/:id/:method`, async (c) => {
     const node = runtime().cluster;
     const key = keyOf(c);
