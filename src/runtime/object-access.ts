@@ -264,9 +264,11 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
-    const node = this.parts.cluster?.node;
+    // The one-process path stays as it was: a @method call is the hot path.
+    if (this.parts.cluster === undefined) return invokeMethod(this.parts.turns, core, method, args);
+    const node = this.parts.cluster.node;
     // After a pause longer than the lease the slot may be another's: learn it before running the call here.
-    if (node !== undefined && node.leaseLapsed && !method.stateless && !method.streaming && !chainHolds(chainContext.getStore(), core)) {
+    if (node.leaseLapsed && !method.stateless && !method.streaming && !chainHolds(chainContext.getStore(), core)) {
       return node.renew().then(() => this.invokeHere(core, method, args) as Promise<unknown>);
     }
     return this.invokeHere(core, method, args);

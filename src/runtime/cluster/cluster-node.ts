@@ -16,6 +16,7 @@
  *   fence, takes its live objects with it: what they had pending is
  *   reported as discarded, never written.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { slotOf, SLOT_COUNT } from '../../cluster/slots.js';
 import type { MemberAddress, Membership, SlotLease } from '../../cluster/membership.js';
@@ -375,7 +376,7 @@ export class ClusterNode {
       if (performance.now() > deadline) {
         throw new NotOwnerError(key, route.owner.url, { cause: outcome.cause });
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 250)));
+      await sleep(Math.min(20 * attempt, 250));
       await this.refreshView().catch(() => undefined);
     }
   }
@@ -422,7 +423,7 @@ export class ClusterNode {
       await this.acquire([slot]);
       if (this.owned.has(slot)) break;
       if (performance.now() > deadline) throw new LockTimeoutError(key, lockTimeoutMs);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * attempt, 100)));
+      await sleep(Math.min(10 * attempt, 100));
       await this.refreshView().catch(() => undefined);
     }
     // Moved here for a scope: it stays a while, whatever the fair share says, so the next scope finds it here.
