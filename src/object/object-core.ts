@@ -70,6 +70,7 @@ export class ObjectCore {
   /** Cluster mode: the object's slot, computed once by the router. */
   slot: number | undefined;
   private elsewhere = false;
+  private foreign = false;
 
   constructor(
     readonly key: ObjectKey,
@@ -131,12 +132,12 @@ export class ObjectCore {
 
   /**
    * The store accepted a change computed at `seq`: a written object takes
-   * `version` and the encodings written. Returns `'removed'` for a committed
+   * `version` and the encodings written (by field position). Returns `'removed'` for a committed
    * delete (a creation deleted before it was stored is discarded instead),
    * `'clean'` when nothing changed since the change was computed, `'dirty'`
    * otherwise.
    */
-  committedChange(seq: number, version: number | undefined, encoded: ReadonlyMap<string, string> | undefined): 'removed' | 'clean' | 'dirty' {
+  committedChange(seq: number, version: number | undefined, encoded: readonly (string | undefined)[] | undefined): 'removed' | 'clean' | 'dirty' {
     if (this.deletePending && this.seq === seq) {
       this.phase = version === undefined && this.phase === 'new' ? 'discarded' : 'gone';
       this.changed = undefined;
@@ -145,7 +146,8 @@ export class ObjectCore {
     if (version !== undefined && encoded !== undefined) {
       this.storedVersion = version;
       this.phase = 'stored';
-      for (const [prop, text] of encoded) this.setCommitted(prop, text);
+      const committed = (this.committed ??= new Array<string | undefined>(this.fields.props.length));
+      for (let i = 0; i < encoded.length; i++) if (encoded[i] !== undefined) committed[i] = encoded[i];
     }
     if (this.seq !== seq) return 'dirty';
     this.changed = undefined;
@@ -159,8 +161,13 @@ export class ObjectCore {
     this.deletePending = false;
   }
 
-  /** Takes the store's state (on a load, a refresh, or a reload after a conflict): the version and each field's value and encoding. */
-  adoptStored(version: number, fields: Iterable<readonly [prop: string, value: unknown, text: string]>): void {
+  /**
+   * Takes the store's state (on a load, a refresh, or a reload after a
+   * conflict): the version and each field's value and encoding. `foreign`:
+   * the store also holds entries that are not fields of the class (written
+   * by another release or another client), so commits must leave them be.
+   */
+  adoptStored(version: number, fields: Iterable<readonly [prop: string, value: unknown, text: string]>, foreign = false): void {
     this.seq += 1;
     this.storedVersion = version;
     for (const [prop, value, text] of fields) {
@@ -168,6 +175,12 @@ export class ObjectCore {
       this.setCommitted(prop, text);
     }
     this.phase = 'stored';
+    this.foreign = foreign;
+  }
+
+  /** True when the store holds entries of this object that are not fields of its class; see {@link adoptStored}. */
+  get hasForeignEntries(): boolean {
+    return this.foreign;
   }
 
   /**
@@ -222,6 +235,11 @@ export class ObjectCore {
   /** The encoding the store last saw for a field. */
   committedText(prop: string): string | undefined {
     return this.committed?.[this.fields.indexOf(prop)];
+  }
+
+  /** The encoding the store last saw for the field at `index` of `fields.props`. */
+  committedTextAt(index: number): string | undefined {
+    return this.committed?.[index];
   }
 
   private setCommitted(prop: string, text: string): void {

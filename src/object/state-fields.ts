@@ -11,6 +11,8 @@ const RESERVED = new Set(['id', 'partitionId', 'clsId', 'version', 'delete', 'as
  */
 export class StateFields {
   readonly props: readonly string[];
+  /** Each field's stored key as JSON text, by position: the member names of a state document. */
+  readonly jsonKeys: readonly string[];
   private readonly keyByProp: ReadonlyMap<string, string>;
   private readonly propByKey: ReadonlyMap<string, string>;
 
@@ -18,6 +20,7 @@ export class StateFields {
     this.props = props;
     this.keyByProp = keyByProp;
     this.propByKey = new Map([...keyByProp].map(([p, k]) => [k, p]));
+    this.jsonKeys = props.map((prop) => JSON.stringify(keyByProp.get(prop) ?? prop));
   }
 
   /** Position of a property in {@link props} (-1 when it is not a field). */

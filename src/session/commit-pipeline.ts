@@ -3,11 +3,13 @@ import type { Logger } from 'pino';
 import type { Telemetry } from '../observability/telemetry.js';
 import { AlreadyExistsError, ConflictError, FencedError, LockTimeoutError, OaasError, StoreError, formatIdentity, type ObjectIdentity } from '../errors.js';
 import type { ObjectCore } from '../object/object-core.js';
-import type { CommitFence, Isolation, Store } from '../stores/store.js';
+import { TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type Store } from '../stores/store.js';
 import { chainHolds, type ChainLink } from './call-chain.js';
 import { computeChange, type ObjectChange } from './change-set.js';
 import type { IdentityMap } from './identity-map.js';
 import { forgetEverywhere, type CommitResult } from './session.js';
+
+const TRUSTED: ApplyOptions = Object.freeze({ [TRUSTED_BATCH]: true as const });
 
 /** One request to persist a set of objects atomically. */
 export interface CommitRequest {
@@ -124,9 +126,10 @@ export class CommitPipeline {
       const started = performance.now();
       try {
         const fence = this.fencing?.fence(withOps.map((c) => c.core));
+        // Built here from live objects, so the store may skip its argument checks.
         versions = await store.apply(
           withOps.map((c) => c.op!),
-          request.isolation === undefined && fence === undefined ? undefined : { isolation: request.isolation, fence },
+          request.isolation === undefined && fence === undefined ? TRUSTED : { isolation: request.isolation, fence, [TRUSTED_BATCH]: true },
         );
       } catch (error) {
         const translated = translateCommitError(error);

@@ -159,11 +159,15 @@ export class ObjectRepository {
 /** Sets an object's fields, encodings and version from what the store holds. */
 function applyStored(core: ObjectCore, stored: StoredObject): void {
   const fields: [string, unknown, string][] = [];
+  let foreign = false;
   for (const [key, bytes] of stored.entries) {
     const prop = core.fields.propOf(key);
-    if (prop === undefined) continue;
+    if (prop === undefined) {
+      foreign = true;
+      continue;
+    }
     const text = bytesToText(bytes);
     fields.push([prop, decodeState(text), text]);
   }
-  core.adoptStored(stored.version, fields);
+  core.adoptStored(stored.version, fields, foreign);
 }

@@ -39,6 +39,15 @@ export interface PutOp {
   readonly expectedVersion?: number | undefined;
   readonly set?: ReadonlyMap<string, Uint8Array> | undefined;
   readonly remove?: readonly string[] | undefined;
+  /**
+   * Read only in a {@link TRUSTED_BATCH}: the object's whole state after this
+   * write, as one JSON object whose members are the entries' JSON texts
+   * (`{"count":7,"name":"a"}`), with `entryCount` members. It describes the
+   * same write as `set` and `remove` (the delta), so a store may use either:
+   * stores that keep an object in one row write it as it is.
+   */
+  readonly state?: string | undefined;
+  readonly entryCount?: number | undefined;
 }
 
 /** Delete one object with all its entries. Deleting an absent object is a no-op unless a version is expected. */
@@ -74,11 +83,22 @@ export interface CommitFence {
   readonly slots: readonly FencedSlot[];
 }
 
+/**
+ * Marks a batch the SDK built itself from live objects (`ApplyOptions`):
+ * well-formed by construction, each object once, entries as canonical JSON
+ * text, puts carrying `state`. A store may skip its argument checks for it
+ * and write `state` directly. Not part of the public API: every other caller
+ * goes through the checks.
+ */
+export const TRUSTED_BATCH: unique symbol = Symbol('oaas.trustedBatch');
+
 /** Options of {@link Store.apply}. */
 export interface ApplyOptions {
   readonly isolation?: Isolation | undefined;
   /** Write only while the writer still owns the batch's slots. */
   readonly fence?: CommitFence | undefined;
+  /** See {@link TRUSTED_BATCH}. */
+  readonly [TRUSTED_BATCH]?: true | undefined;
 }
 
 /** Options of {@link Store.list}. */

@@ -235,7 +235,7 @@ describe('sessionScope', () => {
       await expect(session.commit()).rejects.toBeInstanceOf(InvalidArgumentError);
       expect(currentSession()).toBe(session);
     }, { isolation: 'serializable' });
-    expect(store.applyOptions.at(-1)).toEqual({ isolation: 'serializable' });
+    expect(store.applyOptions.at(-1)).toMatchObject({ isolation: 'serializable' });
   });
 
   it('creates objects in the scope partition', async () => {

@@ -100,7 +100,7 @@ describe('SqliteStore', () => {
       const error = await rejection(call());
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).transient).toBe(false);
-      expect((error as StoreError).message).toMatch(/schema version 99.*supports schema version 1/);
+      expect((error as StoreError).message).toMatch(/schema version 99.*supports schema version 2/);
     }
   });
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../src/errors.js';
-import type { ObjectKey, Store, StoredObject, WriteOp } from '../../src/stores/store.js';
+import { TRUSTED_BATCH, type ObjectKey, type PutOp, type Store, type StoredObject, type WriteOp } from '../../src/stores/store.js';
 import { rejection } from '../support/promises.js';
 
 /** What a backend's test file hands the suite: an open-able, empty store and how to dispose of it. */
@@ -30,6 +30,21 @@ function put(k: ObjectKey, set: Record<string, string> = {}, more: { expectedVer
 function del(k: ObjectKey, expectedVersion?: number): WriteOp {
   return { kind: 'delete', key: k, expectedVersion };
 }
+
+/** A put as the SDK builds it: the delta and, for stores that keep an object in one row, its whole state. */
+function statePut(k: ObjectKey, expectedVersion: number, state: Record<string, unknown>, set: Record<string, unknown>): PutOp {
+  const members = Object.entries(state).map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`);
+  return {
+    kind: 'put',
+    key: k,
+    expectedVersion,
+    set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(JSON.stringify(value))])),
+    state: `{${members.join(',')}}`,
+    entryCount: members.length,
+  };
+}
+
+const trusted = { [TRUSTED_BATCH]: true } as const;
 
 /** An object's entries as text, for readable assertions. */
 function texts(object: StoredObject | undefined): Record<string, string> | undefined {
@@ -495,6 +510,34 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           await expectInvalid(store.apply([put(key('fine')), put(key('a'), {}, { expectedVersion })]));
         }
         expect(await store.get(key('fine'))).toBeUndefined();
+      });
+    });
+
+    describe('trusted batches (the SDK\'s own commits)', () => {
+      it('creates, updates and version-checks objects from their whole state', async () => {
+        expect(await store.apply([statePut(key('a'), 0, { n: 1, s: 'x' }, { n: 1, s: 'x' }), statePut(key('b'), 0, {}, {})], trusted)).toEqual([1, 1]);
+        expect(await store.apply([statePut(key('a'), 1, { n: 2, s: 'x' }, { n: 2 })], trusted)).toEqual([2]);
+        expect(texts(await store.get(key('a')))).toEqual({ n: '2', s: '"x"' });
+        expect((await store.get(key('b')))?.entries.size).toBe(0);
+        const conflicts = await conflictsOf(store.apply([statePut(key('a'), 1, { n: 9 }, { n: 9 }), statePut(key('c'), 0, { n: 1 }, { n: 1 })], trusted));
+        expect(conflicts).toEqual([{ ref: key('a'), expected: 1, actual: 2 }]);
+        expect(texts(await store.get(key('a')))).toEqual({ n: '2', s: '"x"' });
+        expect(await store.get(key('c'))).toBeUndefined();
+        await conflictsOf(store.apply([statePut(key('b'), 0, { n: 1 }, { n: 1 })], trusted));
+      });
+
+      it('keeps entries that are not canonical JSON byte-exact beside ones the SDK writes', async () => {
+        const odd = new Map([['blob', new Uint8Array([0, 255, 7])], ['spaced', bytes('{ "a" : 1 }')], ['number', bytes('1.0')], ['n', bytes('1')]]);
+        await store.apply([{ kind: 'put', key: key('a'), expectedVersion: 0, set: odd }]);
+        const read = await store.get(key('a'));
+        expect([...(read?.entries.get('blob') ?? [])]).toEqual([0, 255, 7]);
+        expect(texts(read)).toMatchObject({ spaced: '{ "a" : 1 }', number: '1.0', n: '1' });
+        expect((await store.list('cls', 0)).objects[0]?.entryCount).toBe(4);
+        await store.apply([{ kind: 'put', key: key('a'), expectedVersion: 1, set: new Map([['n', bytes('2')]]), remove: ['spaced'] }]);
+        const after = await store.get(key('a'));
+        expect([...(after?.entries.get('blob') ?? [])]).toEqual([0, 255, 7]);
+        expect(texts(after)).toMatchObject({ number: '1.0', n: '2' });
+        expect(after?.entries.has('spaced')).toBe(false);
       });
     });
 

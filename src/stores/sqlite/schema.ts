@@ -1,41 +1,25 @@
 /**
  * The SQLite schema and connection settings.
  *
- * Objects and entries live in two WITHOUT ROWID tables clustered on their
- * key, so one object's entries sit together on disk and `list` walks the
- * primary key in order. `oaas_meta` records the schema version, so a newer
- * database is refused instead of being misread.
+ * Layout 2: one row per object in a WITHOUT ROWID table clustered on its
+ * key, holding the version and the entries as one state document (see
+ * `../state-document.ts`), so writing an object is one statement and `list`
+ * walks the primary key in order. `oaas_meta` records the schema version: a
+ * file of layout 1 is migrated on open (`migrate.ts`), a newer one is
+ * refused instead of being misread.
  */
 import type Database from 'better-sqlite3';
 import { StoreError } from '../../errors.js';
+import { LAYOUT_1, objectsDdl, SCHEMA_VERSION } from './layout.js';
+import { migrateFromLayout1 } from './migrate.js';
 
-/** The schema version this release reads and writes. */
-export const SCHEMA_VERSION = '1';
+export { SCHEMA_VERSION } from './layout.js';
 
 const META_DDL = `
 CREATE TABLE IF NOT EXISTS oaas_meta (
   key TEXT NOT NULL PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID`;
-
-const TABLES_DDL = `
-CREATE TABLE IF NOT EXISTS oaas_objects (
-  cls_id TEXT NOT NULL,
-  partition_id INTEGER NOT NULL,
-  object_id TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  PRIMARY KEY (cls_id, partition_id, object_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS oaas_entries (
-  cls_id TEXT NOT NULL,
-  partition_id INTEGER NOT NULL,
-  object_id TEXT NOT NULL,
-  entry_key TEXT NOT NULL,
-  value BLOB NOT NULL,
-  PRIMARY KEY (cls_id, partition_id, object_id, entry_key),
-  FOREIGN KEY (cls_id, partition_id, object_id)
-    REFERENCES oaas_objects (cls_id, partition_id, object_id) ON DELETE CASCADE
-) WITHOUT ROWID;`;
 
 /** Connection settings that {@link configure} applies. */
 export interface ConnectionSettings {
@@ -72,11 +56,18 @@ export function configure(db: Database.Database, settings: ConnectionSettings): 
  */
 export function ensureSchema(db: Database.Database): void {
   if (checkVersion(db, readVersion(db))) return;
+  // One IMMEDIATE transaction for creation and migration alike: a crash in
+  // the middle leaves the file as it was, and a second opener waits for the
+  // first instead of migrating twice.
   db.transaction(() => {
     db.exec(META_DDL);
-    if (checkVersion(db, readVersion(db))) return;
-    db.exec(TABLES_DDL);
-    db.prepare("INSERT INTO oaas_meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+    const found = readVersion(db);
+    if (found === LAYOUT_1) {
+      migrateFromLayout1(db);
+    } else if (!checkVersion(db, found)) {
+      db.exec(objectsDdl('oaas_objects'));
+      db.prepare("INSERT INTO oaas_meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+    }
   }).immediate();
 }
 
@@ -88,7 +79,7 @@ function readVersion(db: Database.Database): string | undefined {
 
 /** True when the schema is present and current; throws when it belongs to another release. */
 function checkVersion(db: Database.Database, found: string | undefined): boolean {
-  if (found === undefined) return false;
+  if (found === undefined || found === LAYOUT_1) return false;
   if (found === SCHEMA_VERSION) return true;
   throw new StoreError(
     `sqlite open failed: ${db.name} has schema version ${found}; this release of oaas-sdk supports schema version ${SCHEMA_VERSION}`,

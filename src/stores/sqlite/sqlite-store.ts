@@ -4,7 +4,8 @@
  */
 import Database from 'better-sqlite3';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
-import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
+import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ListedObject, type ObjectKey, type PutOp, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { applyDelta, decodeDocument, encodeDocument } from '../state-document.js';
 import { describeValue as describe } from '../../describe.js';
 import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd, refuseFence } from '../validate.js';
 import { translateError } from './errors.js';
@@ -32,22 +33,19 @@ export interface SqliteStoreOptions {
 
 interface ObjectRow {
   readonly version: number;
-  readonly entryKey: string | null;
-  readonly value: Buffer | null;
+  readonly state: string;
+  readonly raw: string | null;
 }
 
 type KeyParams = [clsId: string, partitionId: number, objectId: string];
+type RowParams = [...KeyParams, version: number, state: string, raw: string | null, entryCount: number];
 type ListParams = [clsId: string, partitionId: number, lower: string, limit: number];
 type BoundedListParams = [clsId: string, partitionId: number, lower: string, upper: string, limit: number];
 
-const SAME_OBJECT = 'e.cls_id = o.cls_id AND e.partition_id = o.partition_id AND e.object_id = o.object_id';
-
 function listSql(lower: '>' | '>=', bounded: boolean): string {
-  return `SELECT o.object_id AS objectId, o.version AS version,
-      (SELECT count(*) FROM oaas_entries e WHERE ${SAME_OBJECT}) AS entryCount
-    FROM oaas_objects o
-    WHERE o.cls_id = ? AND o.partition_id = ? AND o.object_id ${lower} ?${bounded ? ' AND o.object_id < ?' : ''}
-    ORDER BY o.object_id LIMIT ?`;
+  return `SELECT object_id AS objectId, version, entry_count AS entryCount FROM oaas_objects
+    WHERE cls_id = ? AND partition_id = ? AND object_id ${lower} ?${bounded ? ' AND object_id < ?' : ''}
+    ORDER BY object_id LIMIT ?`;
 }
 
 /** Every statement the store runs, prepared once per connection. */
@@ -55,27 +53,22 @@ function prepareStatements(db: Database.Database) {
   const where = 'cls_id = ? AND partition_id = ? AND object_id = ?';
   return {
     version: db.prepare<KeyParams, number>(`SELECT version FROM oaas_objects WHERE ${where}`).pluck(),
-    object: db.prepare<KeyParams, ObjectRow>(
-      `SELECT o.version AS version, e.entry_key AS entryKey, e.value AS value
-       FROM oaas_objects o LEFT JOIN oaas_entries e ON ${SAME_OBJECT}
-       WHERE o.cls_id = ? AND o.partition_id = ? AND o.object_id = ?`,
+    object: db.prepare<KeyParams, ObjectRow>(`SELECT version, state, raw FROM oaas_objects WHERE ${where}`),
+    // The SDK's writes: the version check is part of the statement, so an object costs one statement.
+    update: db.prepare<[version: number, state: string, entryCount: number, ...KeyParams, expected: number]>(
+      `UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE ${where} AND version = ?`,
     ),
-    writeVersion: db.prepare<[...KeyParams, number]>(
-      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version) VALUES (?, ?, ?, ?)
-       ON CONFLICT (cls_id, partition_id, object_id) DO UPDATE SET version = excluded.version`,
-    ),
-    setEntry: db.prepare<[...KeyParams, string, Uint8Array]>(
-      `INSERT INTO oaas_entries (cls_id, partition_id, object_id, entry_key, value) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (cls_id, partition_id, object_id, entry_key) DO UPDATE SET value = excluded.value`,
-    ),
-    bumpVersion: db.prepare<[...KeyParams, number]>(`UPDATE oaas_objects SET version = version + 1 WHERE ${where} AND version = ?`),
-    insertObject: db.prepare<KeyParams>(
-      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version) VALUES (?, ?, ?, 1)
+    insert: db.prepare<RowParams>(
+      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, raw, entry_count) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cls_id, partition_id, object_id) DO NOTHING`,
     ),
+    // Other writes, after the version was checked under the write lock.
+    write: db.prepare<RowParams>(
+      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, raw, entry_count) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (cls_id, partition_id, object_id) DO UPDATE
+       SET version = excluded.version, state = excluded.state, raw = excluded.raw, entry_count = excluded.entry_count`,
+    ),
     deleteAtVersion: db.prepare<[...KeyParams, number]>(`DELETE FROM oaas_objects WHERE ${where} AND version = ?`),
-    removeEntry: db.prepare<[...KeyParams, string]>(`DELETE FROM oaas_entries WHERE ${where} AND entry_key = ?`),
-    deleteEntries: db.prepare<KeyParams>(`DELETE FROM oaas_entries WHERE ${where}`),
     deleteObject: db.prepare<KeyParams>(`DELETE FROM oaas_objects WHERE ${where}`),
     listAfter: db.prepare<ListParams, ListedObject>(listSql('>', false)),
     listFrom: db.prepare<ListParams, ListedObject>(listSql('>=', false)),
@@ -162,7 +155,7 @@ export class SqliteStore implements Store {
   apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
     return this.run('apply', () => {
       // Always serializable (one writer at a time), so `options.isolation` is only checked.
-      checkBatch(ops, options);
+      if (options?.[TRUSTED_BATCH] !== true) checkBatch(ops, options);
       refuseFence(options, 'sqlite');
       return ops.length === 0 ? [] : this.connect().apply.immediate(ops);
     });
@@ -224,73 +217,67 @@ export class SqliteStore implements Store {
 }
 
 function read(s: Statements, key: ObjectKey): StoredObject | undefined {
-  const rows = s.object.all(key.clsId, key.partitionId, key.objectId);
-  const first = rows[0];
-  if (first === undefined) return undefined;
-  const entries = new Map<string, Uint8Array>();
-  for (const row of rows) {
-    // Copy out of the driver's Buffer: callers get a plain Uint8Array nobody else holds.
-    if (row.entryKey !== null && row.value !== null) entries.set(row.entryKey, new Uint8Array(row.value));
-  }
-  return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: first.version, entries };
+  const row = s.object.get(key.clsId, key.partitionId, key.objectId);
+  if (row === undefined) return undefined;
+  return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: row.version, entries: decodeDocument(row.state, row.raw) };
 }
 
 /**
- * Runs inside the IMMEDIATE transaction. The version check is part of each
- * write (`UPDATE ... WHERE version = ?`, `INSERT ... DO NOTHING`), so an
- * object costs one statement plus its entries. At the first mismatch the
+ * Runs inside the IMMEDIATE transaction. At the first version mismatch the
  * batch stops writing, checks the remaining objects, and throws one
  * `ConflictError` listing all of them; the throw rolls the transaction back.
  */
 function applyBatch(s: Statements, ops: readonly WriteOp[]): number[] {
   const versions: number[] = [];
-  const conflicts: VersionConflict[] = [];
+  let conflicts: VersionConflict[] | undefined;
   for (const op of ops) {
     const { clsId, partitionId, objectId } = op.key;
     const expected = op.expectedVersion;
-    if (conflicts.length > 0) {
+    if (conflicts !== undefined) {
       // Only checking now: the transaction will be rolled back.
       const actual = s.version.get(clsId, partitionId, objectId) ?? 0;
       if (expected !== undefined && expected !== actual) conflicts.push({ ref: { clsId, partitionId, objectId }, expected, actual });
       continue;
     }
-    const version = writeObject(s, op, expected);
+    const version = op.kind === 'delete' ? deleteObject(s, op.key, expected) : writeObject(s, op, expected);
     if (version === undefined) {
       const actual = s.version.get(clsId, partitionId, objectId) ?? 0;
-      conflicts.push({ ref: { clsId, partitionId, objectId }, expected: expected ?? actual, actual });
+      conflicts = [{ ref: { clsId, partitionId, objectId }, expected: expected ?? actual, actual }];
       continue;
     }
     versions.push(version);
   }
-  if (conflicts.length > 0) throw new ConflictError(conflicts);
+  if (conflicts !== undefined) throw new ConflictError(conflicts);
   return versions;
 }
 
-/** Writes one op with its version check; `undefined` when the stored version is not the expected one. */
-function writeObject(s: Statements, op: WriteOp, expected: number | undefined): number | undefined {
-  const { clsId, partitionId, objectId } = op.key;
-  if (op.kind === 'delete') {
-    if (expected === undefined) {
-      s.deleteObject.run(clsId, partitionId, objectId);
-      return 0;
-    }
-    if (expected === 0) return s.version.get(clsId, partitionId, objectId) === undefined ? 0 : undefined;
-    // Entries go with the object (ON DELETE CASCADE).
-    return s.deleteAtVersion.run(clsId, partitionId, objectId, expected).changes === 1 ? 0 : undefined;
-  }
-  let version: number;
+/** Deletes one object with its version check; `undefined` when the stored version is not the expected one. */
+function deleteObject(s: Statements, key: ObjectKey, expected: number | undefined): number | undefined {
+  const { clsId, partitionId, objectId } = key;
   if (expected === undefined) {
-    version = (s.version.get(clsId, partitionId, objectId) ?? 0) + 1;
-    s.writeVersion.run(clsId, partitionId, objectId, version);
-  } else if (expected === 0) {
-    if (s.insertObject.run(clsId, partitionId, objectId).changes !== 1) return undefined;
-    version = 1;
-  } else {
-    if (s.bumpVersion.run(clsId, partitionId, objectId, expected).changes !== 1) return undefined;
-    version = expected + 1;
+    s.deleteObject.run(clsId, partitionId, objectId);
+    return 0;
   }
-  if (op.remove !== undefined) for (const entryKey of op.remove) s.removeEntry.run(clsId, partitionId, objectId, entryKey);
-  if (op.set !== undefined) for (const [entryKey, value] of op.set) s.setEntry.run(clsId, partitionId, objectId, entryKey, value);
-  return version;
+  if (expected === 0) return s.version.get(clsId, partitionId, objectId) === undefined ? 0 : undefined;
+  return s.deleteAtVersion.run(clsId, partitionId, objectId, expected).changes === 1 ? 0 : undefined;
 }
 
+/**
+ * Writes one put with its version check; `undefined` when the stored version
+ * is not the expected one. A put that carries its whole state (the SDK's)
+ * is one statement; any other is merged into the stored entries first.
+ */
+function writeObject(s: Statements, op: PutOp, expected: number | undefined): number | undefined {
+  const { clsId, partitionId, objectId } = op.key;
+  if (op.state !== undefined && op.entryCount !== undefined && expected !== undefined) {
+    if (expected === 0) return s.insert.run(clsId, partitionId, objectId, 1, op.state, null, op.entryCount).changes === 1 ? 1 : undefined;
+    return s.update.run(expected + 1, op.state, op.entryCount, clsId, partitionId, objectId, expected).changes === 1 ? expected + 1 : undefined;
+  }
+  const row = s.object.get(clsId, partitionId, objectId);
+  const actual = row?.version ?? 0;
+  if (expected !== undefined && expected !== actual) return undefined;
+  const entries = applyDelta(row === undefined ? new Map<string, Uint8Array>() : decodeDocument(row.state, row.raw), op.set, op.remove);
+  const document = encodeDocument(entries);
+  s.write.run(clsId, partitionId, objectId, actual + 1, document.state, document.raw, document.entryCount);
+  return actual + 1;
+}
