@@ -236,10 +236,10 @@ describe.skipIf(unavailable !== undefined)('postgres', () => {
           const error = await rejection(call());
           expect(error).toBeInstanceOf(StoreError);
           expect((error as StoreError).transient).toBe(false);
-          expect((error as StoreError).message).toMatch(/schema version 99.*supports schema version 1/);
+          expect((error as StoreError).message).toMatch(/schema version 99.*supports schema version 2/);
         }
       } finally {
-        await client.query("UPDATE oaas_meta SET value = '1' WHERE key = 'schema_version'");
+        await client.query("UPDATE oaas_meta SET value = '2' WHERE key = 'schema_version'");
       }
     });
 
@@ -270,7 +270,7 @@ describe.skipIf(unavailable !== undefined)('postgres', () => {
       await store.open();
       const other = await admin();
       await other.query('BEGIN');
-      await other.query("INSERT INTO oaas_objects VALUES ('cls', 0, 'x', 1), ('cls', 0, 'y', 1)");
+      await other.query("INSERT INTO oaas_objects VALUES ('cls', 0, 'x', 1, '{}', NULL, 0), ('cls', 0, 'y', 1, '{}', NULL, 0)");
       const checked = rejection(store.apply([put('x', { expectedVersion: 0, set: setOf({ n: 'mine' }) })]));
       const unchecked = store.apply([put('y', { set: setOf({ n: 'mine' }) })]);
       await untilBlocked(other);

@@ -4,60 +4,21 @@
  * keeps every object byte-exact with its version, and survives a process
  * killed in the middle of its migration.
  */
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitAll, configureOaas, method, OaasObject, runInSession, service, shutdown } from '../../src/index.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
-import type { ObjectKey, Store, StoredObject } from '../../src/stores/store.js';
-import { applyFixture, GENERATED } from '../fixtures/layout-1/write-fixture.js';
+import type { Store } from '../../src/stores/store.js';
+import { GENERATED } from '../fixtures/layout-1/write-fixture.js';
+import { comparable, everything, expected } from './layout-1-support.js';
 import { TsChild } from '../support/child.js';
 
 const FIXTURE = new URL('../fixtures/layout-1/state.db', import.meta.url);
-const OPENER = new URL('../fixtures/open-sqlite-store.ts', import.meta.url);
-const PARTITIONS: [string, number][] = [
-  ['fixture.Account', 0],
-  ['fixture.Account', 3],
-  ['fixture.Empty', 0],
-  ['fixture.Raw', 1],
-  ...[0, 1, 2, 3].map((p): [string, number] => ['fixture.Counter', p]),
-];
-
-/** Every object of the fixture's classes and partitions, by listing them page by page. */
-async function everything(store: Store): Promise<Map<string, StoredObject>> {
-  const all = new Map<string, StoredObject>();
-  for (const [clsId, partitionId] of PARTITIONS) {
-    let cursor: string | undefined;
-    do {
-      const page = await store.list(clsId, partitionId, { limit: 1000, cursor });
-      const keys: ObjectKey[] = page.objects.map((o) => ({ clsId, partitionId, objectId: o.objectId }));
-      const objects = await store.getMany(keys);
-      objects.forEach((object, i) => {
-        expect(object?.entries.size).toBe(page.objects[i]!.entryCount);
-        all.set(`${clsId}/${partitionId}/${keys[i]!.objectId}`, object!);
-      });
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-  }
-  return all;
-}
-
-/** Entries as hex, so byte-exact comparison reads well in a diff. */
-function comparable(objects: Map<string, StoredObject>): Record<string, { version: number; entries: Record<string, string> }> {
-  return Object.fromEntries(
-    [...objects].map(([id, o]) => [id, { version: o.version, entries: Object.fromEntries([...o.entries].map(([k, v]) => [k, Buffer.from(v).toString('hex')])) }]),
-  );
-}
-
-async function expected(): Promise<ReturnType<typeof comparable>> {
-  const memory = new MemoryStore();
-  await applyFixture(memory);
-  return comparable(await everything(memory));
-}
-
+const OPENER = new URL('../fixtures/open-store.ts', import.meta.url);
 function schemaOf(path: string): { version: string | undefined; tables: string[] } {
   const db = new Database(path, { readonly: true });
   try {
@@ -154,19 +115,19 @@ describe('SQLite layout 1 to 2', () => {
   it('leaves layout 1 intact when the process is killed in the middle, and migrates on the next open', async () => {
     // Enough objects that the migration takes a while, written straight in layout 1.
     const db = new Database(path);
-    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150000)
+    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120000)
       INSERT INTO oaas_objects SELECT 'fixture.Bulk', 0, printf('b-%06d', i), 2 FROM n;
       INSERT INTO oaas_entries SELECT cls_id, partition_id, object_id, 'count', CAST(substr(object_id, 3) AS BLOB) FROM oaas_objects WHERE cls_id = 'fixture.Bulk'`);
     db.close();
-    const child = new TsChild(OPENER, [path]);
+    const child = new TsChild(OPENER, [`sqlite:${path}`]);
     children.push(child);
     await child.waitFor((line) => line === 'opening');
-    // Kill once the migration is writing: the write-ahead log grows past its first pages.
+    // Kill once the migration is writing: its transaction spills pages into the write-ahead log.
     const wal = `${path}-wal`;
     const started = Date.now();
-    while (((await stat(wal).catch(() => undefined))?.size ?? 0) < 256 * 1024) {
+    while ((statSync(wal, { throwIfNoEntry: false })?.size ?? 0) < 64 * 1024) {
       if (Date.now() - started > 20_000 || child.lines.includes('opened')) throw new Error(`the migration was not caught in the middle: ${child.stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 1));
     }
     child.signal('SIGKILL');
     await child.exit();
@@ -179,6 +140,6 @@ describe('SQLite layout 1 to 2', () => {
     expect(comparable(await everything(store))).toEqual(await expected());
     const bulk = await store.list('fixture.Bulk', 0, { limit: 1000 });
     expect(bulk.objects[0]).toEqual({ objectId: 'b-000001', version: 2, entryCount: 1 });
-    expect(new TextDecoder().decode((await store.get({ clsId: 'fixture.Bulk', partitionId: 0, objectId: 'b-150000' }))?.entries.get('count'))).toBe('150000');
+    expect(new TextDecoder().decode((await store.get({ clsId: 'fixture.Bulk', partitionId: 0, objectId: 'b-120000' }))?.entries.get('count'))).toBe('120000');
   });
 });

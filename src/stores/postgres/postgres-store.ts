@@ -7,7 +7,8 @@ import type { Pool, PoolClient } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import { createPool } from './pool.js';
-import { keyString, type ApplyOptions, type CommitFence, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { keyString, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { applyDelta, decodeDocument, encodeDocument, type EncodedDocument } from '../state-document.js';
 import { checkBatch, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
 import { ensureClusterSchema } from './cluster-schema.js';
 import { isSerializationFailure, translateError } from './errors.js';
@@ -65,15 +66,25 @@ export interface PoolStats {
 }
 
 /** One op of a batch, its bytes copied when `apply` was called. */
-interface Prepared { readonly op: WriteOp; readonly id: string; readonly set: readonly (readonly [string, Buffer])[] }
+/** An op ready to write: a put's delta copied (the caller may change its buffers afterwards), or its whole state. */
+interface Prepared {
+  readonly op: WriteOp;
+  readonly id: string;
+  /** A put's bytes to set, unless it carries its state. */
+  readonly set: ReadonlyMap<string, Uint8Array> | undefined;
+  /** A put's whole state (a trusted batch's). */
+  readonly state: string | undefined;
+  readonly entryCount: number | undefined;
+}
 
 /**
  * A {@link Store} in a PostgreSQL database.
  *
  * Each `apply` is one transaction at the isolation the batch asks for: it
  * locks the batch's objects with one `SELECT ... FOR UPDATE`, checks every
- * expected version, then writes with at most four set-based statements, so a
- * batch of any size costs the same few round trips. A serialization failure
+ * expected version, then writes with at most two set-based statements (one
+ * upsert of the objects' rows, one delete), so a batch of any size costs the
+ * same few round trips. A serialization failure
  * or deadlock means another writer won: it is reported as a `ConflictError`
  * with versions read after the rollback, so a retrying scope runs again on
  * fresh state. Calls made before `open()` open the store on first use.
@@ -141,8 +152,9 @@ export class PostgresStore implements Store {
 
   apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
     return this.run('apply', async () => {
-      checkBatch(ops, options);
-      const prepared = ops.map((op, i) => prepare(op, i));
+      const trusted = options?.[TRUSTED_BATCH] === true;
+      if (!trusted) checkBatch(ops, options);
+      const prepared = ops.map((op, i) => prepare(op, i, trusted));
       if (prepared.length === 0) return [];
       const pool = await this.ready();
       const fence = options?.fence;
@@ -253,30 +265,31 @@ function closedError(): StoreError {
   return new StoreError('postgres store is closed', { transient: false });
 }
 
-/** Checks what `checkBatch` leaves to the backend and copies the bytes, so later changes by the caller cannot leak in. */
-function prepare(op: WriteOp, i: number): Prepared {
+/**
+ * Checks what `checkBatch` leaves to the backend and copies the bytes, so
+ * later changes by the caller cannot leak in. A trusted batch (the SDK's own)
+ * is used as it is.
+ */
+function prepare(op: WriteOp, i: number, trusted: boolean): Prepared {
+  const id = keyString(op.key);
+  if (op.kind === 'delete') return { op, id, set: undefined, state: undefined, entryCount: undefined };
+  if (trusted && op.state !== undefined && op.entryCount !== undefined && op.expectedVersion !== undefined) {
+    return { op, id, set: undefined, state: op.state, entryCount: op.entryCount };
+  }
   checkStorableKey(op.key, 'ops', `ops[${i}].key`);
-  const set = op.kind === 'put' ? [...(op.set ?? [])].map(([k, v]) => [k, Buffer.from(v)] as const) : [];
-  const keys = [...set.map(([k]) => k), ...(op.kind === 'put' ? op.remove ?? [] : [])];
-  checkStorableEntryKeys(keys, `ops[${i}]`);
-  return { op, id: keyString(op.key), set };
+  const set = new Map([...(op.set ?? [])].map(([k, v]) => [k, new Uint8Array(v)]));
+  checkStorableEntryKeys([...set.keys(), ...(op.remove ?? [])], `ops[${i}]`);
+  return { op, id, set, state: undefined, entryCount: undefined };
 }
 
-/** Reads many objects in one statement (one snapshot); each result gets its own copies of the bytes. */
+/** Reads many objects in one statement (one snapshot). */
 async function readObjects(pool: Pool, keys: readonly ObjectKey[]): Promise<(StoredObject | undefined)[]> {
   const { rows } = await pool.query<ReadRow>(SQL.read, columns(keys));
-  const found = new Map<string, { version: number; entries: [string, Buffer][] }>();
-  for (const row of rows) {
-    const id = keyOf(row);
-    const object = found.get(id) ?? { version: Number(row.version), entries: [] };
-    found.set(id, object);
-    if (row.entry_key !== null && row.value !== null) object.entries.push([row.entry_key, row.value]);
-  }
+  const found = new Map(rows.map((row) => [keyOf(row), row]));
   return keys.map((key) => {
-    const object = found.get(keyString(key));
-    if (object === undefined) return undefined;
-    const entries = new Map(object.entries.map(([k, v]) => [k, new Uint8Array(v)]));
-    return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: object.version, entries };
+    const row = found.get(keyString(key));
+    if (row === undefined) return undefined;
+    return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: Number(row.version), entries: decodeDocument(row.state, row.raw) };
   });
 }
 
@@ -296,15 +309,18 @@ async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Iso
   try {
     await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
     if (fenced !== undefined) await checkFence(client, fenced.fence);
-    const { rows } = await client.query<KeyRow>(SQL.lock, columns(sorted.map((p) => p.op.key)));
+    // Puts that carry only a delta need the stored state to merge it into.
+    const merging = sorted.some((p) => p.op.kind === 'put' && p.state === undefined);
+    const { rows } = await client.query<ReadRow>(merging ? SQL.lockWithState : SQL.lock, columns(sorted.map((p) => p.op.key)));
     const current = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
+    const stored = merging ? new Map(rows.map((row) => [keyOf(row), row])) : undefined;
     read = current;
     const conflicts = batch.flatMap(({ op, id }) => {
       const actual = current.get(id) ?? 0;
       return op.expectedVersion !== undefined && op.expectedVersion !== actual ? [conflict(op, op.expectedVersion, actual)] : [];
     });
     if (conflicts.length > 0) throw new ConflictError(conflicts);
-    const written = await writeBatch(client, sorted, current);
+    const written = await writeBatch(client, sorted, current, stored);
     const raced = batch.filter((p) => p.op.kind === 'put' && !written.has(p.id));
     if (raced.length > 0) throw new CreationRace(raced);
     await client.query('COMMIT');
@@ -325,22 +341,38 @@ async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Iso
 }
 
 /** Writes a checked batch with one statement per kind of change; returns the new version of each put's object. */
-async function writeBatch(client: PoolClient, sorted: readonly Prepared[], current: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+async function writeBatch(
+  client: PoolClient,
+  sorted: readonly Prepared[],
+  current: ReadonlyMap<string, number>,
+  stored: ReadonlyMap<string, ReadRow> | undefined,
+): Promise<Map<string, number>> {
   const puts = sorted.filter((p) => p.op.kind === 'put');
   const written = new Map<string, number>();
   if (puts.length > 0) {
+    const documents = puts.map((p) => documentOf(p, stored?.get(p.id)));
     const unchecked = puts.filter((p) => p.op.expectedVersion === undefined && !current.has(p.id)).map((p) => p.op.key);
     const versions = puts.map((p) => (current.get(p.id) ?? 0) + 1);
-    const { rows } = await client.query<KeyRow>(SQL.putObjects, [...columns(puts.map((p) => p.op.key)), versions, ...columns(unchecked)]);
+    const { rows } = await client.query<KeyRow>(SQL.putObjects, [
+      ...columns(puts.map((p) => p.op.key)),
+      versions,
+      documents.map((d) => d.state),
+      documents.map((d) => d.raw),
+      documents.map((d) => d.entryCount),
+      ...columns(unchecked),
+    ]);
     for (const row of rows) written.set(keyOf(row), Number(row.version));
   }
-  const removed = puts.flatMap((p) => (p.op.kind === 'put' ? (p.op.remove ?? []).map((entryKey) => [p.op.key, entryKey] as const) : []));
-  if (removed.length > 0) await client.query(SQL.removeEntries, [...columns(removed.map(([k]) => k)), removed.map(([, e]) => e)]);
-  const set = puts.flatMap((p) => p.set.map(([entryKey, value]) => [p.op.key, entryKey, value] as const));
-  if (set.length > 0) await client.query(SQL.setEntries, [...columns(set.map(([k]) => k)), set.map(([, e]) => e), set.map(([, , v]) => v)]);
   const deleted = sorted.filter((p) => p.op.kind === 'delete' && current.has(p.id)).map((p) => p.op.key);
   if (deleted.length > 0) await client.query(SQL.deleteObjects, columns(deleted));
   return written;
+}
+
+/** The row a put writes: its own state, or its delta merged into what is stored. */
+function documentOf(p: Prepared, row: ReadRow | undefined): EncodedDocument {
+  if (p.state !== undefined && p.entryCount !== undefined) return { state: p.state, raw: null, entryCount: p.entryCount };
+  const op = p.op.kind === 'put' ? p.op : undefined;
+  return encodeDocument(applyDelta(row === undefined ? new Map<string, Uint8Array>() : decodeDocument(row.state, row.raw), p.set, op?.remove));
 }
 
 /** Puts that expected to create an object another transaction created since the batch's read. */

@@ -8,14 +8,17 @@
  * `oaas_meta` records the schema version, so a database written by another
  * release is refused instead of being misread.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { InvalidArgumentError, StoreError } from '../../errors.js';
 import { MAX_PARTITION_ID, keyString, type Isolation, type ObjectKey } from '../store.js';
 import { checkKey } from '../validate.js';
 import { translateError } from './errors.js';
+import { migrateFromLayout1 } from './migrate.js';
 
-/** The schema version this release reads and writes. */
-export const SCHEMA_VERSION = '1';
+/** The schema version this release reads and writes: layout 2, one row per object (see `../state-document.ts`). */
+export const SCHEMA_VERSION = '2';
+/** The layout the previous releases wrote (a row per entry); migrated in place on open (`migrate.ts`). */
+export const LAYOUT_1 = '1';
 
 /**
  * The advisory lock that serialises schema creation across processes
@@ -31,23 +34,18 @@ CREATE TABLE IF NOT EXISTS oaas_meta (
   value text NOT NULL
 )`;
 
+// `state` is text, not jsonb: it is written and read back byte-exact, and the
+// server does not parse it (cast it, `state::jsonb`, to query fields).
 const TABLES_DDL = `
 CREATE TABLE IF NOT EXISTS oaas_objects (
   cls_id text NOT NULL,
   partition_id integer NOT NULL,
   object_id text COLLATE "C" NOT NULL,
   version bigint NOT NULL,
+  state text NOT NULL,
+  raw text,
+  entry_count integer NOT NULL,
   PRIMARY KEY (cls_id, partition_id, object_id)
-);
-CREATE TABLE IF NOT EXISTS oaas_entries (
-  cls_id text NOT NULL,
-  partition_id integer NOT NULL,
-  object_id text COLLATE "C" NOT NULL,
-  entry_key text COLLATE "C" NOT NULL,
-  value bytea NOT NULL,
-  PRIMARY KEY (cls_id, partition_id, object_id, entry_key),
-  FOREIGN KEY (cls_id, partition_id, object_id)
-    REFERENCES oaas_objects (cls_id, partition_id, object_id) ON DELETE CASCADE
 );`;
 
 /**
@@ -63,9 +61,17 @@ export interface SchemaPart {
   readonly ddl: string;
   /** How messages name the version, e.g. `schema version`. */
   readonly label: string;
+  /** Older versions this release migrates, run in the creating transaction (under the lock). */
+  readonly migrations?: Readonly<Record<string, (client: PoolClient) => Promise<void>>> | undefined;
 }
 
-const OBJECT_TABLES: SchemaPart = { key: 'schema_version', version: SCHEMA_VERSION, ddl: TABLES_DDL, label: 'schema version' };
+const OBJECT_TABLES: SchemaPart = {
+  key: 'schema_version',
+  version: SCHEMA_VERSION,
+  ddl: TABLES_DDL,
+  label: 'schema version',
+  migrations: { [LAYOUT_1]: migrateFromLayout1 },
+};
 
 /**
  * Creates a part of the schema (the object tables unless told otherwise) if
@@ -87,8 +93,13 @@ export async function ensureSchema(pool: Pool, part: SchemaPart = OBJECT_TABLES)
     // Not readVersion(): this connection may still cache "no oaas_meta" from before the lock. Statements
     // that open the table take a relation lock, which brings the catalog up to date with the winner's commit.
     await client.query(META_DDL);
-    const found = await client.query<{ value: string }>(READ_VERSION, [part.key]);
-    if (!checkVersion(found.rows[0]?.value, part)) {
+    const found = (await client.query<{ value: string }>(READ_VERSION, [part.key])).rows[0]?.value;
+    const migrate = found === undefined ? undefined : part.migrations?.[found];
+    if (migrate !== undefined) {
+      // In this transaction: a crash or a failure leaves the old layout as it was.
+      await migrate(client);
+      await client.query('UPDATE oaas_meta SET value = $2 WHERE key = $1', [part.key, part.version]);
+    } else if (!checkVersion(found, part)) {
       await client.query(part.ddl);
       await client.query('INSERT INTO oaas_meta (key, value) VALUES ($1, $2)', [part.key, part.version]);
     }
@@ -116,7 +127,7 @@ async function readVersion(pool: Pool, key: string): Promise<string | undefined>
 
 /** True when the part is present and current; throws when it belongs to another release. */
 function checkVersion(found: string | undefined, part: SchemaPart): boolean {
-  if (found === undefined) return false;
+  if (found === undefined || part.migrations?.[found] !== undefined) return false;
   if (found === part.version) return true;
   throw new StoreError(
     `postgres open failed: the database has ${part.label} ${found}; this release of oaas-sdk supports ${part.label} ${part.version}`,
@@ -134,41 +145,36 @@ export const BEGIN: Readonly<Record<Isolation, string>> = {
 const KEY_COLUMNS = '(cls_id, partition_id, object_id)';
 /** Keys arrive as three parallel arrays (see {@link columns}) that `unnest` zips back into rows: one statement for any number. */
 const KEYS = (first: number): string => `SELECT * FROM unnest($${first}::text[], $${first + 1}::int[], $${first + 2}::text[])`;
-const SAME_OBJECT = 'e.cls_id = o.cls_id AND e.partition_id = o.partition_id AND e.object_id = o.object_id';
+const OBJECT_COLUMNS = '(cls_id, partition_id, object_id, version, state, raw, entry_count)';
 
 /** Every statement the store runs; each takes whole arrays, never one statement per object. */
 export const SQL = {
-  read: `SELECT o.cls_id, o.partition_id, o.object_id, o.version, e.entry_key, e.value
-    FROM oaas_objects o LEFT JOIN oaas_entries e ON ${SAME_OBJECT} WHERE (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(1)})`,
+  read: `SELECT cls_id, partition_id, object_id, version, state, raw FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
   versions: `SELECT cls_id, partition_id, object_id, version FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
   // ORDER BY makes every batch lock rows in one order, so two batches over the same objects queue instead of deadlocking.
   lock: `SELECT cls_id, partition_id, object_id, version FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})
     ORDER BY cls_id, partition_id, object_id FOR UPDATE`,
+  /** {@link SQL.lock} with the stored state, for puts that carry only a delta. */
+  lockWithState: `SELECT cls_id, partition_id, object_id, version, state, raw FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})
+    ORDER BY cls_id, partition_id, object_id FOR UPDATE`,
   // Rows read as present are locked, so `o.version = excluded.version - 1` holds for them. A row another transaction
-  // created since the read is only updated when its op expected no version ($5-$7); otherwise it is not returned.
-  putObjects: `INSERT INTO oaas_objects AS o (cls_id, partition_id, object_id, version)
-    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[])
-    ON CONFLICT ${KEY_COLUMNS} DO UPDATE SET version = o.version + 1
-    WHERE o.version = excluded.version - 1 OR (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(5)})
+  // created since the read is only updated when its op expected no version ($8-$10); otherwise it is not returned.
+  putObjects: `INSERT INTO oaas_objects AS o ${OBJECT_COLUMNS}
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int[])
+    ON CONFLICT ${KEY_COLUMNS} DO UPDATE SET version = o.version + 1, state = excluded.state, raw = excluded.raw, entry_count = excluded.entry_count
+    WHERE o.version = excluded.version - 1 OR (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(8)})
     RETURNING cls_id, partition_id, object_id, version`,
-  removeEntries: `DELETE FROM oaas_entries WHERE (cls_id, partition_id, object_id, entry_key) IN
-    (SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]))`,
-  setEntries: `INSERT INTO oaas_entries (cls_id, partition_id, object_id, entry_key, value)
-    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[])
-    ON CONFLICT (cls_id, partition_id, object_id, entry_key) DO UPDATE SET value = excluded.value`,
-  // Entries go with their object (ON DELETE CASCADE).
   deleteObjects: `DELETE FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
   /** `$3` is the lower bound (exclusive after a cursor), `$5` the prefix's upper bound, `$4` the limit. */
-  list: (after: boolean, bounded: boolean): string => `SELECT o.object_id, o.version,
-      (SELECT count(*) FROM oaas_entries e WHERE ${SAME_OBJECT}) AS entry_count
-    FROM oaas_objects o WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id ${after ? '>' : '>='} $3
-    ${bounded ? 'AND o.object_id < $5' : ''} ORDER BY o.object_id COLLATE "C" LIMIT $4`,
+  list: (after: boolean, bounded: boolean): string => `SELECT object_id, version, entry_count
+    FROM oaas_objects WHERE cls_id = $1 AND partition_id = $2 AND object_id ${after ? '>' : '>='} $3
+    ${bounded ? 'AND object_id < $5' : ''} ORDER BY object_id COLLATE "C" LIMIT $4`,
 } as const;
 
 /** A row naming one object. `bigint` columns arrive as strings unless the application changed pg's type parsers. */
 export interface KeyRow { cls_id: string; partition_id: number; object_id: string; version: string | number }
-/** A row of {@link SQL.read}: one per entry, or one with null entry columns for an object without entries. */
-export interface ReadRow extends KeyRow { entry_key: string | null; value: Buffer | null }
+/** A row of {@link SQL.read} and {@link SQL.lockWithState}: one per object. */
+export interface ReadRow extends KeyRow { state: string; raw: string | null }
 /** A row of {@link SQL.list}. */
 export interface ListRow { object_id: string; version: string | number; entry_count: string | number }
 

@@ -1,0 +1,136 @@
+/**
+ * Layout 1 to layout 2 on PostgreSQL: a database written by a release of
+ * schema version 1 (test/fixtures/layout-1/postgres.sql, a pg_dump of it) is
+ * migrated in place on open, in one transaction under the schema lock: every
+ * object is kept byte-exact, two processes opening at once migrate once, and
+ * a process killed in the middle leaves layout 1 as it was.
+ */
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/stores/postgres/postgres-store.js';
+import { GENERATED } from '../fixtures/layout-1/write-fixture.js';
+import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../servers/postgres-server.js';
+import { TsChild } from '../support/child.js';
+import { comparable, everything, expected } from './layout-1-support.js';
+
+const unavailable = postgresUnavailableReason();
+const FIXTURE = new URL('../fixtures/layout-1/postgres.sql', import.meta.url);
+const OPENER = new URL('../fixtures/open-store.ts', import.meta.url);
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function schemaOf(url: string): Promise<{ version: string | undefined; tables: string[] }> {
+  const version = (await query<{ value: string }>(url, "SELECT value FROM oaas_meta WHERE key = 'schema_version'"))[0]?.value;
+  const tables = (await query<{ name: string }>(url, "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).map((r) => r.name);
+  return { version, tables };
+}
+
+describe.skipIf(unavailable !== undefined)('PostgreSQL layout 1 to 2', () => {
+  let server: PostgresServer;
+  let url: string;
+  const stores: PostgresStore[] = [];
+  const children: TsChild[] = [];
+
+  beforeAll(async () => {
+    const started = await startPostgres();
+    if (started === undefined) throw new Error('postgres binaries were found but startPostgres() gave up');
+    server = started;
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  beforeEach(async () => {
+    url = await server.createDatabase();
+    await query(url, await readFile(FIXTURE, 'utf8'));
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      child.signal('SIGKILL');
+      await child.exit();
+    }
+    for (const store of stores.splice(0)) await store.close();
+    await server.dropDatabase(url);
+  });
+
+  const open = (): PostgresStore => {
+    const store = new PostgresStore({ url, poolSize: 2 });
+    stores.push(store);
+    return store;
+  };
+
+  it('starts from a database of layout 1', async () => {
+    expect(await schemaOf(url)).toEqual({ version: '1', tables: ['oaas_entries', 'oaas_meta', 'oaas_objects'] });
+  });
+
+  it('migrates on open: every object, version and entry byte-exact, in one table', async () => {
+    const store = open();
+    await store.open();
+    expect(await schemaOf(url)).toEqual({ version: '2', tables: ['oaas_meta', 'oaas_objects'] });
+    const migrated = comparable(await everything(store));
+    expect(Object.keys(migrated)).toHaveLength(5 + GENERATED);
+    expect(migrated).toEqual(await expected());
+    const key = { clsId: 'fixture.Account', partitionId: 0, objectId: 'alice' };
+    expect(await store.apply([{ kind: 'put', key, expectedVersion: 3, set: new Map([['balance', new TextEncoder().encode('1')]]) }])).toEqual([4]);
+  });
+
+  it('migrates once when two processes open the database at the same time', async () => {
+    const [a, b] = [open(), open()];
+    await Promise.all([a.open(), b.open()]);
+    expect((await schemaOf(url)).version).toBe('2');
+    expect(comparable(await everything(b))).toEqual(await expected());
+  });
+
+  it('leaves layout 1 intact when the process is killed in the middle, and migrates on the next open', async () => {
+    await query(url, `INSERT INTO oaas_objects SELECT 'fixture.Bulk', 0, 'b-' || lpad(i::text, 6, '0'), 2 FROM generate_series(1, 100000) AS i;
+      INSERT INTO oaas_entries SELECT cls_id, partition_id, object_id, 'count', convert_to(substr(object_id, 3), 'UTF8') FROM oaas_objects WHERE cls_id = 'fixture.Bulk'`);
+    const child = new TsChild(OPENER, [url]);
+    children.push(child);
+    await child.waitFor((line) => line === 'opening');
+    // Kill once the migration is rewriting rows: its transaction has added the new columns and runs its reads and updates.
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      const started = Date.now();
+      for (;;) {
+        const running = await watcher.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'oaas-sdk' AND (query LIKE 'UPDATE oaas_objects o SET state%' OR query LIKE '%FROM oaas_entries%')",
+        );
+        if (Number(running.rows[0]?.n) > 0) break;
+        if (Date.now() - started > 20_000 || child.lines.includes('opened')) throw new Error(`the migration was not caught in the middle: ${child.stdout}`);
+      }
+    } finally {
+      await watcher.end();
+    }
+    child.signal('SIGKILL');
+    await child.exit();
+    expect(child.lines).not.toContain('opened');
+    // The server rolls the transaction back once it notices the connection is gone.
+    for (let i = 0; i < 500; i++) {
+      const left = await query<{ n: string }>(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'oaas-sdk'");
+      if (Number(left[0]?.n) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await schemaOf(url)).toEqual({ version: '1', tables: ['oaas_entries', 'oaas_meta', 'oaas_objects'] });
+    const columns = await query<{ column_name: string }>(url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'oaas_objects' ORDER BY ordinal_position");
+    expect(columns.map((c) => c.column_name)).toEqual(['cls_id', 'partition_id', 'object_id', 'version']);
+
+    const store = open();
+    await store.open();
+    expect((await schemaOf(url)).version).toBe('2');
+    expect(comparable(await everything(store))).toEqual(await expected());
+    expect((await store.list('fixture.Bulk', 0, { limit: 1 })).objects[0]).toEqual({ objectId: 'b-000001', version: 2, entryCount: 1 });
+    expect(new TextDecoder().decode((await store.get({ clsId: 'fixture.Bulk', partitionId: 0, objectId: 'b-100000' }))?.entries.get('count'))).toBe('100000');
+  });
+});
