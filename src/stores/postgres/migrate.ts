@@ -36,7 +36,7 @@ export async function migrateFromLayout1(client: PoolClient): Promise<void> {
     for (const entry of (await client.query<EntryRow>(ENTRIES, keys)).rows) {
       const id = idOf(entry);
       let found = entries.get(id);
-      if (found === undefined) entries.set(id, (found = new Map()));
+      if (found === undefined) entries.set(id, (found = new Map<string, Uint8Array>()));
       found.set(entry.entry_key, entry.value);
     }
     const documents = rows.map((row) => encodeDocument(entries.get(idOf(row)) ?? new Map<string, Uint8Array>()));
