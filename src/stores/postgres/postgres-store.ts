@@ -159,7 +159,9 @@ export class PostgresStore implements Store {
       const pool = await this.ready();
       const fence = options?.fence;
       if (fence !== undefined) await this.ensureClusterTables(pool);
-      return applyBatch(pool, prepared, options?.isolation ?? 'read-committed', fence === undefined ? undefined : { fence, ...this.fenceTimeouts() });
+      const fenced = fence === undefined ? undefined : { fence, ...this.fenceTimeouts() };
+      const isolation = options?.isolation ?? 'read-committed';
+      return trusted && prepared.every(isWholeState) ? applyStates(pool, prepared, isolation, fenced) : applyBatch(pool, prepared, isolation, fenced);
     });
   }
 
@@ -293,6 +295,63 @@ async function readObjects(pool: Pool, keys: readonly ObjectKey[]): Promise<(Sto
   });
 }
 
+/** A put of a whole state, or a delete, each with the version it expects: what {@link applyStates} writes. */
+function isWholeState(p: Prepared): boolean {
+  return p.op.expectedVersion !== undefined && (p.op.kind === 'delete' || p.state !== undefined);
+}
+
+interface Fenced { fence: CommitFence; timeoutMs: number; statementTimeoutMs: number }
+
+/**
+ * The SDK's own batches: one transaction with at most one statement per kind
+ * of op, each checking the expected versions as it writes (`WHERE version =`,
+ * `ON CONFLICT DO NOTHING`). Rows are locked as they are written, in the
+ * order of the sorted batch; an object whose version did not match is not
+ * written and not returned, which rolls the whole batch back as a conflict.
+ */
+async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined): Promise<number[]> {
+  const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const updates = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion !== 0);
+  const inserts = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion === 0);
+  const deletes = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion !== 0);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error): void => { broken = error; };
+  client.on('error', onError);
+  try {
+    await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
+    if (fenced !== undefined) await checkFence(client, fenced.fence);
+    const written = new Map<string, number>();
+    const keep = (rows: readonly KeyRow[]): void => { for (const row of rows) written.set(keyOf(row), Number(row.version)); };
+    if (updates.length > 0) {
+      keep((await client.query<KeyRow>(SQL.updateStates, [...columns(updates.map((p) => p.op.key)), updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount)])).rows);
+    }
+    if (inserts.length > 0) keep((await client.query<KeyRow>(SQL.insertStates, [...columns(inserts.map((p) => p.op.key)), inserts.map((p) => p.state), inserts.map((p) => p.entryCount)])).rows);
+    const removed = new Set<string>();
+    if (deletes.length > 0) {
+      for (const row of (await client.query<KeyRow>(SQL.deleteAtVersions, [...columns(deletes.map((p) => p.op.key)), deletes.map((p) => p.op.expectedVersion)])).rows) removed.add(keyOf(row));
+    }
+    // A delete expecting no object only checks that there is none.
+    const absent = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion === 0);
+    const present = absent.length === 0 ? [] : (await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows;
+    const missed = sorted.filter((p) => (p.op.kind === 'put' ? !written.has(p.id) : p.op.expectedVersion === 0 ? present.some((row) => keyOf(row) === p.id) : !removed.has(p.id)));
+    if (missed.length > 0) throw new CreationRace(missed);
+    await client.query('COMMIT');
+    return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken ??= rollbackError instanceof Error ? rollbackError : translateError('rollback', rollbackError);
+    });
+    const lost = error instanceof CreationRace ? error.raced : isSerializationFailure(error) ? batch : undefined;
+    if (lost === undefined) throw error;
+    if (broken !== undefined) throw broken;
+    throw await freshConflict(client, lost, undefined, error instanceof CreationRace ? undefined : error);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 /**
  * One transaction: lock and check, then write set-based; versions come back
  * aligned with `batch`. A fenced batch checks (and share-locks) its slots
@@ -375,7 +434,7 @@ function documentOf(p: Prepared, row: ReadRow | undefined): EncodedDocument {
   return encodeDocument(applyDelta(row === undefined ? new Map<string, Uint8Array>() : decodeDocument(row.state, row.raw), p.set, op?.remove));
 }
 
-/** Puts that expected to create an object another transaction created since the batch's read. */
+/** Ops whose expected version did not hold when they were written (a creation another transaction raced, say). */
 class CreationRace extends Error {
   constructor(readonly raced: readonly Prepared[]) {
     super('objects were created concurrently');

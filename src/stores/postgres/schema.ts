@@ -165,6 +165,19 @@ export const SQL = {
     WHERE o.version = excluded.version - 1 OR (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(8)})
     RETURNING cls_id, partition_id, object_id, version`,
   deleteObjects: `DELETE FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
+  // The SDK's own batches (whole states, expected versions): the version check is part of each write, so a batch
+  // is at most one statement per kind of op, and a row that does not match is simply not returned.
+  updateStates: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count
+    FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::int[]) AS u(cls_id, partition_id, object_id, expected, state, entry_count)
+    WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected
+    RETURNING o.cls_id, o.partition_id, o.object_id, o.version`,
+  insertStates: `INSERT INTO oaas_objects ${OBJECT_COLUMNS}
+    SELECT cls_id, partition_id, object_id, 1, state, NULL, entry_count FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[])
+      AS u(cls_id, partition_id, object_id, state, entry_count)
+    ON CONFLICT ${KEY_COLUMNS} DO NOTHING RETURNING cls_id, partition_id, object_id, version`,
+  deleteAtVersions: `DELETE FROM oaas_objects o USING unnest($1::text[], $2::int[], $3::text[], $4::int8[]) AS u(cls_id, partition_id, object_id, expected)
+    WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected
+    RETURNING o.cls_id, o.partition_id, o.object_id, o.version`,
   /** `$3` is the lower bound (exclusive after a cursor), `$5` the prefix's upper bound, `$4` the limit. */
   list: (after: boolean, bounded: boolean): string => `SELECT object_id, version, entry_count
     FROM oaas_objects WHERE cls_id = $1 AND partition_id = $2 AND object_id ${after ? '>' : '>='} $3
