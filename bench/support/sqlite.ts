@@ -22,9 +22,9 @@ export function dbPath(name: string): string {
   return join(root, `${name}.db`);
 }
 
-/** The SDK store spec for a new database file. */
-export function sdkStoreSpec(name: string): string {
-  return `sqlite:${dbPath(name)}?synchronous=${sqliteSettings.synchronous}`;
+/** The SDK store spec for a new database file, at the run's `synchronous` setting unless one is given. */
+export function sdkStoreSpec(name: string, synchronous: Synchronous = sqliteSettings.synchronous): string {
+  return `sqlite:${dbPath(name)}?synchronous=${synchronous}`;
 }
 
 /** Applies the run's settings to a raw connection (the SDK's store applies the same ones itself). */
