@@ -5,6 +5,7 @@
  *     npm run bench -- --only 1,3        some of them
  *     npm run bench -- --full            scenario 5 with 1M sessions instead of 200k
  *     npm run bench -- --out results.md  also write the report as Markdown
+ *     npm run bench -- --smoke           every scenario once at a tiny size (CI: the code runs; the figures mean nothing)
  *     BENCH_SQLITE_SYNCHRONOUS=full npm run bench
  *
  * Every scenario is bounded in size and time, uses local SQLite files (3b
@@ -18,28 +19,33 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { shutdown } from '../src/index.js';
-import { hotObject } from './scenarios/hot-object.js';
-import { commitVsLoaded } from './scenarios/commit-vs-loaded.js';
-import { cacheLatency } from './scenarios/cache-latency.js';
-import { cluster } from './scenarios/cluster.js';
-import { manyObjects } from './scenarios/many-objects.js';
-import { manyObjectsServers } from './scenarios/many-objects-servers.js';
-import { memory } from './scenarios/memory.js';
-import { methodOverhead } from './scenarios/method-overhead.js';
-import { remoteInvocation } from './scenarios/remote-invocation.js';
-import { scopeCost } from './scenarios/scope-cost.js';
-import { environment } from './support/env.js';
-import { renderReport, type BenchOptions, type ScenarioReport } from './support/report.js';
-import { removeDatabases } from './support/sqlite.js';
-import { table } from './support/stats.js';
+import type { BenchOptions, ScenarioReport } from './support/report.js';
 
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     full: { type: 'boolean', default: false },
     out: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
   },
 });
+// Before the scenarios load: their sizes are read when their modules are evaluated (see support/size.ts).
+if (values.smoke) process.env.OAAS_BENCH_SMOKE = '1';
+const { hotObject } = await import('./scenarios/hot-object.js');
+const { commitVsLoaded } = await import('./scenarios/commit-vs-loaded.js');
+const { cacheLatency } = await import('./scenarios/cache-latency.js');
+const { cluster } = await import('./scenarios/cluster.js');
+const { manyObjects } = await import('./scenarios/many-objects.js');
+const { manyObjectsServers } = await import('./scenarios/many-objects-servers.js');
+const { memory } = await import('./scenarios/memory.js');
+const { methodOverhead } = await import('./scenarios/method-overhead.js');
+const { remoteInvocation } = await import('./scenarios/remote-invocation.js');
+const { scopeCost } = await import('./scenarios/scope-cost.js');
+const { environment } = await import('./support/env.js');
+const { renderReport } = await import('./support/report.js');
+const { removeDatabases } = await import('./support/sqlite.js');
+const { table } = await import('./support/stats.js');
+
 const options: BenchOptions = { full: values.full };
 const scenarios: [string, () => Promise<ScenarioReport>][] = [
   ['1', methodOverhead],
@@ -61,6 +67,7 @@ const header = table(
   environment().map(([k, v]) => [k, v]),
 );
 console.log(`# oaas-sdk benchmarks\n\n${header}\n`);
+if (values.smoke) console.log('Smoke run: every scenario once at a tiny size. The figures below measure nothing.\n');
 
 const reports: ScenarioReport[] = [];
 const started = performance.now();

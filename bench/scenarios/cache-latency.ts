@@ -11,10 +11,11 @@ import type { ObjectKey, Store, WriteOp } from '../../src/stores/store.js';
 import type { ScenarioReport } from '../support/report.js';
 import { postgresSettings, redisSettings, withServers } from '../support/servers.js';
 import { fmt, table } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
-const OBJECTS = 2000;
-const PASSES = 3;
-const CHUNK = 500;
+const OBJECTS = scaled(2000, 100);
+const PASSES = scaled(3, 1);
+const CHUNK = scaled(500, 50);
 
 const encoder = new TextEncoder();
 const keys: ObjectKey[] = Array.from({ length: OBJECTS }, (_, i) => ({ clsId: 'bench.Counter', partitionId: 0, objectId: `obj-${String(i).padStart(5, '0')}` }));

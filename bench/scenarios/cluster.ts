@@ -26,16 +26,17 @@ import { takeover, type Trial } from './cluster-takeover.js';
 import { Histogram } from '../support/histogram.js';
 import { postgresSettings, withServers } from '../support/servers.js';
 import { fmt, prng, ratioText, ratios, spread, summarize, table } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
 const LEASE_MS = 2000;
 const OBJECTS = 48;
 /** In-process workers and HTTP connections in all, shared evenly by the members of a cluster. */
 const WORKERS = 12;
 const CONNECTIONS = 12;
-const RUN_MS = 2000;
-const WARMUP_MS = 1000;
-const RUNS = 3;
-const TAKEOVER_TRIALS = 3;
+const RUN_MS = scaled(2000, 300);
+const WARMUP_MS = scaled(1000, 100);
+const RUNS = scaled(3, 1);
+const TAKEOVER_TRIALS = scaled(3, 1);
 const IDS = Array.from({ length: OBJECTS }, (_, i) => `c${i}`);
 
 interface Cluster {

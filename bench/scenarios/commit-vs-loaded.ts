@@ -8,12 +8,13 @@ import type { ScenarioReport } from '../support/report.js';
 import { BenchCounter } from '../support/services.js';
 import { sdkStoreSpec } from '../support/sqlite.js';
 import { fmt, prng, ratioText, ratios, spread, summarize, table, yieldToLoop } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
-const SIZES = [1_000, 10_000, 100_000];
+const SIZES = [scaled(1_000, 100), scaled(10_000, 300), scaled(100_000, 1_000)];
 /** Objects created per commit while loading. */
-const CHUNK = 10_000;
-const WARMUP = 100;
-const SAMPLES = 51;
+const CHUNK = scaled(10_000, 500);
+const WARMUP = scaled(100, 5);
+const SAMPLES = scaled(51, 5);
 const TARGET_RATIO = 2;
 
 async function commitTimes(size: number, label: string): Promise<{ times: number[]; live: number }> {

@@ -10,11 +10,12 @@ import type { ScenarioReport, Verdict } from '../support/report.js';
 import { BenchCounter } from '../support/services.js';
 import { dbPath, sqliteSettings } from '../support/sqlite.js';
 import { fmt, ratioText, ratios, spread, summarize, table, yieldToLoop } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
-const UPDATES = 100_000;
+const UPDATES = scaled(100_000, 2_000);
 /** Increments between two yields to the event loop (a loop of awaited calls never lets timers run). */
 const YIELD_EVERY = 100;
-const RUNS = 3;
+const RUNS = scaled(3, 1);
 const CONFIGS: readonly (number | undefined)[] = [undefined, 10, 100, 1000];
 
 interface Run {

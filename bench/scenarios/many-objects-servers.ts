@@ -15,10 +15,11 @@ import type { ScenarioReport } from '../support/report.js';
 import { postgresSettings, redisSettings, withServers } from '../support/servers.js';
 import { BenchCounter } from '../support/services.js';
 import { prng, ratioText, ratios, shuffle, spread, summarize, table, yieldToLoop } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
-const OBJECTS = 10_000;
+const OBJECTS = scaled(10_000, 200);
 const UPDATES_PER_OBJECT = 10;
-const RUNS = 5;
+const RUNS = scaled(5, 1);
 const YIELD_EVERY = 1000;
 
 const ids = Array.from({ length: OBJECTS }, (_, i) => `obj-${String(i).padStart(5, '0')}`);

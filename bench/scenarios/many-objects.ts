@@ -12,10 +12,11 @@ import type { ScenarioReport } from '../support/report.js';
 import { BenchCounter } from '../support/services.js';
 import { dbPath, openRaw, sdkStoreSpec } from '../support/sqlite.js';
 import { fmt, prng, ratioText, ratios, shuffle, spread, summarize, table, yieldToLoop } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
-const OBJECTS = 10_000;
+const OBJECTS = scaled(10_000, 200);
 const UPDATES_PER_OBJECT = 10;
-const RUNS = 7;
+const RUNS = scaled(7, 1);
 const YIELD_EVERY = 1000;
 
 interface Timing {

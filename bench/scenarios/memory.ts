@@ -8,10 +8,11 @@ import { fileURLToPath } from 'node:url';
 import type { BenchOptions, ScenarioReport } from '../support/report.js';
 import { dbPath } from '../support/sqlite.js';
 import { fmt, table } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
-const OBJECTS = 100_000;
+const OBJECTS = scaled(100_000, 2_000);
 /** 1M sessions take about two minutes here; the default run does a fifth of them (`--full` runs them all). */
-const SESSIONS = { default: 200_000, full: 1_000_000 };
+const SESSIONS = { default: scaled(200_000, 2_000), full: scaled(1_000_000, 2_000) };
 const MAX_BYTES_PER_OBJECT = 1024;
 /** "Flat": the settled heap after the last session is at most this much above the one before the first. */
 const MAX_GROWTH_BYTES = 1024 * 1024;

@@ -17,11 +17,12 @@ import autocannon from 'autocannon';
 import type { ScenarioReport } from '../support/report.js';
 import { sdkStoreSpec } from '../support/sqlite.js';
 import { ratioText, ratios, spread, summarize, table } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
 const CONNECTIONS = 10;
-const DURATION_S = 5;
+const DURATION_S = scaled(5, 1);
 const WARMUP_S = 1;
-const RUNS = 2;
+const RUNS = scaled(2, 1);
 const KEYS = Array.from({ length: 10 }, (_, i) => `k${i}`);
 const CLS = 'bench.Counter';
 const root = fileURLToPath(new URL('../..', import.meta.url));

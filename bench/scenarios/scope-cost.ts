@@ -11,8 +11,9 @@ import type { ScenarioReport } from '../support/report.js';
 import { BenchCounter } from '../support/services.js';
 import { dbPath, openRaw, sdkStoreSpec } from '../support/sqlite.js';
 import { ratioText, ratios, spread, summarize, table } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
-const ROUNDS = 5;
+const ROUNDS = scaled(5, 1);
 const IDS = ['a', 'b', 'c'];
 
 export async function scopeCost(): Promise<ScenarioReport> {
@@ -41,7 +42,7 @@ export async function scopeCost(): Promise<ScenarioReport> {
     return created;
   });
   for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ time: 300, warmupTime: 100, iterations: 20 });
+    const bench = new Bench({ time: scaled(300, 10), warmupTime: scaled(100, 5), iterations: scaled(20, 2) });
     bench
       .add(names[0]!, async () => {
         await sessionScope(async () => {
