@@ -69,6 +69,8 @@ export class ObjectCore {
   lock: ObjectLock | undefined;
   /** Cluster mode: the object's slot, computed once by the router. */
   slot: number | undefined;
+  /** Where the store last said it keeps the object (`StoredObject.hint`), handed back with the next write. */
+  storeHint: number | undefined;
   private elsewhere = false;
   private foreign = false;
 

@@ -1,7 +1,7 @@
 import { encodeState, textToBytes } from '../object/codec.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { StateFields } from '../object/state-fields.js';
-import type { ObjectKey, PutOp, WriteOp } from '../stores/store.js';
+import type { ObjectKey, TrustedPut, WriteOp } from '../stores/store.js';
 
 /** What one commit will do to one object, and what it saw when it looked. */
 export interface ObjectChange {
@@ -19,12 +19,14 @@ export interface ObjectChange {
  * one document (`state`, for stores that keep an object in one row) and the
  * delta (`set`), which is only encoded to bytes if a store reads it.
  */
-class ObjectPut implements PutOp {
+export class ObjectPut implements TrustedPut {
   readonly kind = 'put';
   private delta: Map<string, Uint8Array> | undefined;
 
   constructor(
     readonly key: ObjectKey,
+    /** The object's store hint; the store updates it when it writes the put. */
+    public hint: number | undefined,
     readonly expectedVersion: number,
     readonly state: string | undefined,
     readonly entryCount: number | undefined,
@@ -88,5 +90,5 @@ export function computeChange(core: ObjectCore): ObjectChange {
     }
     state += '}';
   }
-  return { core, op: new ObjectPut(core.key, isNew ? 0 : core.version, state, entryCount, fields, texts), seq, encoded: texts };
+  return { core, op: new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts), seq, encoded: texts };
 }

@@ -5,7 +5,7 @@ import { AlreadyExistsError, ConflictError, FencedError, LockTimeoutError, OaasE
 import type { ObjectCore } from '../object/object-core.js';
 import { TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type Store } from '../stores/store.js';
 import { chainHolds, type ChainLink } from './call-chain.js';
-import { computeChange, type ObjectChange } from './change-set.js';
+import { computeChange, ObjectPut, type ObjectChange } from './change-set.js';
 import type { IdentityMap } from './identity-map.js';
 import { forgetEverywhere, type CommitResult } from './session.js';
 
@@ -186,6 +186,7 @@ export class CommitPipeline {
     const core = change.core;
     const written = version !== undefined && change.op?.kind === 'put';
     const outcome = core.committedChange(change.seq, written ? version : undefined, written ? change.encoded : undefined);
+    if (written && change.op instanceof ObjectPut) core.storeHint = change.op.hint;
     if (outcome === 'removed') this.identity.remove(core);
     if (outcome !== 'dirty') forgetEverywhere(core);
   }

@@ -170,4 +170,5 @@ function applyStored(core: ObjectCore, stored: StoredObject): void {
     fields.push([prop, decodeState(text), text]);
   }
   core.adoptStored(stored.version, fields, foreign);
+  core.storeHint = stored.hint;
 }

@@ -22,6 +22,13 @@ export interface StoredObject {
   /** Starts at 1 when the object is created and grows by 1 with every write. */
   readonly version: number;
   readonly entries: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Where the store found the object (the SQLite store: its row id), for the
+   * SDK to hand back in a trusted put of the same object so that the store
+   * finds the row without a key lookup. Opaque; a store checks it and falls
+   * back to the key when it no longer holds.
+   */
+  readonly hint?: number | undefined;
 }
 
 /**
@@ -48,6 +55,17 @@ export interface PutOp {
    */
   readonly state?: string | undefined;
   readonly entryCount?: number | undefined;
+  /** Read only in a {@link TRUSTED_BATCH}: the object's {@link StoredObject.hint}, if it has one. */
+  readonly hint?: number | undefined;
+}
+
+/**
+ * A put of a {@link TRUSTED_BATCH}: a store that keeps hints writes the
+ * object's new one into `hint` once the put is written, and the SDK keeps
+ * it for the object's next commit.
+ */
+export interface TrustedPut extends PutOp {
+  hint: number | undefined;
 }
 
 /** Delete one object with all its entries. Deleting an absent object is a no-op unless a version is expected. */

@@ -62,7 +62,7 @@ describe.skipIf(unavailable !== undefined)('postgres membership', () => {
       const membership = new PostgresMembership({ url: fresh });
       await membership.join({ id: 'a', url: 'http://a.test' }, 1000);
       const meta = await query<{ key: string; value: string }>(fresh, 'SELECT key, value FROM oaas_meta ORDER BY key');
-      expect(meta).toEqual([{ key: 'cluster_schema_version', value: '1' }, { key: 'schema_version', value: '1' }]);
+      expect(meta).toEqual([{ key: 'cluster_schema_version', value: '1' }, { key: 'schema_version', value: '2' }]);
       const rows = await query(fresh, 'SELECT id, url, incarnation, active FROM oaas_members');
       expect(rows).toEqual([{ id: 'a', url: 'http://a.test', incarnation: '1', active: true }]);
       await Promise.all([store.close(), membership.close()]);

@@ -65,7 +65,7 @@ describe('SQLite layout 1 to 2', () => {
   it('migrates on open: every object, version and entry byte-exact, in one table', async () => {
     const store = open();
     await store.open();
-    expect(schemaOf(path)).toEqual({ version: '2', tables: ['oaas_meta', 'oaas_objects'] });
+    expect(schemaOf(path)).toEqual({ version: '2', tables: ['oaas_meta', 'oaas_objects', 'sqlite_sequence'] });
     const migrated = comparable(await everything(store));
     expect(Object.keys(migrated)).toHaveLength(5 + GENERATED);
     expect(migrated).toEqual(await expected());

@@ -5,10 +5,17 @@ export const SCHEMA_VERSION = '2';
 /** The layout the previous releases wrote; migrated in place on open. */
 export const LAYOUT_1 = '1';
 
-/** The object table of layout 2, under a given name (the migration builds it beside the old one). */
+/**
+ * The object table of layout 2, under a given name (the migration builds it
+ * beside the old one). Rows have an id that is never reused (AUTOINCREMENT),
+ * so a writer that remembers an object's id can update its row by id (as
+ * fast as any ORM's update of a row) and learn from a miss that the object
+ * was deleted or re-created since.
+ */
 export function objectsDdl(table: string): string {
   return `
 CREATE TABLE IF NOT EXISTS ${table} (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   cls_id TEXT NOT NULL,
   partition_id INTEGER NOT NULL,
   object_id TEXT NOT NULL,
@@ -16,7 +23,7 @@ CREATE TABLE IF NOT EXISTS ${table} (
   state TEXT NOT NULL,
   raw TEXT,
   entry_count INTEGER NOT NULL,
-  PRIMARY KEY (cls_id, partition_id, object_id)
-) WITHOUT ROWID`;
+  UNIQUE (cls_id, partition_id, object_id)
+)`;
 }
 

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
-import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ListedObject, type ObjectKey, type PutOp, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ListedObject, type ObjectKey, type PutOp, type Store, type StoredObject, type TrustedPut, type WriteOp } from '../store.js';
 import { applyDelta, decodeDocument, encodeDocument } from '../state-document.js';
 import { describeValue as describe } from '../../describe.js';
 import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd, refuseFence } from '../validate.js';
@@ -32,6 +32,7 @@ export interface SqliteStoreOptions {
 }
 
 interface ObjectRow {
+  readonly id: number;
   readonly version: number;
   readonly state: string;
   readonly raw: string | null;
@@ -53,15 +54,18 @@ function prepareStatements(db: Database.Database) {
   const where = 'cls_id = ? AND partition_id = ? AND object_id = ?';
   return {
     version: db.prepare<KeyParams, number>(`SELECT version FROM oaas_objects WHERE ${where}`).pluck(),
-    object: db.prepare<KeyParams, ObjectRow>(`SELECT version, state, raw FROM oaas_objects WHERE ${where}`),
+    object: db.prepare<KeyParams, ObjectRow>(`SELECT id, version, state, raw FROM oaas_objects WHERE ${where}`),
     // The SDK's writes: the version check is part of the statement, so an object costs one statement.
-    update: db.prepare<[version: number, state: string, entryCount: number, ...KeyParams, expected: number]>(
-      `UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE ${where} AND version = ?`,
+    updateById: db.prepare<[version: number, state: string, entryCount: number, id: number, expected: number]>(
+      'UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE id = ? AND version = ?',
     ),
-    insert: db.prepare<RowParams>(
+    update: db.prepare<[version: number, state: string, entryCount: number, ...KeyParams, expected: number], number>(
+      `UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE ${where} AND version = ? RETURNING id`,
+    ).pluck(),
+    insert: db.prepare<RowParams, number>(
       `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, raw, entry_count) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (cls_id, partition_id, object_id) DO NOTHING`,
-    ),
+       ON CONFLICT (cls_id, partition_id, object_id) DO NOTHING RETURNING id`,
+    ).pluck(),
     // Other writes, after the version was checked under the write lock.
     write: db.prepare<RowParams>(
       `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, raw, entry_count) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -84,13 +88,13 @@ class Connection {
   readonly statements: Statements;
   /** A deferred transaction gives every key of one getMany the same snapshot. */
   readonly readMany: (keys: readonly ObjectKey[]) => (StoredObject | undefined)[];
-  readonly apply: Database.Transaction<(ops: readonly WriteOp[]) => number[]>;
+  readonly apply: Database.Transaction<(ops: readonly WriteOp[], trusted: boolean) => number[]>;
 
   constructor(readonly db: Database.Database) {
     const statements = prepareStatements(db);
     this.statements = statements;
     this.readMany = db.transaction((keys: readonly ObjectKey[]) => keys.map((key) => read(statements, key)));
-    this.apply = db.transaction((ops: readonly WriteOp[]) => applyBatch(statements, ops));
+    this.apply = db.transaction((ops: readonly WriteOp[], trusted: boolean) => applyBatch(statements, ops, trusted));
   }
 }
 
@@ -155,9 +159,10 @@ export class SqliteStore implements Store {
   apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
     return this.run('apply', () => {
       // Always serializable (one writer at a time), so `options.isolation` is only checked.
-      if (options?.[TRUSTED_BATCH] !== true) checkBatch(ops, options);
+      const trusted = options?.[TRUSTED_BATCH] === true;
+      if (!trusted) checkBatch(ops, options);
       refuseFence(options, 'sqlite');
-      return ops.length === 0 ? [] : this.connect().apply.immediate(ops);
+      return ops.length === 0 ? [] : this.connect().apply.immediate(ops, trusted);
     });
   }
 
@@ -219,7 +224,7 @@ export class SqliteStore implements Store {
 function read(s: Statements, key: ObjectKey): StoredObject | undefined {
   const row = s.object.get(key.clsId, key.partitionId, key.objectId);
   if (row === undefined) return undefined;
-  return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: row.version, entries: decodeDocument(row.state, row.raw) };
+  return { key: { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId }, version: row.version, entries: decodeDocument(row.state, row.raw), hint: row.id };
 }
 
 /**
@@ -227,7 +232,7 @@ function read(s: Statements, key: ObjectKey): StoredObject | undefined {
  * batch stops writing, checks the remaining objects, and throws one
  * `ConflictError` listing all of them; the throw rolls the transaction back.
  */
-function applyBatch(s: Statements, ops: readonly WriteOp[]): number[] {
+function applyBatch(s: Statements, ops: readonly WriteOp[], trusted: boolean): number[] {
   const versions: number[] = [];
   let conflicts: VersionConflict[] | undefined;
   for (const op of ops) {
@@ -239,7 +244,7 @@ function applyBatch(s: Statements, ops: readonly WriteOp[]): number[] {
       if (expected !== undefined && expected !== actual) conflicts.push({ ref: { clsId, partitionId, objectId }, expected, actual });
       continue;
     }
-    const version = op.kind === 'delete' ? deleteObject(s, op.key, expected) : writeObject(s, op, expected);
+    const version = op.kind === 'delete' ? deleteObject(s, op.key, expected) : writeObject(s, op, expected, trusted);
     if (version === undefined) {
       const actual = s.version.get(clsId, partitionId, objectId) ?? 0;
       conflicts = [{ ref: { clsId, partitionId, objectId }, expected: expected ?? actual, actual }];
@@ -267,11 +272,16 @@ function deleteObject(s: Statements, key: ObjectKey, expected: number | undefine
  * is not the expected one. A put that carries its whole state (the SDK's)
  * is one statement; any other is merged into the stored entries first.
  */
-function writeObject(s: Statements, op: PutOp, expected: number | undefined): number | undefined {
+function writeObject(s: Statements, op: PutOp, expected: number | undefined, trusted: boolean): number | undefined {
   const { clsId, partitionId, objectId } = op.key;
-  if (op.state !== undefined && op.entryCount !== undefined && expected !== undefined) {
-    if (expected === 0) return s.insert.run(clsId, partitionId, objectId, 1, op.state, null, op.entryCount).changes === 1 ? 1 : undefined;
-    return s.update.run(expected + 1, op.state, op.entryCount, clsId, partitionId, objectId, expected).changes === 1 ? expected + 1 : undefined;
+  if (trusted && op.state !== undefined && op.entryCount !== undefined && expected !== undefined) {
+    const put = op as TrustedPut;
+    if (expected > 0 && put.hint !== undefined && s.updateById.run(expected + 1, op.state, op.entryCount, put.hint, expected).changes === 1) return expected + 1;
+    // No hint, or it no longer holds (the row was deleted or re-created since): find the row by its key.
+    const id = expected === 0 ? s.insert.get(clsId, partitionId, objectId, 1, op.state, null, op.entryCount) : s.update.get(expected + 1, op.state, op.entryCount, clsId, partitionId, objectId, expected);
+    if (id === undefined) return undefined;
+    put.hint = id;
+    return expected + 1;
   }
   const row = s.object.get(clsId, partitionId, objectId);
   const actual = row?.version ?? 0;
