@@ -47,6 +47,8 @@ export interface OdgmDataServiceOptions {
   readonly collections?: Readonly<Record<string, number>> | undefined;
   /** ODGM_ENABLE_STRING_ENTRY_KEYS. @default true */
   readonly stringEntryKeys?: boolean | undefined;
+  /** Calls left out, answered `UNIMPLEMENTED` as the gateway's DataService answers `GetValue` and `BatchSetValues`. */
+  readonly without?: readonly string[] | undefined;
 }
 
 /** A running test DataService. */
@@ -234,6 +236,7 @@ export async function startOdgmDataService(options: OdgmDataServiceOptions = {})
     },
   };
   for (const [name, handler] of Object.entries(handlers)) {
+    if (options.without?.includes(name) === true) continue;
     implementation[name] = (call: ServerUnaryCall<unknown, object>, callback: sendUnaryData<object>) => {
       calls.push(name);
       try {
