@@ -15,6 +15,7 @@ import {
   currentSession,
   field,
   getAutoSessionManager,
+  healthCheck,
   method,
   runInSession,
   service,
@@ -145,6 +146,29 @@ describe('the ODGM store under the runtime', () => {
     })));
     expect(service.object('odgm.Journal', 0, 'j-c')?.version).toBe(1);
     expect(service.object('odgm.Journal', 0, 'j-d')?.version).toBe(1);
+  });
+});
+
+describe('health on the ODGM store', () => {
+  afterEach(async () => {
+    await shutdown({ timeoutMs: 1000 }).catch(() => undefined);
+  });
+
+  it('reports ODGM reachable by a round trip that names no class, and unreachable once it stops', async () => {
+    // Only the application's class is a collection, as in a deployment: a probe read of another class would fail.
+    const narrow = await startOdgmDataService({ collections: { 'odgm.Journal': 1 } });
+    try {
+      await configureOaas({ store: `odgm://${narrow.address}`, autoCommit: false, logLevel: 'silent' });
+      const up = await healthCheck();
+      expect(up).toMatchObject({ ok: true, store: { name: 'odgm', reachable: true } });
+      expect(narrow.calls.at(-1)).toBe('Capabilities');
+      await narrow.stop();
+      const down = await healthCheck();
+      expect(down.ok).toBe(false);
+      expect(down.store).toMatchObject({ reachable: false, error: expect.stringMatching(/^odgm ping failed: UNAVAILABLE/) as unknown });
+    } finally {
+      await narrow.stop();
+    }
   });
 });
 

@@ -4,12 +4,11 @@
  * (the store translates them at its boundary), except `NOT_FOUND` for an
  * object, which is an answer here, not a failure.
  */
-import { StoreError } from '../../errors.js';
 import { VAL_TYPE } from '../../protocol/oprc/messages.js';
 import type { ObjectKey } from '../store.js';
 import type { DataServiceClient } from './client.js';
 import { GRPC_STATUS, grpcStatus, isMissingShard } from './errors.js';
-import type { ObjectMetaEnvelope, ObjectRequest, WireValData } from './wire.js';
+import { wireCount, type ObjectMetaEnvelope, type ObjectRequest, type WireValData } from './wire.js';
 
 /**
  * The entry `GetValue` asks for to learn an object's version: ODGM answers
@@ -23,13 +22,6 @@ export type Found =
   | { readonly kind: 'absent' }
   | { readonly kind: 'deleted'; readonly version: number }
   | { readonly kind: 'live'; readonly version: number; readonly entries: ReadonlyMap<string, Uint8Array> };
-
-/** A 64-bit count from the wire (a decimal string), refused when it is not a safe integer. */
-export function wireCount(value: string | number | undefined, what: string): number {
-  const n = Number(value ?? 0);
-  if (!Number.isSafeInteger(n) || n < 0) throw new StoreError(`odgm: unexpected ${what} ${String(value)} in a DataService reply`, { transient: false });
-  return n;
-}
 
 function request(key: ObjectKey): ObjectRequest {
   return { cls_id: key.clsId, partition_id: key.partitionId, object_id: key.objectId };
@@ -103,9 +95,9 @@ export class OdgmCalls {
     );
   }
 
-  /** Whether this DataService keeps string entry keys, which `BatchSetValues` needs. */
-  async stringEntryKeys(timeoutMs: number): Promise<boolean> {
+  /** `Capabilities`: whether this DataService keeps string entry keys, which `BatchSetValues` needs. */
+  async capabilities(timeoutMs = this.timeoutMs): Promise<{ stringEntryKeys: boolean }> {
     const reply = await this.client.unary('Capabilities', {}, timeoutMs);
-    return reply.string_entry_keys === true;
+    return { stringEntryKeys: reply.string_entry_keys === true };
   }
 }

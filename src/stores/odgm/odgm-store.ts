@@ -10,10 +10,10 @@ import { ConflictError, InvalidArgumentError, StoreError, formatIdentity } from 
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
 import { checkBatch, checkKey, checkListOptions, checkPartition, refuseFence } from '../validate.js';
 import { ODGM_SERVICE_VARIABLE, addressProblem } from './address.js';
-import { OdgmCalls, wireCount, type Found } from './calls.js';
-import { DataServiceClient } from './client.js';
+import type { Found, OdgmCalls } from './calls.js';
 import { translateError } from './errors.js';
 import { MAX_ODGM_PARTITION, checkOdgmBatch, checkOdgmKey } from './names.js';
+import { wireCount } from './wire.js';
 import { writeDelete, writePut } from './writes.js';
 
 /** Options of {@link OdgmStore}. */
@@ -167,6 +167,21 @@ export class OdgmStore implements Store {
     });
   }
 
+  /**
+   * Measures one round trip to the DataService (`Capabilities`), in
+   * milliseconds, for health checks: a probe read would name a class, and
+   * ODGM answers for the classes it holds shards of only. Rejects with a
+   * transient `StoreError` when ODGM is unreachable.
+   */
+  ping(): Promise<number> {
+    return this.run('ping', async () => {
+      const calls = await this.connection();
+      const started = performance.now();
+      await calls.capabilities();
+      return performance.now() - started;
+    });
+  }
+
   /** Closes the channel. Idempotent; later calls reject with a non-transient `StoreError`. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -190,13 +205,15 @@ export class OdgmStore implements Store {
   }
 
   private async connect(): Promise<OdgmCalls> {
+    // Loaded now, not with the module: the root entry point imports this class, and the client brings protobufjs and gRPC.
+    const [{ DataServiceClient }, { OdgmCalls }] = await Promise.all([import('./client.js'), import('./calls.js')]);
     const client = await DataServiceClient.create(this.address);
     try {
       await client.waitForReady(this.connectTimeoutMs).catch((error: unknown) => {
         throw new StoreError(`odgm open failed: no connection to ${this.address} within ${this.connectTimeoutMs} ms`, { transient: true }, { cause: error });
       });
       const calls = new OdgmCalls(client, this.callTimeoutMs);
-      if (!(await calls.stringEntryKeys(this.connectTimeoutMs))) {
+      if (!(await calls.capabilities(this.connectTimeoutMs)).stringEntryKeys) {
         throw new StoreError(`odgm open failed: the DataService at ${this.address} has string entry keys switched off (ODGM_ENABLE_STRING_ENTRY_KEYS); the store needs them`, { transient: false });
       }
       return calls;

@@ -4,6 +4,14 @@
  * snake_case names, 64-bit integers as decimal strings, absent fields left
  * out (so an unset `optional` field is `undefined`, not its default).
  */
+import { StoreError } from '../../errors.js';
+
+/** A 64-bit count from the wire (a decimal string), refused when it is not a safe integer. */
+export function wireCount(value: string | number | undefined, what: string): number {
+  const n = Number(value ?? 0);
+  if (!Number.isSafeInteger(n) || n < 0) throw new StoreError(`odgm: unexpected ${what} ${String(value)} in a DataService reply`, { transient: false });
+  return n;
+}
 
 /** `ValData`: an entry's bytes (`type` 0, `VAL_TYPE_BYTE`, for every entry this SDK writes). */
 export interface WireValData {
