@@ -48,8 +48,10 @@ export class StateFields {
 export interface EntryKeyRule {
   /** The store, for messages: `the odgm store`. */
   readonly owner: string;
-  /** The key the store keeps for `key`; throws an `Error` saying why when it cannot keep it at all. */
+  /** The key the store keeps for `key`. */
   normalize(key: string): string;
+  /** Why the store cannot keep a normalised key at all (`undefined` when it can), e.g. a character it refuses. */
+  problem(key: string): string | undefined;
 }
 
 const cache = new WeakMap<ClassMeta, StateFields>();
@@ -98,9 +100,8 @@ export function stateFieldsOf(meta: ClassMeta, instance: object, rule?: EntryKey
 
 function storedKey(meta: ClassMeta, prop: string, key: string, rule: EntryKeyRule | undefined): string {
   if (rule === undefined) return key;
-  try {
-    return rule.normalize(key);
-  } catch (error) {
-    throw new RegistrationError(`${meta.clsId}: field ${prop} is stored as ${key}, which ${rule.owner} cannot keep: ${(error as Error).message}`, { cause: error });
-  }
+  const normalized = rule.normalize(key);
+  const problem = rule.problem(normalized);
+  if (problem !== undefined) throw new RegistrationError(`${meta.clsId}: field ${prop} is stored as ${key}, which ${rule.owner} cannot keep: ${problem}; give it a key with @field({ key })`);
+  return normalized;
 }

@@ -54,6 +54,15 @@ class Priced extends OaasObject {
   $amount = 0;
 }
 
+/** No state: stored as an object with no entries, which ODGM keeps at version 0. */
+@service('Marker', { package: 'odgm' })
+class Marker extends OaasObject {
+  @method()
+  async ping(): Promise<string> {
+    return 'pong';
+  }
+}
+
 const entryText = (entries: Map<string, Buffer> | undefined, name: string): unknown => {
   const value = entries?.get(name);
   return value === undefined ? undefined : JSON.parse(value.toString('utf8'));
@@ -96,6 +105,20 @@ describe('the ODGM store under the runtime', () => {
     await commitAll();
     expect(service.object('odgm.Journal', 0, 'j-1')?.version).toBe(2);
     expect(entryText(service.object('odgm.Journal', 0, 'j-1')?.entries, 'historylog')).toEqual(['first', 'second', 'third']);
+  });
+
+  it('keeps an object of a class with no fields at version 0, loads it back and deletes it', async () => {
+    await configureOaas({ store: `odgm://${service.address}`, autoCommit: false, logLevel: 'silent' });
+    Marker.create({}, { id: 'm-1' });
+    await commitAll();
+    expect(service.object('odgm.Marker', 0, 'm-1')).toEqual({ version: 0, tombstone: false, entries: new Map() });
+    await configureOaas({ store: `odgm://${service.address}`, autoCommit: false, logLevel: 'silent' });
+    const marker = await Marker.load('m-1');
+    expect([marker.version, await marker.ping()]).toEqual([0, 'pong']);
+    await marker.delete();
+    await commitAll();
+    expect(service.object('odgm.Marker', 0, 'm-1')).toMatchObject({ tombstone: true });
+    await expect(Marker.load('m-1')).rejects.toMatchObject({ code: 'OAAS_ERR_OBJECT_NOT_FOUND' });
   });
 
   it('lowercases keys for an OdgmStore given as the store object too', async () => {

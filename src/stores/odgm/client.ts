@@ -7,6 +7,7 @@
 import type * as Grpc from '@grpc/grpc-js';
 import type { Client, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import type { MethodDefinition, Options, PackageDefinition } from '@grpc/proto-loader';
+import { StoreError } from '../../errors.js';
 import { oprcRoot } from '../../protocol/oprc/messages.js';
 import { loadDriver } from '../optional-driver.js';
 import type { ListObjectsRequest, ObjectMetaEnvelope, UnaryCalls } from './wire.js';
@@ -34,18 +35,31 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_timeout_ms': 10_000,
 } as const;
 
-/** The `oprc.DataService` definition, built once per loaded proto-loader from the SDK's schema. */
+/** A service or call the SDK's schema lacks: a bug of this release, which no retry cures. */
+function schemaGap(name: string): StoreError {
+  return new StoreError(`odgm: ${name} is missing from the oprc schema (src/protocol/oprc/schema.ts)`, { transient: false });
+}
+
+/** The `oprc.DataService` definition, built by proto-loader from the SDK's schema. */
 export function dataServiceDefinition(protoLoader: { fromJSON(json: object, options: Options): PackageDefinition }): Record<string, MethodDefinition<object, object>> {
   const definition = protoLoader.fromJSON(oprcRoot().toJSON(), WIRE_OPTIONS)[DATA_SERVICE];
-  if (definition === undefined || 'format' in definition) throw new Error(`${DATA_SERVICE} is missing from the oprc schema`);
+  if (definition === undefined || 'format' in definition) throw schemaGap(DATA_SERVICE);
   return definition;
 }
 
-/** Loads the two optional packages, naming the one to install when it is missing. */
-async function loadGrpc(): Promise<{ grpc: typeof Grpc; methods: Record<string, MethodDefinition<object, object>> }> {
-  const grpc = await loadDriver('@grpc/grpc-js', 'store', 'the odgm store', () => import('@grpc/grpc-js'));
-  const protoLoader = await loadDriver('@grpc/proto-loader', 'store', 'the odgm store', () => import('@grpc/proto-loader'));
-  return { grpc, methods: dataServiceDefinition(protoLoader) };
+let loaded: Promise<{ grpc: typeof Grpc; methods: Record<string, MethodDefinition<object, object>> }> | undefined;
+
+/** Loads the two optional packages once, naming the one to install when it is missing (and trying again at the next call). */
+function loadGrpc(): Promise<{ grpc: typeof Grpc; methods: Record<string, MethodDefinition<object, object>> }> {
+  loaded ??= (async () => {
+    const grpc = await loadDriver('@grpc/grpc-js', 'store', 'the odgm store', () => import('@grpc/grpc-js'));
+    const protoLoader = await loadDriver('@grpc/proto-loader', 'store', 'the odgm store', () => import('@grpc/proto-loader'));
+    return { grpc, methods: dataServiceDefinition(protoLoader) };
+  })().catch((error: unknown) => {
+    loaded = undefined;
+    throw error;
+  });
+  return loaded;
 }
 
 /**
@@ -120,7 +134,7 @@ export class DataServiceClient {
 
   private method(name: string): MethodDefinition<object, object> {
     const definition = this.methods[name];
-    if (definition === undefined) throw new Error(`${DATA_SERVICE}.${name} is missing from the oprc schema`);
+    if (definition === undefined) throw schemaGap(`${DATA_SERVICE}.${name}`);
     return definition;
   }
 }

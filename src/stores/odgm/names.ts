@@ -44,12 +44,8 @@ export function nameProblem(name: string): string | undefined {
  */
 export const ODGM_ENTRY_KEYS: EntryKeyRule = {
   owner: 'the odgm store',
-  normalize(key: string): string {
-    const lower = asciiLowercase(key);
-    const problem = nameProblem(lower);
-    if (problem !== undefined) throw new Error(`${problem}; give the field a key ODGM can keep with @field({ key })`);
-    return lower;
-  },
+  normalize: asciiLowercase,
+  problem: nameProblem,
 };
 
 /** Checks that ODGM keeps a key's partition and object id as they are. */
