@@ -135,7 +135,8 @@ export class OdgmStore implements Store {
       if (ops.length === 0) return [];
       const [op] = ops;
       if (ops.length > 1 || op === undefined) {
-        const objects = ops.map((o) => formatIdentity(o.key)).join(', ');
+        const named = ops.slice(0, 5).map((o) => formatIdentity(o.key));
+        const objects = ops.length > named.length ? `${named.join(', ')}, and ${ops.length - named.length} more` : named.join(', ');
         throw new StoreError(
           `odgm apply refused: a batch of ${ops.length} objects (${objects}) cannot be atomic on ODGM, whose DataService writes one object per call; nothing was written. Commit one object at a time (see "The ODGM store" in docs/stores.md)`,
           { transient: false },
