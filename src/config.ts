@@ -7,6 +7,7 @@ import type { Store } from './stores/store.js';
 import { redisDatabaseProblem } from './stores/redis/connection.js';
 import { isMemberId } from './cluster/membership.js';
 import { LazyStore } from './stores/lazy-store.js';
+import { ODGM_SERVICE_VARIABLE } from './stores/odgm/address.js';
 import { createStore, parseStoreSpec, type StoreSpec } from './stores/resolve-store.js';
 
 /** Levels `logLevel` accepts (pino's). */
@@ -19,9 +20,9 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface OaasConfig {
   /**
    * Where state lives: `'memory'`, `'sqlite:<path>'` (`'sqlite::memory:'` too), `postgres://...`,
-   * `redis://...`, or a {@link Store}. With a {@link url} and no store, the default file is created
-   * only when an object is loaded or committed in this process.
-   * @default process.env.OAAS_STORE ?? 'sqlite:.oaas/state.db'
+   * `redis://...`, `odgm://<host>:<port>`, or a {@link Store}. With a {@link url} and no store, the
+   * default file is created only when an object is loaded or committed in this process.
+   * @default process.env.OAAS_STORE ?? (ODGM_SERVICE set, on the Oparaca platform: `odgm://${ODGM_SERVICE}`) ?? 'sqlite:.oaas/state.db'
    * @example 'sqlite:/var/lib/app/state.db?synchronous=normal'
    */
   store?: string | Store | undefined;
@@ -221,7 +222,7 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     store = { kind: 'custom', store: given };
   } else if (given === undefined) {
     const fromVar = env.OAAS_STORE;
-    store = fromVar === undefined || fromVar === '' ? defaultStore(url) : parseSpec(fromVar, 'store (OAAS_STORE)');
+    store = fromVar === undefined || fromVar === '' ? (platformStore(env) ?? defaultStore(url)) : parseSpec(fromVar, 'store (OAAS_STORE)');
   } else if (typeof given === 'string') {
     store = parseSpec(given, 'store');
   } else {
@@ -355,6 +356,20 @@ function defaultStore(url: string | undefined): ResolvedConfig['store'] {
   // Resolved now, against the current directory of the configuration, like an eager path.
   const path = resolvePath(DEFAULT_STORE.slice('sqlite:'.length));
   return { kind: 'custom', store: new LazyStore('sqlite', () => createStore(parseStoreSpec(`sqlite:${path}`, 'store'))) };
+}
+
+/**
+ * On the Oparaca platform, the store is the deployment's ODGM: the platform
+ * sets `ODGM_SERVICE` (with `ODGM_ENABLED=true`) in a function runtime's
+ * container, and its gateway and other functions read objects there, so
+ * state kept in a file in the container would be invisible to them and lost
+ * with it. `ODGM_ENABLED=false` keeps the usual default.
+ */
+function platformStore(env: Env): StoreSpec | undefined {
+  const address = env[ODGM_SERVICE_VARIABLE]?.trim();
+  if (address === undefined || address === '') return undefined;
+  if (fromEnv(env, 'ODGM_ENABLED', 'store', parseBool) === false) return undefined;
+  return parseSpec(`odgm://${address}`, `store (${ODGM_SERVICE_VARIABLE})`);
 }
 
 /** {@link parseStoreSpec}, and a Redis URL's database checked now rather than silently replaced by 0 at open. */

@@ -43,11 +43,35 @@ export class StateFields {
   }
 }
 
-const cache = new WeakMap<ClassMeta, StateFields>();
+/**
+ * How a store keeps entry keys when it does not keep them as given (ODGM
+ * lowercases them): fields are stored under the normalised key, so what is
+ * written reads back under the same key.
+ */
+export interface EntryKeyRule {
+  /** The store, for messages: `the odgm store`. */
+  readonly owner: string;
+  /** The key the store keeps for `key`. */
+  normalize(key: string): string;
+  /** Why the store cannot keep a normalised key at all (`undefined` when it can), e.g. a character it refuses. */
+  problem(key: string): string | undefined;
+}
 
-/** The state fields of a class, read off its first constructed instance. */
-export function stateFieldsOf(meta: ClassMeta, instance: object): StateFields {
-  const cached = cache.get(meta);
+const cache = new WeakMap<ClassMeta, StateFields>();
+const cacheByRule = new WeakMap<EntryKeyRule, WeakMap<ClassMeta, StateFields>>();
+
+/**
+ * The state fields of a class, read off its first constructed instance;
+ * with a `rule`, each key as that store keeps it, and two fields whose
+ * keys become one are refused.
+ */
+export function stateFieldsOf(meta: ClassMeta, instance: object, rule?: EntryKeyRule): StateFields {
+  let byMeta = cache;
+  if (rule !== undefined) {
+    byMeta = cacheByRule.get(rule) ?? new WeakMap();
+    cacheByRule.set(rule, byMeta);
+  }
+  const cached = byMeta.get(meta);
   if (cached !== undefined) return cached;
   const props: string[] = [];
   const keyByProp = new Map<string, string>();
@@ -57,9 +81,12 @@ export function stateFieldsOf(meta: ClassMeta, instance: object): StateFields {
     if (RESERVED.has(prop) || meta.methods.has(prop)) {
       throw new RegistrationError(`${meta.clsId}: state field ${prop} shadows a member of the object; rename it`);
     }
-    const key = meta.fieldKeys.get(prop) ?? prop;
+    const key = storedKey(meta, prop, meta.fieldKeys.get(prop) ?? prop, rule);
     const other = seenKeys.get(key);
-    if (other !== undefined) throw new RegistrationError(`${meta.clsId}: fields ${other} and ${prop} are both stored as ${key}`);
+    if (other !== undefined) {
+      const on = rule === undefined ? '' : ` on ${rule.owner}; give one of them another key with @field({ key })`;
+      throw new RegistrationError(`${meta.clsId}: fields ${other} and ${prop} are both stored as ${key}${on}`);
+    }
     seenKeys.set(key, prop);
     props.push(prop);
     keyByProp.set(prop, key);
@@ -70,6 +97,14 @@ export function stateFieldsOf(meta: ClassMeta, instance: object): StateFields {
     }
   }
   const fields = new StateFields(props, keyByProp);
-  cache.set(meta, fields);
+  byMeta.set(meta, fields);
   return fields;
+}
+
+function storedKey(meta: ClassMeta, prop: string, key: string, rule: EntryKeyRule | undefined): string {
+  if (rule === undefined) return key;
+  const normalized = rule.normalize(key);
+  const problem = rule.problem(normalized);
+  if (problem !== undefined) throw new RegistrationError(`${meta.clsId}: field ${prop} is stored as ${key}, which ${rule.owner} cannot keep: ${problem}; give it a key with @field({ key })`);
+  return normalized;
 }

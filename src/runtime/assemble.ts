@@ -12,6 +12,7 @@ import { IdentityMap } from '../session/identity-map.js';
 import type { ScopeHost } from '../session/scope.js';
 import type { SessionHost } from '../session/session.js';
 import type { TurnHost } from '../session/turn.js';
+import { entryKeyRuleOf } from '../stores/resolve-store.js';
 import type { Store } from '../stores/store.js';
 import type { ObjectCore } from '../object/object-core.js';
 import { AutoCommitScheduler } from './auto-commit-scheduler.js';
@@ -99,7 +100,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
   };
   const cluster = config.cluster === undefined ? undefined : buildCluster(config, config.cluster, store, identity, pipeline, logger, reports, () => late.objects!);
   late.cluster = cluster?.node;
-  const objects = (late.objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition, cluster }));
+  const objects = (late.objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition, entryKeys: entryKeyRuleOf(config.store), cluster }));
   if (cluster !== undefined) telemetry.attachCluster(() => cluster.node.stats());
   const scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (run.isOpen ? late.background!.tick() : Promise.resolve()), clock);
   const background = (late.background = new BackgroundCommits({

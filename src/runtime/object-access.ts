@@ -3,6 +3,7 @@ import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../id
 import type { ObjectCore, ObjectHost } from '../object/object-core.js';
 import { ObjectRef } from '../object/object-ref.js';
 import { coreOf, type CreateOptions, type LoadOptions, type OaasObject, type ObjectFactory } from '../object/oaas-object.js';
+import type { EntryKeyRule } from '../object/state-fields.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { findClassMetaById } from '../registry/registry.js';
 import { requireClassMeta } from '../registry/require-class.js';
@@ -31,6 +32,8 @@ export interface ObjectAccessParts {
   readonly run: RunState;
   readonly turns: TurnHost;
   readonly defaultPartition: number;
+  /** How the store keeps entry keys, when not as given (ODGM lowercases them). */
+  readonly entryKeys?: EntryKeyRule | undefined;
   /** Cluster mode only: who owns what, and how to reach the owners. */
   readonly cluster?:
     | {
@@ -54,7 +57,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   private readonly creations = new WeakMap<ObjectCore, Promise<void>>();
 
   constructor(private readonly parts: ObjectAccessParts) {
-    this.repository = new ObjectRepository(this, parts.store, parts.identity);
+    this.repository = new ObjectRepository(this, parts.store, parts.identity, parts.entryKeys);
   }
 
   private metaOf(ctor: unknown): ClassMeta {

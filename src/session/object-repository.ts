@@ -3,7 +3,7 @@ import { bytesToText, decodeState, toStateValue } from '../object/codec.js';
 import { ObjectCore, type Lifecycle, type ObjectHost, type PendingOwner } from '../object/object-core.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import { rawOf } from '../object/raw.js';
-import { stateFieldsOf } from '../object/state-fields.js';
+import { stateFieldsOf, type EntryKeyRule } from '../object/state-fields.js';
 import { CORE, type Instance } from '../object/tracking.js';
 import type { ClassMeta } from '../registry/class-meta.js';
 import { keyString, type ObjectKey, type Store, type StoredObject } from '../stores/store.js';
@@ -24,6 +24,8 @@ export class ObjectRepository {
     private readonly store: () => Promise<Store>,
     /** One live instance per object; the commit pipeline drops deleted objects from it too. */
     readonly identity: IdentityMap,
+    /** How the store keeps entry keys, when not as given. */
+    private readonly entryKeys?: EntryKeyRule | undefined,
   ) {}
 
   /** Constructs an instance with no arguments and attaches a core to it. */
@@ -35,7 +37,7 @@ export class ObjectRepository {
       throw new RegistrationError(`${meta.clsId}: the constructor must work with no arguments (${(error as Error).message})`, { cause: error });
     }
     const target = rawOf(proxy) as unknown as Instance & Record<string, unknown>;
-    const fields = stateFieldsOf(meta, target);
+    const fields = stateFieldsOf(meta, target, this.entryKeys);
     const core = new ObjectCore(key, meta, fields, target, proxy, this.host, lifecycle);
     // Initialisers become independent, validated state (a shared default object would otherwise leak between objects).
     for (const prop of fields.props) target[prop] = toStateValue(target[prop], core.location(prop));

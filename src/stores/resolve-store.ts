@@ -6,7 +6,11 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigurationError } from '../errors.js';
+import type { EntryKeyRule } from '../object/state-fields.js';
 import { MemoryStore } from './memory/memory-store.js';
+import { addressProblem } from './odgm/address.js';
+import { ODGM_ENTRY_KEYS } from './odgm/names.js';
+import { OdgmStore } from './odgm/odgm-store.js';
 import type { Store } from './store.js';
 
 /** A parsed store spec: which backend, with its settings. */
@@ -19,7 +23,9 @@ export type StoreSpec =
       readonly synchronous: 'full' | 'normal';
     }
   | { readonly kind: 'postgres'; readonly url: string }
-  | { readonly kind: 'redis'; readonly url: string };
+  | { readonly kind: 'redis'; readonly url: string }
+  /** ODGM's DataService, `host:port`. */
+  | { readonly kind: 'odgm'; readonly address: string };
 
 /** Settings a store spec does not carry. */
 export interface StoreSettings {
@@ -29,7 +35,7 @@ export interface StoreSettings {
   readonly leaseMs?: number | undefined;
 }
 
-const SUPPORTED = 'supported: memory, sqlite:<path>[?synchronous=full|normal], postgres://..., redis://...';
+const SUPPORTED = 'supported: memory, sqlite:<path>[?synchronous=full|normal], postgres://..., redis://..., odgm://<host>:<port>';
 const SQLITE_OPTIONS = new Set(['synchronous']);
 
 /**
@@ -58,6 +64,7 @@ export function parseStoreSpec(spec: string, field = 'store'): StoreSpec {
   if (text.startsWith('sqlite:')) return parseSqlite(text.slice('sqlite:'.length), field);
   if (/^postgres(ql)?:\/\//.test(text)) return { kind: 'postgres', url: checkUrl(text, field) };
   if (/^rediss?:\/\//.test(text)) return { kind: 'redis', url: checkUrl(text, field) };
+  if (text.startsWith('odgm://')) return parseOdgm(text.slice('odgm://'.length), field);
   // Name only the scheme: a spec like postgres://user:secret@host must not end up in logs.
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(text)?.[0];
   const shown = scheme === undefined ? JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text) : `scheme "${scheme}"`;
@@ -68,6 +75,15 @@ function checkUrl(text: string, field: string): string {
   // The URL may hold a password: report the scheme only, and keep no parse error (its `input` is the URL).
   if (!URL.canParse(text) || new URL(text).hostname === '') throw new ConfigurationError(field, `malformed ${text.slice(0, text.indexOf(':'))} URL`);
   return text;
+}
+
+/** `odgm://host:port`: the DataService's address, nothing else (no path, query or credentials). */
+function parseOdgm(address: string, field: string): StoreSpec {
+  const problem = addressProblem(address);
+  // Echo the spec unless it holds credentials, which an address has no place for.
+  const shown = address.includes('@') ? '' : ` ${JSON.stringify(`odgm://${address}`)}`;
+  if (problem !== undefined) throw new ConfigurationError(field, `malformed odgm store${shown}: ${problem}; expected odgm://<host>:<port>`);
+  return { kind: 'odgm', address };
 }
 
 function parseSqlite(rest: string, field: string): StoreSpec {
@@ -118,6 +134,9 @@ export async function createStore(spec: StoreSpec, settings: StoreSettings = {})
       store = new RedisStore({ url: spec.url });
       break;
     }
+    case 'odgm':
+      store = new OdgmStore({ address: spec.address });
+      break;
     case 'memory':
       store = new MemoryStore();
       break;
@@ -139,4 +158,14 @@ export async function createStore(spec: StoreSpec, settings: StoreSettings = {})
     throw error;
   }
   return store;
+}
+
+/**
+ * How the configured store keeps entry keys, when not as given: the ODGM
+ * store (from a spec, or an `OdgmStore` passed as the store) lowercases
+ * them, so classes are stored under lowercased field keys.
+ */
+export function entryKeyRuleOf(store: StoreSpec | { readonly kind: 'custom'; readonly store: Store }): EntryKeyRule | undefined {
+  const odgm = store.kind === 'odgm' || (store.kind === 'custom' && store.store instanceof OdgmStore);
+  return odgm ? ODGM_ENTRY_KEYS : undefined;
 }

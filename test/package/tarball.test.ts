@@ -1,7 +1,7 @@
 /**
  * The package as an application gets it: `npm pack`, then `npm install` of
- * the tarball into a fresh folder (without the optional peers `pg` and
- * `ioredis`), then the README's quick start compiled with plain `tsc` and run
+ * the tarball into a fresh folder (without the optional peers `pg`,
+ * `ioredis` and the gRPC packages), then the README's quick start compiled with plain `tsc` and run
  * with node, a CommonJS program, and the stores whose drivers are missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -113,6 +113,7 @@ describe('the packed package installed into a fresh application', () => {
     expect(existsSync(join(app, 'node_modules/better-sqlite3'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/pg'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/ioredis'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/@grpc/grpc-js'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/oaas-sdk/LICENSE'))).toBe(true);
     const dist = join(app, 'node_modules/oaas-sdk/dist');
     const maps = (await readdir(dist, { recursive: true })).filter((name) => name.endsWith('.js.map'));
@@ -124,7 +125,7 @@ describe('the packed package installed into a fresh application', () => {
     expect(unresolved).toEqual([]);
   });
 
-  it('type-checks every entry point without @types/pg or ioredis, with skipLibCheck off', async () => {
+  it('type-checks every entry point without @types/pg, ioredis or the gRPC packages, with skipLibCheck off', async () => {
     const dir = join(app, 'entry-points');
     await mkdir(dir);
     await writeFile(
@@ -134,10 +135,11 @@ describe('the packed package installed into a fresh application', () => {
         "import { SqliteStore } from 'oaas-sdk/stores/sqlite';",
         "import { PostgresStore, type PostgresPool, type PostgresStoreOptions } from 'oaas-sdk/stores/postgres';",
         "import { RedisStore, type RedisClient, type RedisStoreOptions } from 'oaas-sdk/stores/redis';",
+        "import { OdgmStore, type OdgmStoreOptions } from 'oaas-sdk/stores/odgm';",
         "import { serve } from 'oaas-sdk/server';",
         "import { connect } from 'oaas-sdk/client';",
-        'const stores: Store[] = [new SqliteStore({ path: ":memory:" }), new PostgresStore({ url: "postgres://h/db" }), new RedisStore({ url: "redis://h" })];',
-        'const options: [PostgresStoreOptions, RedisStoreOptions, PostgresPool?, RedisClient?] = [{ url: "postgres://h/db" }, { url: "redis://h" }];',
+        'const stores: Store[] = [new SqliteStore({ path: ":memory:" }), new PostgresStore({ url: "postgres://h/db" }), new RedisStore({ url: "redis://h" }), new OdgmStore({ address: "h:8080" })];',
+        'const options: [PostgresStoreOptions, RedisStoreOptions, OdgmStoreOptions, PostgresPool?, RedisClient?] = [{ url: "postgres://h/db" }, { url: "redis://h" }, { address: "h:8080" }];',
         'const config: OaasConfig = { store: stores[0] };',
         'console.log(typeof OaasObject, typeof configureOaas, typeof serve, typeof connect, stores.length, options.length, typeof config);',
         '',
@@ -146,7 +148,7 @@ describe('the packed package installed into a fresh application', () => {
     await writeFile(join(app, 'tsconfig.entry-points.json'), tsconfig('entry-points', 'out/entry-points'));
     await succeed('node', [tsc, '-p', 'tsconfig.entry-points.json'], app);
     const result = await succeed('node', ['out/entry-points/all.js'], app);
-    expect(lines(result)).toEqual(['function function function function 3 2 object']);
+    expect(lines(result)).toEqual(['function function function function 4 3 object']);
   }, 60_000);
 
   /** Compiles the quick start with `compilerOptions` and runs it twice: the count must carry over. */
@@ -220,6 +222,7 @@ describe('the packed package installed into a fresh application', () => {
         "  'oaas-sdk/stores/sqlite': ['SqliteStore'],",
         "  'oaas-sdk/stores/postgres': ['PostgresStore'],",
         "  'oaas-sdk/stores/redis': ['RedisStore'],",
+        "  'oaas-sdk/stores/odgm': ['OdgmStore'],",
         "  'oaas-sdk/server': ['serve'],",
         "  'oaas-sdk/client': ['connect'],",
         '};',
@@ -240,6 +243,7 @@ describe('the packed package installed into a fresh application', () => {
       'oaas-sdk/stores/sqlite: SqliteStore function',
       'oaas-sdk/stores/postgres: PostgresStore function',
       'oaas-sdk/stores/redis: RedisStore function',
+      'oaas-sdk/stores/odgm: OdgmStore function',
       'oaas-sdk/server: serve function',
       'oaas-sdk/client: connect function',
     ]);
@@ -257,6 +261,7 @@ describe('the packed package installed into a fresh application', () => {
         "import { configureOaas, shutdown } from 'oaas-sdk';",
         "import { PostgresStore } from 'oaas-sdk/stores/postgres';",
         "import { RedisStore } from 'oaas-sdk/stores/redis';",
+        "import { OdgmStore } from 'oaas-sdk/stores/odgm';",
         '',
         '// Port 9 has no server: were a driver installed, these would fail to connect instead.',
         'const attempts = {',
@@ -265,6 +270,8 @@ describe('the packed package installed into a fresh application', () => {
         "  redisStore: () => new RedisStore({ url: 'redis://127.0.0.1:9' }).open(),",
         "  redisSpec: () => configureOaas({ store: 'redis://127.0.0.1:9' }),",
         "  cache: () => configureOaas({ store: 'memory', cache: 'redis://127.0.0.1:9' }),",
+        "  odgmStore: () => new OdgmStore({ address: '127.0.0.1:9' }).open(),",
+        "  odgmSpec: () => configureOaas({ store: 'odgm://127.0.0.1:9' }),",
         '};',
         'for (const [name, attempt] of Object.entries(attempts)) {',
         '  const outcome = await attempt().then(() => ({ opened: true }), (error) => ({ name: error.name, code: error.code, field: error.field, message: error.message }));',
@@ -288,6 +295,8 @@ describe('the packed package installed into a fresh application', () => {
       redisStore: missing('store', 'the redis store', 'ioredis'),
       redisSpec: missing('store', 'the redis store', 'ioredis'),
       cache: missing('cache', 'the redis cache', 'ioredis'),
+      odgmStore: missing('store', 'the odgm store', '@grpc/grpc-js'),
+      odgmSpec: missing('store', 'the odgm store', '@grpc/grpc-js'),
     });
   }, 60_000);
 });

@@ -9,6 +9,22 @@ import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict }
 import { TRUSTED_BATCH, type ObjectKey, type PutOp, type Store, type StoredObject, type WriteOp } from '../../src/stores/store.js';
 import { rejection } from '../support/promises.js';
 
+/**
+ * What a store on a platform's own API cannot promise (the ODGM store: see
+ * "The ODGM store" in docs/stores.md). The suite then writes its set-up one
+ * object per batch and leaves out, or narrows, the tests that need what the
+ * store lacks; the store's own test file covers what it does instead. Every
+ * other store runs the whole suite with no limits.
+ */
+export interface ContractLimits {
+  /** A batch that writes several objects is refused: set-up goes one object per batch, and the tests of multi-object batches are left out. */
+  readonly oneObjectPerBatch?: boolean;
+  /** Only lower-case `[a-z0-9._:-]` object ids and entry keys, up to 160 characters, are kept: tests of other names are left out. */
+  readonly plainNames?: boolean;
+  /** The platform's versions: a put that changes nothing, or that removes entries, need not step the version by one, and a deleted id need not be usable again. */
+  readonly platformVersions?: boolean;
+}
+
 /** What a backend's test file hands the suite: an open-able, empty store and how to dispose of it. */
 export interface StoreUnderTest {
   readonly store: Store;
@@ -72,10 +88,20 @@ async function expectInvalid(promise: Promise<unknown>, argument?: string): Prom
  * each test its own empty store (a fresh file, database, schema or key
  * prefix); the suite opens it and closes it after the test.
  */
-export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>, limits: ContractLimits = {}): void {
   describe(`store contract: ${name}`, () => {
     let store: Store;
     let cleanup: (() => Promise<void>) | undefined;
+    const { oneObjectPerBatch = false, plainNames = false, platformVersions = false } = limits;
+
+    /** Writes a test's starting state: in one batch, or one batch per object where the store writes one object per batch. */
+    async function seed(ops: readonly WriteOp[]): Promise<void> {
+      if (!oneObjectPerBatch) {
+        await store.apply(ops);
+        return;
+      }
+      for (const op of ops) await store.apply([op]);
+    }
 
     beforeEach(async () => {
       ({ store, cleanup } = await makeStore());
@@ -92,7 +118,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         // Lower-case words; a store in front of another joins their names with '+' ('postgres+cache').
         expect(store.name).toMatch(/^[a-z0-9-]+(\+[a-z0-9-]+)*$/);
         await store.open();
-        expect(await store.apply([put(key('a'))])).toEqual([1]);
+        expect(await store.apply([put(key('a'), { x: '1' })])).toEqual([1]);
       });
 
       it('returns undefined for a missing object', async () => {
@@ -117,6 +143,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('grows the version by one with every write, even one that changes no entry', async () => {
         expect(await store.apply([put(key('a'), { x: '1' })])).toEqual([1]);
         expect(await store.apply([put(key('a'), { x: '2' })])).toEqual([2]);
+        if (platformVersions) return;
         expect(await store.apply([put(key('a'))])).toEqual([3]);
         const object = await store.get(key('a'));
         expect(object?.version).toBe(3);
@@ -131,19 +158,22 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('removes the entries a put names, keeping the object even when no entry is left', async () => {
         await store.apply([put(key('a'), { x: '1', y: '2', z: '3' })]);
-        expect(await store.apply([put(key('a'), { w: '4' }, { remove: ['x', 'z', 'never-there'] })])).toEqual([2]);
+        const [second] = await store.apply([put(key('a'), { w: '4' }, { remove: ['x', 'z', 'never-there'] })]);
+        if (!platformVersions) expect(second).toBe(2);
         expect(texts(await store.get(key('a')))).toEqual({ y: '2', w: '4' });
-        await store.apply([put(key('a'), {}, { remove: ['y', 'w'] })]);
+        const [third] = await store.apply([put(key('a'), {}, { remove: ['y', 'w'] })]);
         const object = await store.get(key('a'));
-        expect(object?.version).toBe(3);
+        expect(object?.version).toBe(third);
+        if (!platformVersions) expect(third).toBe(3);
         expect(object?.entries.size).toBe(0);
       });
 
       it('deletes an object with its entries; a new object under the same key starts afresh', async () => {
-        await store.apply([put(key('a'), { x: '1', y: '2' }), put(key('b'), { x: 'b' })]);
+        await seed([put(key('a'), { x: '1', y: '2' }), put(key('b'), { x: 'b' })]);
         expect(await store.apply([del(key('a'), 1)])).toEqual([0]);
         expect(await store.get(key('a'))).toBeUndefined();
         expect(texts(await store.get(key('b')))).toEqual({ x: 'b' });
+        if (platformVersions) return;
         expect(await store.apply([put(key('a'), { z: '3' }, { expectedVersion: 0 })])).toEqual([1]);
         expect(texts(await store.get(key('a')))).toEqual({ z: '3' });
       });
@@ -155,7 +185,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await conflictsOf(store.apply([del(key('absent'), 2)]))).toEqual([{ ref: key('absent'), expected: 2, actual: 0 }]);
       });
 
-      it('aligns the returned versions with the ops, 0 for a delete', async () => {
+      it.skipIf(oneObjectPerBatch)('aligns the returned versions with the ops, 0 for a delete', async () => {
         await store.apply([put(key('b')), put(key('c'))]);
         await store.apply([put(key('b'))]);
         const versions = await store.apply([put(key('a')), put(key('b')), del(key('c')), del(key('none')), put(key('d'), { x: '1' })]);
@@ -177,7 +207,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describe('getMany', () => {
       it('returns objects aligned with the keys, with holes for missing ones', async () => {
-        await store.apply([put(key('a'), { n: 'a' }), put(key('b'), { n: 'b' })]);
+        await seed([put(key('a'), { n: 'a' }), put(key('b'), { n: 'b' })]);
         await store.apply([put(key('b'), { n: 'b2' })]);
         const found = await store.getMany([key('b'), key('missing'), key('a'), key('b'), key('a', 'other')]);
         expect(found).toHaveLength(5);
@@ -196,7 +226,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(texts(await store.get(key('a')))).toEqual({ x: '1' });
       });
 
-      it('writes nothing of a batch when one expected version is wrong', async () => {
+      it.skipIf(oneObjectPerBatch)('writes nothing of a batch when one expected version is wrong', async () => {
         await store.apply([put(key('a'), { x: '1' }), put(key('b'), { y: '1' }), put(key('c'), { z: '1' })]);
         const batch = [
           put(key('new'), { z: '1' }, { expectedVersion: 0 }),
@@ -214,14 +244,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(texts(await store.get(key('a')))).toEqual({ x: '1' });
       });
 
-      it('does not delete when a batch with a delete conflicts', async () => {
+      it.skipIf(oneObjectPerBatch)('does not delete when a batch with a delete conflicts', async () => {
         await store.apply([put(key('a'), { x: '1' }), put(key('b'), { y: '1' })]);
         await conflictsOf(store.apply([del(key('a'), 1), del(key('b'), 5)]));
         expect((await store.get(key('a')))?.version).toBe(1);
         expect((await store.get(key('b')))?.version).toBe(1);
       });
 
-      it('lists every conflicting object in one ConflictError', async () => {
+      it.skipIf(oneObjectPerBatch)('lists every conflicting object in one ConflictError', async () => {
         await store.apply([put(key('a')), put(key('b')), put(key('ok'))]);
         const conflicts = await conflictsOf(
           store.apply([
@@ -243,14 +273,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('skips the check when expectedVersion is undefined', async () => {
         expect(await store.apply([put(key('a'), { x: '1' })])).toEqual([1]);
-        await store.apply([put(key('a'))]);
+        await store.apply([put(key('a'), { y: '2' })]);
         expect(await store.apply([put(key('a'), { x: '3' }, { expectedVersion: undefined })])).toEqual([3]);
         expect(await store.apply([del(key('a'))])).toEqual([0]);
         expect(await store.get(key('a'))).toBeUndefined();
       });
 
       it('accepts the right expected version', async () => {
-        await store.apply([put(key('a'))]);
+        await store.apply([put(key('a'), { x: '0' })]);
         expect(await store.apply([put(key('a'), { x: '1' }, { expectedVersion: 1 })])).toEqual([2]);
         expect(await store.apply([put(key('a'), { x: '2' }, { expectedVersion: 2 })])).toEqual([3]);
         expect(texts(await store.get(key('a')))).toEqual({ x: '2' });
@@ -272,7 +302,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(['first', 'second']).toContain(texts(object)?.n);
       });
 
-      it('applies a multi-object batch as a whole', async () => {
+      it.skipIf(oneObjectPerBatch)('applies a multi-object batch as a whole', async () => {
         await store.apply([put(key('a'), { x: '1' }), put(key('gone'), { y: '1' })]);
         const versions = await store.apply([
           put(key('a'), { x: '2' }, { expectedVersion: 1 }),
@@ -313,9 +343,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('round-trips a 1 MiB value and unusual entry keys and object ids', async () => {
         const big = randomBytes(1024 * 1024);
-        const odd = ['', ' ', 'ключ', '😀', 'a/b.c', `q'"\``, '\\', '%', '_', '*?[', 'line\nbreak', 'x'.repeat(500)];
+        const odd = plainNames
+          ? ['_', '.', ':', '-', 'a.b:c-d_e', '0', 'x'.repeat(160)]
+          : ['', ' ', 'ключ', '😀', 'a/b.c', `q'"\``, '\\', '%', '_', '*?[', 'line\nbreak', 'x'.repeat(500)];
         const set = new Map<string, Uint8Array>([['big', big], ...odd.map((k, i): [string, Uint8Array] => [k, bytes(`value ${i}`)])]);
-        const id = 'ид-😀 é';
+        const id = plainNames ? 'id:x.y-z_0' : 'ид-😀 é';
         await store.apply([{ kind: 'put', key: key(id), set }]);
         const object = await store.get(key(id));
         expect(object?.key.objectId).toBe(id);
@@ -330,8 +362,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describe('isolation of classes and partitions', () => {
       it('keeps objects with the same id in other classes and partitions apart', async () => {
-        const keys = [key('x', 'A', 0), key('x', 'A', 1), key('x', 'B', 0), key('2/x', 'a', 1), key('x', 'a/1', 2)];
-        await store.apply(keys.map((k, i) => put(k, { n: String(i) })));
+        // An id with the separator of the class and partition in keys and paths, where the store keeps a '/'.
+        const joined = plainNames ? '2:x' : '2/x';
+        const keys = [key('x', 'A', 0), key('x', 'A', 1), key('x', 'B', 0), key(joined, 'a', 1), key('x', 'a/1', 2)];
+        await seed(keys.map((k, i) => put(k, { n: String(i) })));
         await store.apply([put(keys[0] ?? key('x'), { n: 'changed' })]);
         await store.apply([del(keys[2] ?? key('x'))]);
         const found = await store.getMany(keys);
@@ -340,7 +374,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect((await store.list('A', 0)).objects).toEqual([{ objectId: 'x', version: 2, entryCount: 1 }]);
         expect((await store.list('A', 1)).objects).toEqual([{ objectId: 'x', version: 1, entryCount: 1 }]);
         expect((await store.list('B', 0)).objects).toEqual([]);
-        expect((await store.list('a', 1)).objects.map((o) => o.objectId)).toEqual(['2/x']);
+        expect((await store.list('a', 1)).objects.map((o) => o.objectId)).toEqual([joined]);
         expect(await conflictsOf(store.apply([put(key('x', 'A', 1), {}, { expectedVersion: 2 })]))).toEqual([
           { ref: key('x', 'A', 1), expected: 2, actual: 1 },
         ]);
@@ -349,46 +383,57 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describe('list', () => {
       it('orders objects by object id in binary (UTF-8 byte) order with versions and entry counts', async () => {
-        const ids = ['b', '~', 'a_b', 'Z', 'a', 'ab', 'a.b', '0', 'B', 'a-b', '😀', 'é', '\uFFFD', 'z'];
-        await store.apply(ids.map((id) => put(key(id), { k: id })));
-        await store.apply([put(key('a'), { two: '2', three: '3' }), put(key('b'), {}, { remove: ['k'] })]);
+        const ids = plainNames
+          ? ['b', 'a_b', 'a', 'ab', 'a.b', '0', ':', 'a-b', 'a:b', 'z']
+          : ['b', '~', 'a_b', 'Z', 'a', 'ab', 'a.b', '0', 'B', 'a-b', '😀', 'é', '\uFFFD', 'z'];
+        await seed(ids.map((id) => put(key(id), { k: id })));
+        await seed([put(key('a'), { two: '2', three: '3' }), put(key('b'), {}, { remove: ['k'] })]);
         const page = await store.list('cls', 0);
-        expect(page.objects.map((o) => o.objectId)).toEqual(['0', 'B', 'Z', 'a', 'a-b', 'a.b', 'a_b', 'ab', 'b', 'z', '~', 'é', '\uFFFD', '😀']);
+        expect(page.objects.map((o) => o.objectId)).toEqual(
+          plainNames
+            ? ['0', ':', 'a', 'a-b', 'a.b', 'a:b', 'a_b', 'ab', 'b', 'z']
+            : ['0', 'B', 'Z', 'a', 'a-b', 'a.b', 'a_b', 'ab', 'b', 'z', '~', 'é', '\uFFFD', '😀'],
+        );
         expect(page.objects.find((o) => o.objectId === 'a')).toEqual({ objectId: 'a', version: 2, entryCount: 3 });
-        expect(page.objects.find((o) => o.objectId === 'b')).toEqual({ objectId: 'b', version: 2, entryCount: 0 });
+        const b = page.objects.find((o) => o.objectId === 'b');
+        expect(b).toEqual({ objectId: 'b', version: platformVersions ? b?.version : 2, entryCount: 0 });
         expect(page.objects.find((o) => o.objectId === 'z')).toEqual({ objectId: 'z', version: 1, entryCount: 1 });
         expect(page.nextCursor).toBeUndefined();
       });
 
       it('returns an empty page for an empty class or partition', async () => {
-        await store.apply([put(key('a', 'other', 0)), put(key('a', 'cls', 1))]);
+        await seed([put(key('a', 'other', 0)), put(key('a', 'cls', 1))]);
         const page = await store.list('cls', 0);
         expect(page.objects).toEqual([]);
         expect(page.nextCursor).toBeUndefined();
       });
 
       it('leaves out deleted objects', async () => {
-        await store.apply([put(key('a')), put(key('b')), put(key('c'))]);
+        await seed([put(key('a')), put(key('b')), put(key('c'))]);
         await store.apply([del(key('b'))]);
         expect((await store.list('cls', 0)).objects.map((o) => o.objectId)).toEqual(['a', 'c']);
       });
 
       it('filters by prefix literally, without wildcards', async () => {
-        const ids = ['use', 'user%x', 'user:1', 'user:10', 'user:2', 'user_', 'users', 'usex', 'userx_y', 'v', 'a*b', 'a?c', 'a[d', 'ab'];
-        await store.apply(ids.map((id) => put(key(id))));
+        // SQL LIKE and glob wildcards, where the store keeps them in ids.
+        const wild = plainNames ? [] : ['user%x', 'a*b', 'a?c', 'a[d'];
+        const ids = ['use', 'user:1', 'user:10', 'user:2', 'user_', 'users', 'usex', 'userx_y', 'v', 'ab', ...wild];
+        await seed(ids.map((id) => put(key(id))));
         const listed = async (prefix: string): Promise<string[]> => (await store.list('cls', 0, { prefix })).objects.map((o) => o.objectId);
         expect(await listed('user:')).toEqual(['user:1', 'user:10', 'user:2']);
-        expect(await listed('user')).toEqual(['user%x', 'user:1', 'user:10', 'user:2', 'user_', 'users', 'userx_y']);
+        expect(await listed('user')).toEqual([...(plainNames ? [] : ['user%x']), 'user:1', 'user:10', 'user:2', 'user_', 'users', 'userx_y']);
         expect(await listed('user_')).toEqual(['user_']);
-        expect(await listed('user%')).toEqual(['user%x']);
-        expect(await listed('a*')).toEqual(['a*b']);
-        expect(await listed('a?')).toEqual(['a?c']);
-        expect(await listed('a[')).toEqual(['a[d']);
+        if (!plainNames) {
+          expect(await listed('user%')).toEqual(['user%x']);
+          expect(await listed('a*')).toEqual(['a*b']);
+          expect(await listed('a?')).toEqual(['a?c']);
+          expect(await listed('a[')).toEqual(['a[d']);
+        }
         expect(await listed('zzz')).toEqual([]);
         expect(await listed('')).toHaveLength(ids.length);
       });
 
-      it('filters by prefixes that end in edge code points', async () => {
+      it.skipIf(plainNames)('filters by prefixes that end in edge code points', async () => {
         const ids = ['a\u{10FFFF}', 'a\u{10FFFF}b', 'b', 'a\uD7FF', 'a\uD7FFx', 'a\uE000'];
         await store.apply(ids.map((id) => put(key(id))));
         const listed = async (prefix: string): Promise<string[]> => (await store.list('cls', 0, { prefix })).objects.map((o) => o.objectId);
@@ -399,7 +444,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('pages through 250 objects with no duplicates or gaps', async () => {
         const ids = Array.from({ length: 250 }, (_, i) => `obj-${String(i).padStart(3, '0')}`);
         const shuffled = [...ids].sort(() => Math.random() - 0.5);
-        await store.apply(shuffled.map((id) => put(key(id), { id })));
+        await seed(shuffled.map((id) => put(key(id), { id })));
 
         const first = await store.list('cls', 0);
         expect(first.objects).toHaveLength(100);
@@ -424,7 +469,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('pages within a prefix', async () => {
         const ids = Array.from({ length: 250 }, (_, i) => `obj-${String(i).padStart(3, '0')}`);
-        await store.apply(ids.map((id) => put(key(id))));
+        await seed(ids.map((id) => put(key(id))));
         const seen: string[] = [];
         let cursor: string | undefined;
         for (let pages = 0; pages < 20; pages += 1) {
@@ -437,7 +482,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
 
       it('keeps to the prefix even with a cursor that points before it', async () => {
-        await store.apply(['a', 'b', 'user:1', 'user:2', 'v'].map((id) => put(key(id))));
+        await seed(['a', 'b', 'user:1', 'user:2', 'v'].map((id) => put(key(id))));
         const first = await store.list('cls', 0, { limit: 1 });
         expect(first.objects.map((o) => o.objectId)).toEqual(['a']);
         const page = await store.list('cls', 0, { prefix: 'user', cursor: first.nextCursor });
@@ -445,7 +490,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
 
       it('returns at most limit objects, and a cursor only when more may follow', async () => {
-        await store.apply(['a', 'b', 'c'].map((id) => put(key(id))));
+        await seed(['a', 'b', 'c'].map((id) => put(key(id))));
         const one = await store.list('cls', 0, { limit: 1 });
         expect(one.objects.map((o) => o.objectId)).toEqual(['a']);
         expect(one.nextCursor).toEqual(expect.any(String));
