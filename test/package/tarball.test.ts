@@ -1,8 +1,9 @@
 /**
  * The package as an application gets it: `npm pack`, then `npm install` of
- * the tarball into a fresh folder (without the optional peers `pg` and
- * `ioredis`), then the README's quick start compiled with plain `tsc` and run
- * with node, a CommonJS program, and the stores whose drivers are missing.
+ * the tarball into a fresh folder (without the optional peers `pg`, `ioredis`
+ * and the gRPC packages), then the README's quick start compiled with plain
+ * `tsc` and run with node, a CommonJS program, and the stores (and the gRPC
+ * runtime) whose drivers are missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -113,6 +114,7 @@ describe('the packed package installed into a fresh application', () => {
     expect(existsSync(join(app, 'node_modules/better-sqlite3'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/pg'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/ioredis'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/@grpc/grpc-js'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/oaas-sdk/LICENSE'))).toBe(true);
     const dist = join(app, 'node_modules/oaas-sdk/dist');
     const maps = (await readdir(dist, { recursive: true })).filter((name) => name.endsWith('.js.map'));
@@ -136,17 +138,20 @@ describe('the packed package installed into a fresh application', () => {
         "import { RedisStore, type RedisClient, type RedisStoreOptions } from 'oaas-sdk/stores/redis';",
         "import { serve } from 'oaas-sdk/server';",
         "import { connect } from 'oaas-sdk/client';",
+        "import { serveGrpc, type GrpcServeOptions, type RunningGrpcServer } from 'oaas-sdk/grpc';",
+        'const grpcOptions: GrpcServeOptions = { port: 0, host: "0.0.0.0" };',
+        'const running: Promise<RunningGrpcServer> | undefined = process.env.NEVER === "1" ? serveGrpc(grpcOptions) : undefined;',
         'const stores: Store[] = [new SqliteStore({ path: ":memory:" }), new PostgresStore({ url: "postgres://h/db" }), new RedisStore({ url: "redis://h" })];',
         'const options: [PostgresStoreOptions, RedisStoreOptions, PostgresPool?, RedisClient?] = [{ url: "postgres://h/db" }, { url: "redis://h" }];',
         'const config: OaasConfig = { store: stores[0] };',
-        'console.log(typeof OaasObject, typeof configureOaas, typeof serve, typeof connect, stores.length, options.length, typeof config);',
+        'console.log(typeof OaasObject, typeof configureOaas, typeof serve, typeof connect, typeof serveGrpc, typeof running, stores.length, options.length, typeof config);',
         '',
       ].join('\n'),
     );
     await writeFile(join(app, 'tsconfig.entry-points.json'), tsconfig('entry-points', 'out/entry-points'));
     await succeed('node', [tsc, '-p', 'tsconfig.entry-points.json'], app);
     const result = await succeed('node', ['out/entry-points/all.js'], app);
-    expect(lines(result)).toEqual(['function function function function 3 2 object']);
+    expect(lines(result)).toEqual(['function function function function function undefined 3 2 object']);
   }, 60_000);
 
   /** Compiles the quick start with `compilerOptions` and runs it twice: the count must carry over. */
@@ -222,6 +227,7 @@ describe('the packed package installed into a fresh application', () => {
         "  'oaas-sdk/stores/redis': ['RedisStore'],",
         "  'oaas-sdk/server': ['serve'],",
         "  'oaas-sdk/client': ['connect'],",
+        "  'oaas-sdk/grpc': ['serveGrpc'],",
         '};',
         'for (const [id, names] of Object.entries(entryPoints)) {',
         '  const module = require(id);',
@@ -242,6 +248,7 @@ describe('the packed package installed into a fresh application', () => {
       'oaas-sdk/stores/redis: RedisStore function',
       'oaas-sdk/server: serve function',
       'oaas-sdk/client: connect function',
+      'oaas-sdk/grpc: serveGrpc function',
     ]);
     expect(entryPoints.stderr).toBe('');
 
@@ -257,6 +264,7 @@ describe('the packed package installed into a fresh application', () => {
         "import { configureOaas, shutdown } from 'oaas-sdk';",
         "import { PostgresStore } from 'oaas-sdk/stores/postgres';",
         "import { RedisStore } from 'oaas-sdk/stores/redis';",
+        "import { serveGrpc } from 'oaas-sdk/grpc';",
         '',
         '// Port 9 has no server: were a driver installed, these would fail to connect instead.',
         'const attempts = {',
@@ -265,6 +273,7 @@ describe('the packed package installed into a fresh application', () => {
         "  redisStore: () => new RedisStore({ url: 'redis://127.0.0.1:9' }).open(),",
         "  redisSpec: () => configureOaas({ store: 'redis://127.0.0.1:9' }),",
         "  cache: () => configureOaas({ store: 'memory', cache: 'redis://127.0.0.1:9' }),",
+        '  grpc: () => serveGrpc({ port: 0 }),',
         '};',
         'for (const [name, attempt] of Object.entries(attempts)) {',
         '  const outcome = await attempt().then(() => ({ opened: true }), (error) => ({ name: error.name, code: error.code, field: error.field, message: error.message }));',
@@ -288,6 +297,7 @@ describe('the packed package installed into a fresh application', () => {
       redisStore: missing('store', 'the redis store', 'ioredis'),
       redisSpec: missing('store', 'the redis store', 'ioredis'),
       cache: missing('cache', 'the redis cache', 'ioredis'),
+      grpc: missing('grpc', 'the gRPC function runtime', '@grpc/grpc-js'),
     });
   }, 60_000);
 });
