@@ -17,7 +17,7 @@ import { MalformedRequest, RESPONSE_STATUS, type FnRequest, type FnResponse, typ
 export type GatewayLike = Pick<Gateway, 'invoke'>;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 const JSON_TYPE = 'application/json';
 
@@ -77,7 +77,7 @@ function callOf(request: FnRequest, objectId: string | undefined): InvokeCall {
     partitionId: request.partition_id,
     objectId,
     method: request.fn_id,
-    ...(strictJson ? { body: decoder.decode(request.payload) } : { payload: plainBytes(request.payload) }),
+    ...(strictJson ? { body: utf8(request.payload) } : { payload: plainBytes(request.payload) }),
     createMissing: objectId !== undefined,
     idempotencyKey: option('idempotency-key'),
     traceparent: option('traceparent'),
@@ -95,6 +95,14 @@ function isJsonType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   return type === JSON_TYPE || type.endsWith('+json');
+}
+
+function utf8(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch (error) {
+    throw new InvalidArgumentError('payload', 'the content type says JSON, but the payload is not UTF-8 text', { cause: error });
+  }
 }
 
 /** The payload as a plain `Uint8Array` (a view, not a copy), not the `Buffer` the decoder made. */

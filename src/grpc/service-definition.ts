@@ -7,6 +7,7 @@
  * failing the call at the transport.
  */
 import type * as ProtoLoader from '@grpc/proto-loader';
+import { InternalError } from '../errors.js';
 import { oprcRoot } from '../protocol/oprc/messages.js';
 
 /** `ResponseStatus` of `oprc-invoke.proto`. */
@@ -52,7 +53,8 @@ export type OprcFunctionDefinition = ProtoLoader.ServiceDefinition & {
 export function oprcFunctionService(protoLoader: Pick<typeof ProtoLoader, 'fromJSON'>): OprcFunctionDefinition {
   const definitions = protoLoader.fromJSON(oprcRoot().toJSON(), LOADER_OPTIONS);
   const service = definitions['oprc.OprcFunction'] as ProtoLoader.ServiceDefinition | undefined;
-  if (service?.InvokeFn === undefined || service.InvokeObj === undefined) throw new Error('the oprc schema has no OprcFunction service with InvokeFn and InvokeObj');
+  // Cannot happen with the schema of protocol/oprc; a schema edit that broke it fails here, not at the first call.
+  if (service?.InvokeFn === undefined || service.InvokeObj === undefined) throw new InternalError('the oprc schema has no OprcFunction service with InvokeFn and InvokeObj');
   const tolerant = (method: ProtoLoader.MethodDefinition<object, object>): ProtoLoader.MethodDefinition<object, object> => ({
     ...method,
     requestDeserialize: (bytes: Buffer) => {

@@ -7,6 +7,7 @@ import { OaasRuntime } from '../../src/runtime/oaas-runtime.js';
 import { decodeState } from '../../src/object/codec.js';
 import { serveGrpc, type RunningGrpcServer } from '../../src/grpc/serve-grpc.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { captureLogs } from '../support/logs.js';
 import { checkedShutdown, tempSqlite } from '../support/runtime.js';
 import { json, oprcClient, rawCall, type OprcFunctionClient } from './support.js';
 import { armMeeting } from './fixtures/services.js';
@@ -149,6 +150,9 @@ describe('InvokeObj', () => {
     const broken = await client.invokeObj({ cls_id: CLS, object_id: 'strict', fn_id: 'increment', payload: text('{"amount": 5'), options: { 'Content-Type': 'application/json' } });
     expect(broken.status).toBe('INVALID_REQUEST');
     expect(json(broken)).toMatchObject({ error: { code: 'OAAS_ERR_ARGUMENT_INVALID' } });
+    // Said to be JSON, and not even UTF-8.
+    const binary = await client.invokeObj({ cls_id: CLS, object_id: 'strict', fn_id: 'increment', payload: Buffer.from([0x22, 0xff, 0x22]), options: { 'content-type': 'application/json' } });
+    expect(json(binary)).toMatchObject({ error: { code: 'OAAS_ERR_ARGUMENT_INVALID', message: 'payload: the content type says JSON, but the payload is not UTF-8 text' } });
     // JSON, but not the array a two-argument method takes.
     const shape = await client.invokeObj({ cls_id: CLS, object_id: 'strict', fn_id: 'add', payload: text('{"a": 1}') });
     expect(shape.status).toBe('INVALID_REQUEST');
@@ -206,6 +210,24 @@ describe('a runtime that fails', () => {
     const reply = await client.invokeObj({ cls_id: CLS, object_id: 'late', fn_id: 'increment', payload: text('{"amount": 1}') });
     expect(reply.status).toBe('SYSTEM_ERROR');
     expect(json(reply)).toMatchObject({ error: { code: 'OAAS_ERR_RUNTIME_SHUT_DOWN' } });
+  });
+});
+
+describe('an unexpected failure', () => {
+  it('answers SYSTEM_ERROR without detail, and logs it', async () => {
+    const { logger, lines } = captureLogs();
+    const logged = await serveGrpc({ port: 0, logger });
+    const logging = oprcClient(`127.0.0.1:${logged.port}`);
+    try {
+      const reply = await logging.invokeFn({ cls_id: CLS, fn_id: 'huge' });
+      expect(reply.status).toBe('SYSTEM_ERROR');
+      expect(json(reply)).toEqual({ error: { code: 'OAAS_ERR_SERVER_INTERNAL', message: 'internal server error' } });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 50, msg: 'invocation failed unexpectedly', err: { type: 'TypeError' } });
+    } finally {
+      logging.close();
+      await logged.close();
+    }
   });
 });
 
