@@ -50,8 +50,11 @@ export class FunctionHandler {
     try {
       if (request instanceof MalformedRequest) throw new InvalidArgumentError('request', 'the message is not a valid protobuf encoding', { cause: request.cause });
       // Each call gets its own async context, as each HTTP request does: no session leaks from one call into another.
-      const outcome = await sessionContext.run({ sessions: new Map() }, () => run(request));
-      return valueReply(outcome.kind === 'value' ? outcome.value : await collect(outcome.stream));
+      const value = await sessionContext.run({ sessions: new Map() }, async () => {
+        const outcome = await run(request);
+        return outcome.kind === 'value' ? outcome.value : await collect(outcome.stream);
+      });
+      return valueReply(value);
     } catch (error) {
       return this.failureReply(error);
     }

@@ -30,6 +30,7 @@ import { LIST_LIMIT } from '../stores/store.js';
 import { decodeArguments } from './dispatcher.js';
 import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import { IdempotencyRecord } from './idempotency-record.js';
+import { payloadArguments } from './payload-arguments.js';
 
 export type { ObjectListing, ObjectState };
 
@@ -319,28 +320,6 @@ async function loadOrCreate(runtime: Runtime, meta: ClassMeta, objectId: string,
     if (!(error instanceof ObjectNotFoundError)) throw error;
     return runtime.create(meta.ctor as abstract new () => OaasObject, {}, { id: objectId, partitionId });
   }
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The arguments of a binary payload: those of its JSON when it is UTF-8 JSON (or empty), else the bytes as one argument. */
-function payloadArguments(payload: Uint8Array, method: { name: string; arity: number }): unknown[] {
-  let text: string | undefined;
-  try {
-    text = strictUtf8.decode(payload);
-  } catch {
-    text = undefined;
-  }
-  if (text !== undefined) {
-    try {
-      return decodeArguments(text, method);
-    } catch (error) {
-      // Only text that is not JSON at all is taken as bytes; JSON of the wrong shape is still the caller's mistake.
-      if (!(error instanceof InvalidArgumentError && error.cause instanceof SyntaxError)) throw error;
-    }
-  }
-  if (method.arity > 1) throw new InvalidArgumentError('payload', `${method.name} takes ${method.arity} arguments: send a JSON array`);
-  return [payload];
 }
 
 /** Runs a member; what the application throws becomes an `ApplicationError` (type and message, no stack). */

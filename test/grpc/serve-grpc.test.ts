@@ -255,8 +255,12 @@ describe('serveGrpc options', () => {
     other = await serveGrpc();
     expect(other.port).toBe(free);
     expect(other.address).toBe(`127.0.0.1:${free}`);
-    const reply = await oprcClient(other.address).invokeFn({ cls_id: CLS, fn_id: 'echo', payload: text('1') });
-    expect(json(reply)).toBe(1);
+    const direct = oprcClient(other.address);
+    try {
+      expect(json(await direct.invokeFn({ cls_id: CLS, fn_id: 'echo', payload: text('1') }))).toBe(1);
+    } finally {
+      direct.close();
+    }
   });
 
   it('refuses malformed options with a ConfigurationError naming the option', async () => {
