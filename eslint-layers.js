@@ -11,7 +11,7 @@ export const FLOORS = [
   ['session'], // track and scope: sessions, turns, scopes, commits
   ['runtime'], // the runtime's parts and the process-wide runtime
   ['invocation'], // invoke: the gateway and the dispatcher
-  ['server', 'client', 'package', 'cli'], // expose
+  ['server', 'grpc', 'client', 'package', 'cli'], // expose: HTTP, the gRPC function runtime, the client, the package document, the CLI
   ['legacy'], // the manual-session API, over everything else
   ['index'], // the curated entry points
 ];

@@ -139,4 +139,7 @@ export type {
   PackageFunctionBinding,
   PackageFunction,
   PackageMetadata,
+  DeployOptions,
+  PackageProvisionConfig,
+  PackageDeployment,
 } from './package/package-export.js';

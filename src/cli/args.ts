@@ -6,18 +6,28 @@ import { parseArgs } from 'node:util';
 
 /** The usage text; printed for `--help` and after every usage error. */
 export const USAGE = `Usage:
-  oaas serve <module> [--port N] [--host H] [--token T]
+  oaas serve <module> [--port N] [--host H] [--token T] [--grpc]
       Import <module> (a path, resolved against the working directory), which
       registers @service classes, and serve them over HTTP.
       --port   port to listen on; 0 picks a free one (default: HTTP_PORT, else 8080)
       --host   interface to bind (default: 127.0.0.1, this machine only)
       --token  require "Authorization: Bearer <token>" on every request
+      --grpc   serve the Oparaca function runtime (gRPC oprc.OprcFunction)
+               instead of HTTP, on the same port; no --token
   oaas pkg <module> [--format yaml|json] [--name N] [--version V] [--description D]
+           [--image I [--function-port N] [--deploy] [--env E ...] [--partitions N] [--replicas N]]
       Import <module> and print its OaaS package document to stdout.
-      --format       yaml (default) or json
-      --name         package name (default: the package the classes share)
-      --version      package version (default: 0.1.0)
-      --description  metadata.description
+      --format         yaml (default) or json
+      --name           package name (default: the package the classes share)
+      --version        package version (default: 0.1.0)
+      --description    metadata.description
+      --image          container image that runs "oaas serve --grpc": adds what the
+                       Oparaca package manager needs to deploy (provision_config)
+      --function-port  the port that image serves (default: 8080)
+      --deploy         add one deployment per class, with its ODGM collection
+      --env            a target environment of the deployments (repeatable)
+      --partitions     ODGM partitions per collection (default: the platform's)
+      --replicas       ODGM replicas per partition (default: the platform's)
   oaas --help
 
 Exit codes: 0 done, 1 the module or the command failed, 2 usage error.
@@ -33,6 +43,8 @@ export interface ServeCommand {
   readonly port: number;
   readonly host: string | undefined;
   readonly token: string | undefined;
+  /** Serve the gRPC function runtime instead of HTTP. */
+  readonly grpc: boolean;
 }
 
 /** `oaas pkg`. */
@@ -43,6 +55,18 @@ export interface PkgCommand {
   readonly name: string | undefined;
   readonly version: string | undefined;
   readonly description: string | undefined;
+  /** What deploying on Oparaca needs; absent without `--image`. */
+  readonly deploy: PkgDeployOptions | undefined;
+}
+
+/** The deployment flags of `oaas pkg`. */
+export interface PkgDeployOptions {
+  readonly image: string;
+  readonly port: number | undefined;
+  readonly deployments: boolean;
+  readonly targetEnvs: readonly string[];
+  readonly partitions: number | undefined;
+  readonly replicas: number | undefined;
 }
 
 /** What to do: a command, the help, or a usage error (its message). */
@@ -72,8 +96,10 @@ function parseServe(args: readonly string[], env: NodeJS.ProcessEnv): ServeComma
     args: [...args],
     allowPositionals: true,
     strict: true,
-    options: { port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, grpc: { type: 'boolean' } },
   });
+  const grpc = values.grpc === true;
+  if (grpc && values.token !== undefined) throw new UsageError('--token applies to the HTTP server: the gRPC function runtime takes no token');
   const envPort = env.HTTP_PORT;
   let port = DEFAULT_PORT;
   if (values.port !== undefined) port = parsePort(values.port, '--port');
@@ -84,7 +110,14 @@ function parseServe(args: readonly string[], env: NodeJS.ProcessEnv): ServeComma
     port,
     host: nonEmpty(values.host, '--host'),
     token: nonEmpty(values.token, '--token'),
+    grpc,
   };
+}
+
+function parseCount(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
 
 function parsePkg(args: readonly string[]): PkgCommand {
@@ -92,10 +125,43 @@ function parsePkg(args: readonly string[]): PkgCommand {
     args: [...args],
     allowPositionals: true,
     strict: true,
-    options: { format: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, description: { type: 'string' } },
+    options: {
+      format: { type: 'string' },
+      name: { type: 'string' },
+      version: { type: 'string' },
+      description: { type: 'string' },
+      image: { type: 'string' },
+      'function-port': { type: 'string' },
+      deploy: { type: 'boolean' },
+      env: { type: 'string', multiple: true },
+      partitions: { type: 'string' },
+      replicas: { type: 'string' },
+    },
   });
   const format = values.format ?? 'yaml';
   if (format !== 'yaml' && format !== 'json') throw new UsageError(`--format must be yaml or json, got ${JSON.stringify(format)}`);
+  const image = nonEmpty(values.image, '--image');
+  if (image === undefined) {
+    // Without an image there is nothing to deploy: the deployment flags would be dropped silently.
+    const stray = (['function-port', 'deploy', 'env', 'partitions', 'replicas'] as const).find((flag) => values[flag] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --image: the deployment fields describe the image that serves the functions`);
+  }
+  const deployments = values.deploy === true;
+  if (!deployments) {
+    const stray = (['env', 'partitions', 'replicas'] as const).find((flag) => values[flag] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --deploy: it describes the deployments`);
+  }
+  const deploy: PkgDeployOptions | undefined =
+    image === undefined
+      ? undefined
+      : {
+          image,
+          port: values['function-port'] === undefined ? undefined : parsePort(values['function-port'], '--function-port'),
+          deployments,
+          targetEnvs: (values.env ?? []).map((env) => nonEmpty(env, '--env')!),
+          partitions: parseCount(values.partitions, '--partitions'),
+          replicas: parseCount(values.replicas, '--replicas'),
+        };
   return {
     command: 'pkg',
     module: moduleOf(positionals, 'pkg'),
@@ -103,6 +169,7 @@ function parsePkg(args: readonly string[]): PkgCommand {
     name: nonEmpty(values.name, '--name'),
     version: nonEmpty(values.version, '--version'),
     description: nonEmpty(values.description, '--description'),
+    deploy,
   };
 }
 

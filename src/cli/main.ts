@@ -29,6 +29,16 @@ export interface RunningServer {
 /** The signature of `serve()` in `src/server/serve.ts`. */
 export type ServeFunction = (options: ServeOptions) => Promise<RunningServer>;
 
+/** A running gRPC server, as `serveGrpc()` resolves it. */
+export interface RunningGrpcServer {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The signature of `serveGrpc()` in `src/grpc/serve-grpc.ts`. */
+export type GrpcServeFunction = (options: { port?: number; host?: string }) => Promise<RunningGrpcServer>;
+
 /** What the commands use of the process. */
 export interface CliEnvironment {
   readonly stdout: NodeJS.WritableStream;
@@ -38,6 +48,8 @@ export interface CliEnvironment {
   readonly env: NodeJS.ProcessEnv;
   /** Loads the HTTP server (only `serve` needs it, so `pkg` never loads the server's dependencies). */
   readonly loadServe: () => Promise<ServeFunction>;
+  /** Loads the gRPC function runtime (`serve --grpc`). @default the package's own `serveGrpc` */
+  readonly loadServeGrpc?: (() => Promise<GrpcServeFunction>) | undefined;
   /** Resolves with the first stop signal; later ones must not kill the process while it stops. */
   readonly waitForStop: () => Promise<string>;
 }
@@ -56,6 +68,12 @@ async function loadServeFromPackage(): Promise<ServeFunction> {
   return serve;
 }
 
+/** Loads the gRPC function runtime lazily, like the HTTP server. */
+async function loadServeGrpcFromPackage(): Promise<GrpcServeFunction> {
+  const { serveGrpc } = await import('../grpc/serve-grpc.js');
+  return serveGrpc;
+}
+
 function waitForProcessStop(): Promise<string> {
   return new Promise((resolveStop) => {
     // The listeners stay: a repeated Ctrl-C (or a signal relayed twice by a wrapper) must not cut the flush short.
@@ -72,6 +90,7 @@ export function processEnvironment(): CliEnvironment {
     cwd: process.cwd(),
     env: process.env,
     loadServe: loadServeFromPackage,
+    loadServeGrpc: loadServeGrpcFromPackage,
     waitForStop: waitForProcessStop,
   };
 }
@@ -115,7 +134,25 @@ async function runPkg(command: PkgCommand, env: CliEnvironment): Promise<number>
   if (!(await importModule(command.module, env))) return EXIT_FAILED;
   let text: string;
   try {
-    text = exportPackage({ format: command.format, name: command.name, version: command.version, description: command.description });
+    const deploy = command.deploy;
+    text = exportPackage({
+      format: command.format,
+      name: command.name,
+      version: command.version,
+      description: command.description,
+      ...(deploy === undefined
+        ? {}
+        : {
+            deploy: {
+              image: deploy.image,
+              port: deploy.port,
+              deployments: deploy.deployments,
+              targetEnvs: deploy.targetEnvs,
+              partitions: deploy.partitions,
+              replicas: deploy.replicas,
+            },
+          }),
+    });
   } catch (error) {
     await write(env.stderr, `oaas pkg: ${messageOf(error)}\n`);
     return EXIT_FAILED;
@@ -124,7 +161,7 @@ async function runPkg(command: PkgCommand, env: CliEnvironment): Promise<number>
   return EXIT_OK;
 }
 
-async function stop(server: RunningServer): Promise<void> {
+async function stop(server: { close(): Promise<void> }): Promise<void> {
   if (inCluster()) {
     // A member hands its objects over while its server still answers (relaying new requests to the others), then closes it.
     try {
@@ -151,23 +188,40 @@ function inCluster(): boolean {
   }
 }
 
+async function serveHttpFor(command: ServeCommand, env: CliEnvironment): Promise<RunningServer> {
+  const serve = await env.loadServe();
+  const options: ServeOptions = { port: command.port };
+  if (command.host !== undefined) options.host = command.host;
+  if (command.token !== undefined) options.token = command.token;
+  return serve(options);
+}
+
+/** The gRPC function runtime, announced as `grpc://host:port`. */
+async function serveGrpcFor(command: ServeCommand, env: CliEnvironment): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const serveGrpc = await (env.loadServeGrpc ?? loadServeGrpcFromPackage)();
+  const server = await serveGrpc(command.host === undefined ? { port: command.port } : { port: command.port, host: command.host });
+  return { url: `grpc://${server.address}`, close: () => server.close() };
+}
+
 async function runServe(command: ServeCommand, env: CliEnvironment): Promise<number> {
   if (!(await importModule(command.module, env))) return EXIT_FAILED;
   if (!registeredClasses().some((meta) => meta.pkg !== INTERNAL_PACKAGE)) {
     await write(env.stderr, `oaas serve: warning: ${command.module} registered no @service classes (do the module and the CLI use the same oaas-sdk installation?)\n`);
   }
-  let server: RunningServer;
+  const cluster = env.env.OAAS_CLUSTER_URL !== undefined && env.env.OAAS_CLUSTER_URL !== '';
+  if (command.grpc && cluster) {
+    // The other members relay requests to a member's HTTP URL, which a gRPC-only process does not serve.
+    await write(env.stderr, 'oaas serve: --grpc does not run in cluster mode (OAAS_CLUSTER_URL): the members call each other over HTTP\n');
+    return EXIT_FAILED;
+  }
+  let server: { readonly url: string; close(): Promise<void> };
   try {
-    const serve = await env.loadServe();
-    const options: ServeOptions = { port: command.port };
-    if (command.host !== undefined) options.host = command.host;
-    if (command.token !== undefined) options.token = command.token;
-    server = await serve(options);
+    server = command.grpc ? await serveGrpcFor(command, env) : await serveHttpFor(command, env);
   } catch (error) {
     await write(env.stderr, `oaas serve: ${messageOf(error)}\n`);
     return EXIT_FAILED;
   }
-  if (env.env.OAAS_CLUSTER_URL !== undefined && env.env.OAAS_CLUSTER_URL !== '') {
+  if (cluster) {
     // A cluster member joins now, not at its first request: the others route to it only once it has.
     try {
       await getAutoSessionManager().ready();

@@ -30,6 +30,7 @@ import { LIST_LIMIT } from '../stores/store.js';
 import { decodeArguments } from './dispatcher.js';
 import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import { IdempotencyRecord } from './idempotency-record.js';
+import { payloadArguments } from './payload-arguments.js';
 
 export type { ObjectListing, ObjectState };
 
@@ -42,6 +43,18 @@ export interface InvokeCall {
   readonly method: string;
   /** The raw request body: JSON of the argument (or of an array of arguments); empty for none. */
   readonly body?: string | undefined;
+  /**
+   * The body as bytes, in place of `body`, for transports whose payloads may
+   * be binary (the Oparaca platform's): a UTF-8 JSON payload is read as
+   * `body` is; any other reaches the method as one `Uint8Array` argument.
+   */
+  readonly payload?: Uint8Array | undefined;
+  /**
+   * A method on an object that does not exist yet runs on a fresh one
+   * (created with its defaults, committed with the call), as on the Oparaca
+   * platform, instead of failing with `ObjectNotFoundError`.
+   */
+  readonly createMissing?: boolean | undefined;
   /** A repeated key for the same object and method returns the first result without running again. */
   readonly idempotencyKey?: string | undefined;
   /** The caller's W3C trace context; the invocation's span continues it. */
@@ -105,7 +118,7 @@ export class Gateway {
     const member = findMember(meta, call.method);
     const partitionId = normalizePartitionId(call.partitionId);
     const arity = member.kind === 'method' ? member.method.arity : member.accessor.kind === 'setter' ? 1 : 0;
-    const decoded = decodeArguments(call.body, { name: call.method, arity });
+    const decoded = call.payload === undefined ? decodeArguments(call.body, { name: call.method, arity }) : payloadArguments(call.payload, { name: call.method, arity });
     // Before anything is loaded or run: a bad argument changes nothing. The method gets the checked (maybe transformed) values.
     const args = member.kind === 'method' ? await checkArguments(member.method, decoded) : decoded;
     const key = call.idempotencyKey;
@@ -122,7 +135,7 @@ export class Gateway {
     if (call.objectId === undefined) throw new InvalidArgumentError('objectId', `${call.method} is not stateless: name an object`);
     const objectId = normalizeObjectId(call.objectId);
     if (member.kind === 'method' && member.method.streaming) {
-      return { kind: 'stream', stream: this.stream(runtime, meta, member.method, objectId, partitionId, args) };
+      return { kind: 'stream', stream: this.stream(runtime, meta, member.method, objectId, partitionId, args, call.createMissing === true) };
     }
     const run = (target: OaasObject): unknown =>
       member.kind === 'method'
@@ -145,7 +158,7 @@ export class Gateway {
               const seen = await findRecord(runtime, recordId, partitionId);
               if (seen !== undefined) return seen;
             }
-            const target = await loadHere(runtime, meta, objectId, partitionId);
+            const target = call.createMissing === true ? await loadOrCreate(runtime, meta, objectId, partitionId) : await loadHere(runtime, meta, objectId, partitionId);
             const result = await callApp(() => run(target));
             if (recordId !== undefined) runtime.create(IdempotencyRecord, { result: toJsonValue(result) }, { id: recordId, partitionId });
             return result;
@@ -156,6 +169,8 @@ export class Gateway {
       } catch (error) {
         // Two requests with one key raced: the loser's record clashed with the winner's; run once more to return the winner's result.
         if (recordId !== undefined && attempt === 0 && error instanceof AlreadyExistsError && error.refs.some((r) => r.objectId === recordId)) continue;
+        // Two calls created the same missing object: the loser runs once more, on the winner's.
+        if (call.createMissing === true && attempt === 0 && error instanceof AlreadyExistsError && error.refs.some((r) => r.objectId === objectId)) continue;
         throw error;
       }
     }
@@ -168,8 +183,9 @@ export class Gateway {
     objectId: string,
     partitionId: number,
     args: unknown[],
+    createMissing: boolean,
   ): AsyncGenerator<unknown> {
-    const target = await loadHere(runtime, meta, objectId, partitionId);
+    const target = createMissing ? await loadOrCreate(runtime, meta, objectId, partitionId) : await loadHere(runtime, meta, objectId, partitionId);
     const values = callMethod(target, method, args) as AsyncGenerator<unknown>;
     try {
       for await (const value of values) yield value;
@@ -294,6 +310,16 @@ async function loadHere(runtime: Runtime, meta: ClassMeta, objectId: string, par
     if (route.kind === 'remote') throw new NotOwnerError(key, route.owner.url);
   }
   return load(runtime, meta, objectId, partitionId);
+}
+
+/** {@link loadHere}, or a fresh object under that id when none is stored (committed with the call). */
+async function loadOrCreate(runtime: Runtime, meta: ClassMeta, objectId: string, partitionId: number): Promise<OaasObject> {
+  try {
+    return await loadHere(runtime, meta, objectId, partitionId);
+  } catch (error) {
+    if (!(error instanceof ObjectNotFoundError)) throw error;
+    return runtime.create(meta.ctor as abstract new () => OaasObject, {}, { id: objectId, partitionId });
+  }
 }
 
 /** Runs a member; what the application throws becomes an `ApplicationError` (type and message, no stack). */

@@ -11,6 +11,9 @@ import { rawOf } from '../object/raw.js';
 import { stateFieldsOf } from '../object/state-fields.js';
 import { OAAS_OBJECT_BRAND, PACKAGE_PATTERN, type ClassMeta, type MethodMeta } from '../registry/class-meta.js';
 import { findClassMeta, registeredClasses } from '../registry/registry.js';
+import { checkDeployOptions, checkOparacaPackage, deploymentOf, type DeployOptions, type PackageDeployment, type PackageProvisionConfig } from './oparaca-deploy.js';
+
+export type { DeployOptions, PackageDeployment, PackageProvisionConfig };
 
 /** The kind of value a state key holds. */
 export type PackageKeyType = 'number' | 'string' | 'boolean' | 'array' | 'object' | 'bytes' | 'date' | 'map' | 'set' | 'bigint' | 'ref' | 'any';
@@ -49,8 +52,13 @@ export interface PackageFunction {
   readonly key: string;
   readonly function_type: 'CUSTOM';
   readonly description: string;
-  /** Always empty: methods run in the SDK's own process, with no platform-side configuration. */
-  readonly config: Readonly<Record<string, never>>;
+  /** With `deploy`: how the platform runs the function (the image serving `oaas serve --grpc`). */
+  readonly provision_config?: PackageProvisionConfig;
+  /**
+   * Environment variables the platform sets in the function's container:
+   * empty, or with `deploy`, `HTTP_PORT` (the port of `provision_config`, where the runtime listens).
+   */
+  readonly config: Readonly<Record<string, string>>;
 }
 
 /** Package-level metadata. */
@@ -66,6 +74,8 @@ export interface PackageDocument {
   readonly metadata: PackageMetadata;
   readonly classes: readonly PackageClass[];
   readonly functions: readonly PackageFunction[];
+  /** With `deploy.deployments`: one per class. */
+  readonly deployments?: readonly PackageDeployment[];
 }
 
 /** Options of {@link buildPackageDocument}. */
@@ -86,6 +96,15 @@ export interface PackageDocumentOptions {
    * package `oaas`, in registration order
    */
   readonly classes?: readonly (abstract new () => object)[] | undefined;
+  /**
+   * Makes the document deployable on Oparaca: each function gets a
+   * `provision_config` (the image, its port, HTTP/2 for gRPC) and
+   * `HTTP_PORT` in its `config`; with `deployments`, one deployment per
+   * class is added. The package name must then be the classes' `@service`
+   * package, since invocations name classes `<package>.<class>`.
+   * @default none: the document describes the classes and functions only
+   */
+  readonly deploy?: DeployOptions | undefined;
 }
 
 /** Options of {@link exportPackage}. */
@@ -242,6 +261,16 @@ export function buildPackageDocument(options: PackageDocumentOptions = {}): Pack
   const name = packageNameOf(metas, checkString(options.name, 'name'));
   const version = checkString(options.version, 'version') ?? DEFAULT_VERSION;
   const description = checkString(options.description, 'description');
+  const deploy = options.deploy === undefined ? undefined : checkDeployOptions(options.deploy);
+  if (deploy !== undefined) {
+    const other = metas.find((meta) => meta.pkg !== name);
+    if (other !== undefined) {
+      throw new InvalidArgumentError('name', `to deploy, the package must be named after the classes' package: the platform would invoke ${name}.${other.name}, which is ${other.clsId} here`);
+    }
+  }
+  // A function of each: no two functions share an object a caller might edit.
+  const provisioned = () => (deploy === undefined ? {} : { provision_config: { container_image: deploy.image, port: deploy.port, need_http2: true } as const });
+  const config = (): Record<string, string> => (deploy === undefined ? {} : { HTTP_PORT: String(deploy.port) });
 
   const classOf = new Map<string, ClassMeta>();
   const functionOwner = new Map<string, ClassMeta>();
@@ -260,7 +289,7 @@ export function buildPackageDocument(options: PackageDocumentOptions = {}): Pack
       if (owner !== undefined) throw new RegistrationError(`package ${name}: ${owner.clsId} and ${meta.clsId} both define the function ${key}`);
       functionOwner.set(key, meta);
       bindings.push({ name: method.name, function_key: key, access_modifier: 'PUBLIC', stateless: method.stateless, parameters: parametersOf(method) });
-      functions.push({ key, function_type: 'CUSTOM', description: `${key} of ${meta.pkg}`, config: {} });
+      functions.push({ key, function_type: 'CUSTOM', description: `${key} of ${meta.pkg}`, ...provisioned(), config: config() });
     }
     classes.push({
       key: meta.name,
@@ -269,7 +298,16 @@ export function buildPackageDocument(options: PackageDocumentOptions = {}): Pack
       function_bindings: bindings,
     });
   }
-  return { name, version, metadata: description === undefined ? {} : { description }, classes, functions };
+  const document: PackageDocument = {
+    name,
+    version,
+    metadata: description === undefined ? {} : { description },
+    classes,
+    functions,
+    ...(deploy?.deployments === true ? { deployments: classes.map((cls) => deploymentOf(name, cls.key, deploy)) } : {}),
+  };
+  checkOparacaPackage(document);
+  return document;
 }
 
 /**

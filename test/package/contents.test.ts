@@ -39,6 +39,7 @@ describe('the package contents', () => {
     expect(manifest.license).toBe('Apache-2.0');
     expect(files).toContain('README.md');
     expect(files).toContain('docs/stores.md');
+    expect(files).toContain('docs/oparaca.md');
     expect(files).toContain('LICENSE');
     const license = readFileSync(`${root}LICENSE`, 'utf8');
     expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004\s+http:\/\/www\.apache\.org\/licenses\/\s/);

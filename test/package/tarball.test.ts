@@ -1,8 +1,9 @@
 /**
  * The package as an application gets it: `npm pack`, then `npm install` of
- * the tarball into a fresh folder (without the optional peers `pg`,
- * `ioredis` and the gRPC packages), then the README's quick start compiled with plain `tsc` and run
- * with node, a CommonJS program, and the stores whose drivers are missing.
+ * the tarball into a fresh folder (without the optional peers `pg`, `ioredis`
+ * and the gRPC packages), then the README's quick start compiled with plain
+ * `tsc` and run with node, a CommonJS program, and the stores (and the gRPC
+ * runtime) whose drivers are missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -138,17 +139,20 @@ describe('the packed package installed into a fresh application', () => {
         "import { OdgmStore, type OdgmStoreOptions } from 'oaas-sdk/stores/odgm';",
         "import { serve } from 'oaas-sdk/server';",
         "import { connect } from 'oaas-sdk/client';",
+        "import { serveGrpc, type GrpcServeOptions, type RunningGrpcServer } from 'oaas-sdk/grpc';",
+        'const grpcOptions: GrpcServeOptions = { port: 0, host: "0.0.0.0" };',
+        'const running: Promise<RunningGrpcServer> | undefined = process.env.NEVER === "1" ? serveGrpc(grpcOptions) : undefined;',
         'const stores: Store[] = [new SqliteStore({ path: ":memory:" }), new PostgresStore({ url: "postgres://h/db" }), new RedisStore({ url: "redis://h" }), new OdgmStore({ address: "h:8080" })];',
         'const options: [PostgresStoreOptions, RedisStoreOptions, OdgmStoreOptions, PostgresPool?, RedisClient?] = [{ url: "postgres://h/db" }, { url: "redis://h" }, { address: "h:8080" }];',
         'const config: OaasConfig = { store: stores[0] };',
-        'console.log(typeof OaasObject, typeof configureOaas, typeof serve, typeof connect, stores.length, options.length, typeof config);',
+        'console.log(typeof OaasObject, typeof configureOaas, typeof serve, typeof connect, typeof serveGrpc, typeof running, stores.length, options.length, typeof config);',
         '',
       ].join('\n'),
     );
     await writeFile(join(app, 'tsconfig.entry-points.json'), tsconfig('entry-points', 'out/entry-points'));
     await succeed('node', [tsc, '-p', 'tsconfig.entry-points.json'], app);
     const result = await succeed('node', ['out/entry-points/all.js'], app);
-    expect(lines(result)).toEqual(['function function function function 4 3 object']);
+    expect(lines(result)).toEqual(['function function function function function undefined 4 3 object']);
   }, 60_000);
 
   /** Compiles the quick start with `compilerOptions` and runs it twice: the count must carry over. */
@@ -225,6 +229,7 @@ describe('the packed package installed into a fresh application', () => {
         "  'oaas-sdk/stores/odgm': ['OdgmStore'],",
         "  'oaas-sdk/server': ['serve'],",
         "  'oaas-sdk/client': ['connect'],",
+        "  'oaas-sdk/grpc': ['serveGrpc'],",
         '};',
         'for (const [id, names] of Object.entries(entryPoints)) {',
         '  const module = require(id);',
@@ -246,6 +251,7 @@ describe('the packed package installed into a fresh application', () => {
       'oaas-sdk/stores/odgm: OdgmStore function',
       'oaas-sdk/server: serve function',
       'oaas-sdk/client: connect function',
+      'oaas-sdk/grpc: serveGrpc function',
     ]);
     expect(entryPoints.stderr).toBe('');
 
@@ -262,6 +268,7 @@ describe('the packed package installed into a fresh application', () => {
         "import { PostgresStore } from 'oaas-sdk/stores/postgres';",
         "import { RedisStore } from 'oaas-sdk/stores/redis';",
         "import { OdgmStore } from 'oaas-sdk/stores/odgm';",
+        "import { serveGrpc } from 'oaas-sdk/grpc';",
         '',
         '// Port 9 has no server: were a driver installed, these would fail to connect instead.',
         'const attempts = {',
@@ -272,6 +279,7 @@ describe('the packed package installed into a fresh application', () => {
         "  cache: () => configureOaas({ store: 'memory', cache: 'redis://127.0.0.1:9' }),",
         "  odgmStore: () => new OdgmStore({ address: '127.0.0.1:9' }).open(),",
         "  odgmSpec: () => configureOaas({ store: 'odgm://127.0.0.1:9' }),",
+        '  grpc: () => serveGrpc({ port: 0 }),',
         '};',
         'for (const [name, attempt] of Object.entries(attempts)) {',
         '  const outcome = await attempt().then(() => ({ opened: true }), (error) => ({ name: error.name, code: error.code, field: error.field, message: error.message }));',
@@ -297,6 +305,7 @@ describe('the packed package installed into a fresh application', () => {
       cache: missing('cache', 'the redis cache', 'ioredis'),
       odgmStore: missing('store', 'the odgm store', '@grpc/grpc-js'),
       odgmSpec: missing('store', 'the odgm store', '@grpc/grpc-js'),
+      grpc: missing('grpc', 'the gRPC function runtime', '@grpc/grpc-js'),
     });
   }, 60_000);
 });
