@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+// tsx as a loader inside the child (`node --import tsx`), not its CLI: the CLI runs the script in a grandchild and,
+// when that one does not acknowledge a relayed signal within 30 ms (a busy machine), kills it and exits 143.
+const tsxLoader = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
 
-/** A TypeScript script running in a child Node process (through tsx), in its own process group. */
+/** A TypeScript script running in a child Node process (through tsx's loader), in its own process group. */
 export class TsChild {
   readonly process: ChildProcess;
   stdout = '';
@@ -14,7 +17,7 @@ export class TsChild {
 
   constructor(script: string | URL, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     const path = script instanceof URL ? fileURLToPath(script) : script;
-    this.process = spawn(process.execPath, [tsxCli, path, ...args], {
+    this.process = spawn(process.execPath, ['--import', tsxLoader, path, ...args], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
@@ -39,7 +42,7 @@ export class TsChild {
     }
   }
 
-  /** Sends a signal to the whole group (tsx runs the script in a grandchild). */
+  /** Sends a signal to the whole group (the script and any process it started). */
   signal(signal: NodeJS.Signals): void {
     try {
       process.kill(-(this.process.pid ?? 0), signal);
