@@ -42,6 +42,10 @@ export interface InvokeCall {
   readonly method: string;
   /** The raw request body: JSON of the argument (or of an array of arguments); empty for none. */
   readonly body?: string | undefined;
+  /** A payload that is not JSON (the Oparaca dialect): it is the method's one argument, as it came; `body` is then ignored. */
+  readonly rawPayload?: Uint8Array | undefined;
+  /** An object that does not exist is created with its defaults, and the call runs on it (as the Oparaca platform does). @default false: 404 */
+  readonly createIfMissing?: boolean | undefined;
   /** A repeated key for the same object and method returns the first result without running again. */
   readonly idempotencyKey?: string | undefined;
   /** The caller's W3C trace context; the invocation's span continues it. */
@@ -105,7 +109,7 @@ export class Gateway {
     const member = findMember(meta, call.method);
     const partitionId = normalizePartitionId(call.partitionId);
     const arity = member.kind === 'method' ? member.method.arity : member.accessor.kind === 'setter' ? 1 : 0;
-    const decoded = decodeArguments(call.body, { name: call.method, arity });
+    const decoded = call.rawPayload !== undefined ? [call.rawPayload] : decodeArguments(call.body, { name: call.method, arity });
     // Before anything is loaded or run: a bad argument changes nothing. The method gets the checked (maybe transformed) values.
     const args = member.kind === 'method' ? await checkArguments(member.method, decoded) : decoded;
     const key = call.idempotencyKey;
@@ -122,7 +126,7 @@ export class Gateway {
     if (call.objectId === undefined) throw new InvalidArgumentError('objectId', `${call.method} is not stateless: name an object`);
     const objectId = normalizeObjectId(call.objectId);
     if (member.kind === 'method' && member.method.streaming) {
-      return { kind: 'stream', stream: this.stream(runtime, meta, member.method, objectId, partitionId, args) };
+      return { kind: 'stream', stream: this.stream(runtime, meta, member.method, objectId, partitionId, args, call.createIfMissing === true) };
     }
     const run = (target: OaasObject): unknown =>
       member.kind === 'method'
@@ -145,7 +149,7 @@ export class Gateway {
               const seen = await findRecord(runtime, recordId, partitionId);
               if (seen !== undefined) return seen;
             }
-            const target = await loadHere(runtime, meta, objectId, partitionId);
+            const target = await loadOrCreate(runtime, meta, objectId, partitionId, call.createIfMissing === true);
             const result = await callApp(() => run(target));
             if (recordId !== undefined) runtime.create(IdempotencyRecord, { result: toJsonValue(result) }, { id: recordId, partitionId });
             return result;
@@ -168,8 +172,9 @@ export class Gateway {
     objectId: string,
     partitionId: number,
     args: unknown[],
+    createIfMissing: boolean,
   ): AsyncGenerator<unknown> {
-    const target = await loadHere(runtime, meta, objectId, partitionId);
+    const target = await loadOrCreate(runtime, meta, objectId, partitionId, createIfMissing);
     const values = callMethod(target, method, args) as AsyncGenerator<unknown>;
     try {
       for await (const value of values) yield value;
@@ -192,10 +197,11 @@ export class Gateway {
 
   /**
    * Creates or replaces an object's state: the given entries are set, the
-   * fields not given go back to their defaults. A `version` in the body must
-   * match the stored one (optimistic concurrency).
+   * fields not given go back to their defaults (or, with `keepAbsent`, keep
+   * their values: an upsert). A `version` in the body must match the stored
+   * one (optimistic concurrency).
    */
-  async putState(clsId: string, partitionId: unknown, objectId: string, body: unknown): Promise<ObjectState> {
+  async putState(clsId: string, partitionId: unknown, objectId: string, body: unknown, options: { keepAbsent?: boolean } = {}): Promise<ObjectState> {
     const meta = this.classOf(clsId);
     const p = normalizePartitionId(partitionId);
     const id = normalizeObjectId(objectId);
@@ -222,7 +228,10 @@ export class Gateway {
           values.set(prop, fromJsonValue(wire, entryKey));
         }
         const writable = target as unknown as Record<string, unknown>;
-        for (const prop of core.fields.props) writable[prop] = values.has(prop) ? values.get(prop) : defaults[prop];
+        for (const prop of core.fields.props) {
+          if (values.has(prop)) writable[prop] = values.get(prop);
+          else if (options.keepAbsent !== true) writable[prop] = defaults[prop];
+        }
         return target;
       },
       { partitionId: p, retries: this.conflictRetries },
@@ -294,6 +303,16 @@ async function loadHere(runtime: Runtime, meta: ClassMeta, objectId: string, par
     if (route.kind === 'remote') throw new NotOwnerError(key, route.owner.url);
   }
   return load(runtime, meta, objectId, partitionId);
+}
+
+/** Loads the object, or (with `create`) makes a new one with its defaults when there is none; a new one is committed with the call's changes. */
+async function loadOrCreate(runtime: Runtime, meta: ClassMeta, objectId: string, partitionId: number, create: boolean): Promise<OaasObject> {
+  try {
+    return await loadHere(runtime, meta, objectId, partitionId);
+  } catch (error) {
+    if (!create || !(error instanceof ObjectNotFoundError)) throw error;
+    return runtime.create(meta.ctor as abstract new () => OaasObject, {}, { id: objectId, partitionId });
+  }
 }
 
 /** Runs a member; what the application throws becomes an `ApplicationError` (type and message, no stack). */
