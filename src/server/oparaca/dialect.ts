@@ -8,15 +8,13 @@ import type { Hono } from 'hono';
 import { InvalidArgumentError, ObjectNotFoundError } from '../../errors.js';
 import { encodeCursor } from '../../stores/validate.js';
 import { encodeObjData, objDataToJson } from '../../protocol/oprc/obj-data.js';
+import { DIALECT_HEADER } from '../../protocol/wire.js';
 import { atOwner, peerRoutes } from '../cluster-routes.js';
 import type { AppEnv, Dialect, DialectContext } from '../dialect.js';
 import { noObject, oparacaErrorReply, oparacaNotFound, unknownError } from './errors.js';
 import { invokeReply } from './invoke.js';
 import { listQuery, objectIdParam, partitionParam } from './path.js';
 import { objDataOf, readObjData, stateEntriesOf } from './state.js';
-
-/** The header every reply of this dialect carries, so an SDK client can tell it is not talking to the SDK's own dialect. */
-export const DIALECT_HEADER = 'oaas-dialect';
 
 /** The Oparaca dialect. */
 export const oparacaDialect: Dialect = {
