@@ -40,7 +40,7 @@ describe.each(harnesses)('the Oparaca dialect (%s)', (_name, start) => {
       const types: (string | undefined)[] = ['application/x-protobuf', 'application/octet-stream', undefined];
       for (const [i, type] of types.entries()) {
         const body = encodeObjData({ entries: { count: { data: enc.encode(String(10 + i)), type: 0 } } });
-        const put = await h.request(objPath(PROBE, `pb${i}`), { method: 'PUT', body: body as BodyInit, headers: type === undefined ? {} : { 'content-type': type } });
+        const put = await h.request(objPath(PROBE, `pb${i}`), { method: 'PUT', body: body as RequestInit['body'], headers: type === undefined ? {} : { 'content-type': type } });
         expect([put.status, await put.text()]).toEqual([200, '']);
         expect(entryTexts(await getJson(h, PROBE, `pb${i}`)).count).toBe(String(10 + i));
       }
@@ -263,7 +263,7 @@ describe.each(harnesses)('the Oparaca dialect (%s)', (_name, start) => {
     it('refuses malformed bodies with the platform’s codes and changes nothing', async () => {
       await putJson(h, PROBE, 'm1', { entries: { count: { data: b64('1'), type: 0 } } });
       const put = (body: string | Uint8Array, type: string): Promise<Response> =>
-        h.request(objPath(PROBE, 'm1'), { method: 'PUT', body: body as BodyInit, headers: { 'content-type': type } });
+        h.request(objPath(PROBE, 'm1'), { method: 'PUT', body: body as RequestInit['body'], headers: { 'content-type': type } });
       const badProtobuf = await expectOparacaError(await put(new Uint8Array([0x22, 0x05, 0x01]), 'application/x-protobuf'), 422, 'INVALID_PROtobuf');
       expect(badProtobuf).toMatch(/^Invalid protobuf: failed to decode Protobuf message: /);
       await expectOparacaError(await put('{"entries":', 'application/json'), 502, 'UNKNOWN');

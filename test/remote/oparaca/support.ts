@@ -17,7 +17,7 @@ export function objPath(clsId: string, id: string, method?: string, partition: s
 
 /** POSTs a raw payload to a method. */
 export function call(h: Harness, clsId: string, id: string, method: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
-  return h.request(objPath(clsId, id, method), { method: 'POST', body: body as BodyInit | undefined, headers });
+  return h.request(objPath(clsId, id, method), { method: 'POST', body: body as RequestInit['body'], headers });
 }
 
 /** PUTs ObjData JSON. */
@@ -29,7 +29,7 @@ export function putJson(h: Harness, clsId: string, id: string, objData: unknown)
 export async function getJson(h: Harness, clsId: string, id: string): Promise<unknown> {
   const reply = await h.request(objPath(clsId, id), { headers: { accept: 'application/json' } });
   expect(reply.status, await reply.clone().text()).toBe(200);
-  return reply.json() as Promise<unknown>;
+  return reply.json();
 }
 
 /** Expects a platform error reply: status, code, JSON content type. */
