@@ -71,7 +71,7 @@ describe.each(harnesses)('the Oparaca dialect (%s)', (_name, start) => {
     });
 
     it('as protobuf by default and with Accept: application/x-protobuf', async () => {
-      for (const headers of [{}, { accept: 'application/x-protobuf' }]) {
+      for (const headers of [{}, { accept: 'application/x-protobuf' }] as Record<string, string>[]) {
         const reply = await h.request(objPath(PROBE, 'g1'), { headers });
         expect(reply.status).toBe(200);
         expect(reply.headers.get('content-type')).toBe('application/x-protobuf');
