@@ -7,6 +7,7 @@ import { resolveDialect } from '../../../src/server/dialect.js';
 import { serve } from '../../../src/server/serve.js';
 import { TsChild } from '../../support/child.js';
 import { freshRuntime, shutdownAfterEach } from '../../support/runtime.js';
+import './services.js';
 
 shutdownAfterEach();
 
@@ -69,6 +70,19 @@ describe('choosing a dialect', () => {
     const variable = bad(() => resolveDialect(undefined));
     expect([variable.field, variable.message]).toEqual(['dialect (OAAS_GATEWAY_DIALECT)', 'dialect (OAAS_GATEWAY_DIALECT): expected oaas or oparaca, got "rest"']);
     await expect(serve({ port: 0 })).rejects.toThrow(ConfigurationError);
+  });
+
+  it('can differ between two servers of one process, over one runtime', async () => {
+    const oparaca = await serve({ port: 0, dialect: 'oparaca' });
+    const oaas = await serve({ port: 0, dialect: 'oaas' });
+    try {
+      const path = '/api/class/e2e-ts-test.TsCounter/0/objects/both/invokes/increment';
+      expect(await (await fetch(`${oparaca.url}${path}`, { method: 'POST', body: '{"amount": 2}' })).text()).toBe('2');
+      expect(await (await fetch(`${oaas.url}${path}`, { method: 'POST', body: '{"amount": 3}' })).json()).toBe(5);
+    } finally {
+      await oparaca.close();
+      await oaas.close();
+    }
   });
 
   it('is passed on by serve()', async () => {
