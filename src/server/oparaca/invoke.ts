@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { ClassNotFoundError, InvalidIdError, MethodNotFoundError, OaasError } from '../../errors.js';
 import { bindStream, createInvocationContext, replyHeader, runInInvocation, type InvocationContext } from '../../invocation/invocation-context.js';
 import { errorResponse, failureStatus } from '../../invocation/replies.js';
+import { rawOf } from '../../object/raw.js';
 import type { ResponseStatus } from '../../protocol/wire.js';
 import type { AppEnv, GatewayLike } from '../dialect.js';
 import { checkJsonSafety, invocationOptions } from '../request.js';
@@ -98,7 +99,11 @@ function jsonText(body: Uint8Array): string | undefined {
 /** Bytes and strings go out as they are; `undefined` as no payload; anything else as its JSON. */
 function resultPayload(value: unknown): Payload {
   if (value === undefined) return { bytes: undefined, contentType: undefined };
-  if (value instanceof Uint8Array) return { bytes: value, contentType: undefined };
+  if (value instanceof Uint8Array) {
+    // A state field's bytes come wrapped in its tracking proxy, which a socket cannot write: send the bytes behind it.
+    const raw = rawOf(value);
+    return { bytes: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), contentType: undefined };
+  }
   if (typeof value === 'string') return { bytes: encoder.encode(value), contentType: undefined };
   return { bytes: encoder.encode(JSON.stringify(value)), contentType: 'application/json' };
 }

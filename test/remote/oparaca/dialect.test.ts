@@ -1,6 +1,10 @@
 // The Oparaca dialect, point by point, on raw HTTP: in process and on a socket, over a real SQLite file.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StoreError } from '../../../src/errors.js';
+import type { Gateway } from '../../../src/invocation/gateway.js';
 import { decodeObjData, encodeObjData } from '../../../src/protocol/oprc/obj-data.js';
+import { createApp } from '../../../src/server/app.js';
+import { captureLogs } from '../../support/logs.js';
 import { freshRuntime, shutdownAfterEach, tempSqlite } from '../../support/runtime.js';
 import { inProcess, onSocket, type Harness } from '../support.js';
 import { b64, call, clsPath, enc, entryTexts, expectOparacaError, getJson, objPath, putJson } from './support.js';
@@ -147,6 +151,13 @@ describe.each(harnesses)('the Oparaca dialect (%s)', (_name, start) => {
       expect([nothing.status, nothing.headers.get('content-type'), await nothing.text()]).toEqual([200, 'application/octet-stream', '']);
     });
 
+    it('keeps bytes a method took and answers them with the type they came with (the example of docs/oparaca.md)', async () => {
+      const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      expect(await (await call(h, 'media.Blobs', 'b1', 'upload', png, { 'content-type': 'image/png' })).text()).toBe('8');
+      const back = await call(h, 'media.Blobs', 'b1', 'download');
+      expect([back.headers.get('content-type'), [...new Uint8Array(await back.arrayBuffer())]]).toEqual(['image/png', [...png]]);
+    });
+
     it('answers a streaming method’s values at once, as a JSON array, each produced with the request’s options', async () => {
       const reply = await call(h, PROBE, 's1', 'steps', '3', { accept: 'text/x-steps' });
       expect(await reply.json()).toEqual(['text/x-steps 1', 'text/x-steps 2', 'text/x-steps 3']);
@@ -277,6 +288,34 @@ describe.each(harnesses)('the Oparaca dialect (%s)', (_name, start) => {
       await expectOparacaError(await put(JSON.stringify(withTrigger), 'application/json'), 400, 'INVALID_ARGUMENT');
       expect(entryTexts(await getJson(h, PROBE, 'm1')).count).toBe('1');
     });
+  });
+});
+
+describe('failures the platform has no word for, in the Oparaca dialect', () => {
+  beforeEach(async () => {
+    await freshRuntime({ store: tempSqlite() });
+  });
+
+  it('a body over the limit: 413 with the SDK’s code in the platform’s body shape', async () => {
+    const h = inProcess({ dialect: 'oparaca', bodyLimitBytes: 16 });
+    const reply = await call(h, PROBE, 'a', 'received', 'x'.repeat(64));
+    expect([reply.status, await reply.json()]).toEqual([413, { error: { code: 'OAAS_ERR_PAYLOAD_TOO_LARGE', message: 'request body exceeds 16 bytes' } }]);
+  });
+
+  it('a store that does not answer: /readyz is 503 not ready; a failing store is 502 ZENOH_REPLY_ERR; a bug is a logged 500', async () => {
+    const { logger, lines } = captureLogs();
+    const failing = {
+      ready: () => Promise.resolve(false),
+      getState: () => Promise.reject(new StoreError('disk gone', { transient: false })),
+      deleteObject: () => Promise.reject(new Error('secret detail')),
+    } as unknown as Gateway;
+    const app = createApp({ dialect: 'oparaca', gateway: failing, logger });
+    const ready = await app.request('/readyz');
+    expect([ready.status, await ready.text()]).toEqual([503, 'not ready']);
+    expect(await expectOparacaError(await app.request(objPath(PROBE, 'a')), 502, 'ZENOH_REPLY_ERR')).toBe('Proxy error: Got reply with error: disk gone');
+    const bug = await app.request(objPath(PROBE, 'a'), { method: 'DELETE' });
+    expect([bug.status, await bug.json()]).toEqual([500, { error: { code: 'OAAS_ERR_SERVER_INTERNAL', message: 'internal server error' } }]);
+    expect(JSON.stringify(lines.filter((l) => l.msg === 'request failed unexpectedly'))).toContain('secret detail');
   });
 });
 

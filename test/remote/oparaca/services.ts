@@ -105,3 +105,24 @@ export class Probe extends OaasObject {
     }
   }
 }
+
+/** The example of docs/oparaca.md: bytes in, bytes out, labelled with their type. */
+@service('Blobs', { package: 'media' })
+export class Blobs extends OaasObject {
+  data: Uint8Array = new Uint8Array(0);
+  type = 'application/octet-stream';
+
+  @method()
+  async upload(bytes: Uint8Array): Promise<number> {
+    this.data = bytes;
+    this.type = currentInvocation()?.options['content-type'] ?? this.type;
+    return bytes.length;
+  }
+
+  @method()
+  async download(): Promise<Uint8Array> {
+    const invocation = currentInvocation();
+    if (invocation !== undefined) invocation.replyHeaders['content-type'] = this.type;
+    return this.data;
+  }
+}
