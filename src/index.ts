@@ -111,7 +111,9 @@ export type { InvocationRequest, InvocationResponse, ResponseStatus, InvocationE
 export { serve } from './server/serve.js';
 export type { ServeOptions, RunningServer, CloseOptions } from './server/serve.js';
 export { createApp } from './server/app.js';
-export type { ServerOptions } from './server/app.js';
+export type { ServerOptions, DialectName } from './server/app.js';
+export { currentInvocation } from './invocation/invocation-context.js';
+export type { InvocationContext } from './invocation/invocation-context.js';
 export { connect } from './client/client.js';
 export type {
   ClientOptions,

@@ -5,6 +5,7 @@
  * out, a reply that is not OaaS JSON) becomes `RemoteError`.
  */
 import { InvalidArgumentError, RemoteError, type OaasError } from '../errors.js';
+import { DIALECT_HEADER } from '../protocol/wire.js';
 import { fromWireError, type WireError } from '../wire-errors.js';
 import type { ClientOptions } from './types.js';
 
@@ -134,6 +135,11 @@ export class HttpTransport {
       cancel();
       if (expired) throw this.timeoutError(call, error);
       throw new RemoteError(`${this.describe(call)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    if (response.headers.get(DIALECT_HEADER) === 'oparaca') {
+      // There an application error is a 200 with a payload: taking replies as results would take failures for values.
+      cancel();
+      throw new RemoteError(`${this.describe(call)}: the server speaks the Oparaca gateway dialect; the typed client needs a server in the SDK's own dialect (dialect 'oaas')`);
     }
     if (headersOnly) clearTimeout(timer);
     return { response, cancel, guard, timedOut: () => expired };

@@ -208,10 +208,11 @@ export class Gateway {
 
   /**
    * Creates or replaces an object's state: the given entries are set, the
-   * fields not given go back to their defaults. A `version` in the body must
-   * match the stored one (optimistic concurrency).
+   * fields not given go back to their defaults (or, with `keepAbsent`, keep
+   * their values: an upsert). A `version` in the body must match the stored
+   * one (optimistic concurrency).
    */
-  async putState(clsId: string, partitionId: unknown, objectId: string, body: unknown): Promise<ObjectState> {
+  async putState(clsId: string, partitionId: unknown, objectId: string, body: unknown, options: { keepAbsent?: boolean } = {}): Promise<ObjectState> {
     const meta = this.classOf(clsId);
     const p = normalizePartitionId(partitionId);
     const id = normalizeObjectId(objectId);
@@ -238,7 +239,10 @@ export class Gateway {
           values.set(prop, fromJsonValue(wire, entryKey));
         }
         const writable = target as unknown as Record<string, unknown>;
-        for (const prop of core.fields.props) writable[prop] = values.has(prop) ? values.get(prop) : defaults[prop];
+        for (const prop of core.fields.props) {
+          if (values.has(prop)) writable[prop] = values.get(prop);
+          else if (options.keepAbsent !== true) writable[prop] = defaults[prop];
+        }
         return target;
       },
       { partitionId: p, retries: this.conflictRetries },

@@ -58,3 +58,10 @@ export interface WireError {
   /** For `ApplicationError`: the thrown error's type. */
   readonly type?: string | undefined;
 }
+
+/**
+ * The reply header a server in the Oparaca dialect sets on every reply
+ * (`oaas-dialect: oparaca`), so an SDK client can tell it does not speak the
+ * SDK's own dialect (there, an application error is a 200 with a payload).
+ */
+export const DIALECT_HEADER = 'oaas-dialect';

@@ -63,7 +63,7 @@ describe('serve', () => {
     const one = await serve({ port: 0, prot: 8080 } as never).catch((e: unknown) => e);
     expect(one).toBeInstanceOf(ConfigurationError);
     expect((one as ConfigurationError).field).toBe('prot');
-    expect((one as Error).message).toMatch(/^prot: unknown option \(known: port, host, token, bodyLimitBytes, runtime, gateway, conflictRetries, logger\)$/);
+    expect((one as Error).message).toMatch(/^prot: unknown option \(known: port, host, token, bodyLimitBytes, runtime, gateway, conflictRetries, logger, dialect\)$/);
     const two = await serve({ port: 0, hostname: '0.0.0.0', tokn: 'x' } as never).catch((e: unknown) => e);
     expect(two).toBeInstanceOf(ConfigurationError);
     expect((two as ConfigurationError).field).toBe('hostname, tokn');
@@ -133,7 +133,7 @@ describe('createApp', () => {
   });
 
   it('refuses unknown options, naming them; serve()-only options are unknown here', () => {
-    expect(() => createApp({ tokem: 'x' } as never)).toThrow(/^tokem: unknown option \(known: token, bodyLimitBytes, runtime, gateway, conflictRetries, logger\)$/);
+    expect(() => createApp({ tokem: 'x' } as never)).toThrow(/^tokem: unknown option \(known: token, bodyLimitBytes, runtime, gateway, conflictRetries, logger, dialect\)$/);
     expect(() => createApp({ port: 8080, host: '0.0.0.0' } as never)).toThrow(/^port, host: unknown options/);
   });
 
