@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { InternalError, InvalidArgumentError, OaasError } from '../errors.js';
 import type { Gateway, InvokeCall, InvokeOutcome } from '../invocation/gateway.js';
+import { bindStream, createInvocationContext, runInInvocation } from '../invocation/invocation-context.js';
 import { sessionContext } from '../session/async-context.js';
 import { toWireError } from '../wire-errors.js';
 import { MalformedRequest, RESPONSE_STATUS, type FnRequest, type FnResponse, type ObjRequest } from './service-definition.js';
@@ -34,6 +35,7 @@ export class FunctionHandler {
     return this.answer(request, (r) => this.gateway.invoke(callOf(r, undefined)));
   }
 
+
   /**
    * `InvokeObj`: a method on the object `object_id` (lowercased, as the
    * platform's ids are); an object that does not exist yet is created for the
@@ -46,15 +48,20 @@ export class FunctionHandler {
     });
   }
 
-  private async answer<R>(request: R | MalformedRequest, run: (request: R) => Promise<InvokeOutcome>): Promise<FnResponse> {
+  private async answer<R extends FnRequest>(request: R | MalformedRequest, run: (request: R) => Promise<InvokeOutcome>): Promise<FnResponse> {
     try {
       if (request instanceof MalformedRequest) throw new InvalidArgumentError('request', 'the message is not a valid protobuf encoding', { cause: request.cause });
+      // The method reads the request's options through currentInvocation(), and may label its reply.
+      const invocation = createInvocationContext(request.options);
       // Each call gets its own async context, as each HTTP request does: no session leaks from one call into another.
-      const value = await sessionContext.run({ sessions: new Map() }, async () => {
-        const outcome = await run(request);
-        return outcome.kind === 'value' ? outcome.value : await collect(outcome.stream);
-      });
-      return valueReply(value);
+      const value = await sessionContext.run({ sessions: new Map() }, () =>
+        runInInvocation(invocation, async () => {
+          const outcome = await run(request);
+          return outcome.kind === 'value' ? outcome.value : await collect(bindStream(invocation, outcome.stream));
+        }),
+      );
+      const reply = valueReply(value);
+      return { ...reply, headers: { ...reply.headers, ...invocation.replyHeaders } };
     } catch (error) {
       return this.failureReply(error);
     }

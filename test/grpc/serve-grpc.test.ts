@@ -66,6 +66,16 @@ describe('InvokeFn (stateless)', () => {
     expect(reply.headers['content-type']).toBe('text/plain; charset=utf-8');
   });
 
+  it('shows the request options to the method (currentInvocation) and answers the reply headers it sets', async () => {
+    const reply = await client.invokeFn({ cls_id: CLS, fn_id: 'page', options: { Accept: 'text/html' } });
+    expect(reply.status).toBe('OKAY');
+    expect(reply.payload.toString('utf8')).toBe('<p>text/html</p>');
+    expect(reply.headers['content-type']).toBe('text/html');
+    const plain = await client.invokeFn({ cls_id: CLS, fn_id: 'page' });
+    expect(plain.payload.toString('utf8')).toBe('<p></p>');
+    expect(plain.headers['content-type']).toBe('text/plain; charset=utf-8');
+  });
+
   it('refuses a method that needs an object with INVALID_REQUEST', async () => {
     const reply = await client.invokeFn({ cls_id: CLS, fn_id: 'increment', payload: text('{"amount":1}') });
     expect(reply.status).toBe('INVALID_REQUEST');
