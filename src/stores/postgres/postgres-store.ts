@@ -314,13 +314,7 @@ async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Is
   const updates = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion !== 0);
   const inserts = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion === 0);
   const deletes = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion !== 0);
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  const onError = (error: Error): void => { broken = error; };
-  client.on('error', onError);
-  try {
-    await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
-    if (fenced !== undefined) await checkFence(client, fenced.fence);
+  return inTransaction(pool, batch, isolation, fenced, async (client) => {
     const written = new Map<string, number>();
     const keep = (rows: readonly KeyRow[]): void => { for (const row of rows) written.set(keyOf(row), Number(row.version)); };
     if (updates.length > 0) {
@@ -336,44 +330,24 @@ async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Is
     const present = absent.length === 0 ? [] : (await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows;
     const missed = sorted.filter((p) => (p.op.kind === 'put' ? !written.has(p.id) : p.op.expectedVersion === 0 ? present.some((row) => keyOf(row) === p.id) : !removed.has(p.id)));
     if (missed.length > 0) throw new CreationRace(missed);
-    await client.query('COMMIT');
     return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      broken ??= rollbackError instanceof Error ? rollbackError : translateError('rollback', rollbackError);
-    });
-    const lost = error instanceof CreationRace ? error.raced : isSerializationFailure(error) ? batch : undefined;
-    if (lost === undefined) throw error;
-    if (broken !== undefined) throw broken;
-    throw await freshConflict(client, lost, undefined, error instanceof CreationRace ? undefined : error);
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+  });
 }
 
 /**
  * One transaction: lock and check, then write set-based; versions come back
- * aligned with `batch`. A fenced batch checks (and share-locks) its slots
- * before anything else, under the timeouts of {@link fencedBegin}.
+ * aligned with `batch`.
  */
-async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced?: { fence: CommitFence; timeoutMs: number; statementTimeoutMs: number }): Promise<number[]> {
+function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined): Promise<number[]> {
   // Sorted, so concurrent batches lock and insert in one order.
   const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  const onError = (error: Error): void => { broken = error; }; // a checked-out client without a listener would crash the process
-  client.on('error', onError);
-  let read: Map<string, number> | undefined;
-  try {
-    await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
-    if (fenced !== undefined) await checkFence(client, fenced.fence);
+  return inTransaction(pool, batch, isolation, fenced, async (client, seen) => {
     // Puts that carry only a delta need the stored state to merge it into.
     const merging = sorted.some((p) => p.op.kind === 'put' && p.state === undefined);
     const { rows } = await client.query<ReadRow>(merging ? SQL.lockWithState : SQL.lock, columns(sorted.map((p) => p.op.key)));
     const current = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
     const stored = merging ? new Map(rows.map((row) => [keyOf(row), row])) : undefined;
-    read = current;
+    seen.read = current;
     const conflicts = batch.flatMap(({ op, id }) => {
       const actual = current.get(id) ?? 0;
       return op.expectedVersion !== undefined && op.expectedVersion !== actual ? [conflict(op, op.expectedVersion, actual)] : [];
@@ -382,8 +356,36 @@ async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Iso
     const written = await writeBatch(client, sorted, current, stored);
     const raced = batch.filter((p) => p.op.kind === 'put' && !written.has(p.id));
     if (raced.length > 0) throw new CreationRace(raced);
-    await client.query('COMMIT');
     return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
+  });
+}
+
+/**
+ * Runs `write` in one transaction on a client of its own and commits it. A
+ * fenced batch checks (and share-locks) its slots before anything else,
+ * under the timeouts of {@link fencedBegin}. A lost race (`CreationRace`)
+ * or a serialization failure is rolled back and reported as a conflict with
+ * the versions found after the rollback (`seen.read`: what the batch had
+ * read, for ops that expected no version).
+ */
+async function inTransaction(
+  pool: Pool,
+  batch: readonly Prepared[],
+  isolation: Isolation,
+  fenced: Fenced | undefined,
+  write: (client: PoolClient, seen: { read?: Map<string, number> }) => Promise<number[]>,
+): Promise<number[]> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error): void => { broken = error; }; // a checked-out client without a listener would crash the process
+  client.on('error', onError);
+  const seen: { read?: Map<string, number> } = {};
+  try {
+    await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
+    if (fenced !== undefined) await checkFence(client, fenced.fence);
+    const versions = await write(client, seen);
+    await client.query('COMMIT');
+    return versions;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: unknown) => {
       broken ??= rollbackError instanceof Error ? rollbackError : translateError('rollback', rollbackError);
@@ -392,7 +394,7 @@ async function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Iso
     if (lost === undefined) throw error;
     if (broken !== undefined) throw broken;
     // On this connection, not another from the pool: a pool of one would wait for itself.
-    throw await freshConflict(client, lost, read, error instanceof CreationRace ? undefined : error);
+    throw await freshConflict(client, lost, seen.read, error instanceof CreationRace ? undefined : error);
   } finally {
     client.off('error', onError);
     client.release(broken); // a broken client is destroyed, not pooled
