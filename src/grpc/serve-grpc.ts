@@ -7,12 +7,12 @@
 import type * as GrpcJs from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { checkKnownOptions } from '../config.js';
-import { describeValue } from '../describe.js';
 import { ConfigurationError } from '../errors.js';
 import { Gateway } from '../invocation/gateway.js';
 import { getAutoSessionManager } from '../runtime/process-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { loadDriver } from '../stores/optional-driver.js';
+import { checkHost, checkPort } from '../server/listen-options.js';
 import { FunctionHandler } from './function-handler.js';
 import { oprcFunctionService, type FnRequest, type ObjRequest } from './service-definition.js';
 
@@ -126,24 +126,6 @@ function listenFault(error: Error): 'host' | 'port' {
   return /EADDRNOTAVAIL|EAFNOSUPPORT|ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NONAME|EAI_NODATA|Name resolution failed/.test(error.message) ? 'host' : 'port';
 }
 
-function checkPort(port: unknown): number {
-  if (port === undefined) {
-    const raw = process.env.HTTP_PORT;
-    if (raw === undefined || raw === '') return 8080;
-    if (!/^\d+$/.test(raw.trim()) || Number(raw) > 65535) throw new ConfigurationError('port (HTTP_PORT)', `expected a port number, got ${JSON.stringify(raw)}`);
-    return Number(raw);
-  }
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigurationError('port', `expected an integer from 0 to 65535, got ${describeValue(port)}`);
-  }
-  return port;
-}
-
-function checkHost(host: unknown): string {
-  if (host === undefined) return '127.0.0.1';
-  if (typeof host !== 'string' || host === '' || /\s/.test(host)) throw new ConfigurationError('host', 'expected a host name or address');
-  return host;
-}
 
 /** The runtime's logger, if a runtime can be had (never creates trouble on the error path). */
 function runtimeLogger(runtime: () => Runtime): Logger | undefined {

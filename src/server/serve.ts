@@ -4,10 +4,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as nodeServe } from '@hono/node-server';
-import { describeValue } from '../describe.js';
 import { ConfigurationError } from '../errors.js';
 import { checkKnownOptions } from '../config.js';
 import { createApp, SERVER_OPTIONS, type ServerOptions } from './app.js';
+import { checkHost, checkPort } from './listen-options.js';
 
 /** Options of {@link serve}: the app's, plus where to listen. */
 export type ServeOptions = ServerOptions & {
@@ -101,22 +101,3 @@ function closeServer(server: Server, timeoutMs: number): Promise<void> {
   });
 }
 
-function checkPort(port: unknown): number {
-  if (port === undefined) {
-    const raw = process.env.HTTP_PORT;
-    if (raw === undefined || raw === '') return 8080;
-    const fromEnv = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || fromEnv > 65535) throw new ConfigurationError('port (HTTP_PORT)', `expected a port number, got ${JSON.stringify(raw)}`);
-    return fromEnv;
-  }
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigurationError('port', `expected an integer from 0 to 65535, got ${describeValue(port)}`);
-  }
-  return port;
-}
-
-function checkHost(host: unknown): string {
-  if (host === undefined) return '127.0.0.1';
-  if (typeof host !== 'string' || host === '' || /\s/.test(host)) throw new ConfigurationError('host', 'expected a host name or address');
-  return host;
-}
