@@ -124,5 +124,9 @@ export class ManagedSession implements Session, PendingOwner {
 export function forgetEverywhere(core: ObjectCore): void {
   const owners = core.owners;
   if (owners === undefined) return;
+  // Usually one owner: no copy of the set (forget() removes from it).
+  if (owners.size === 1) {
+    for (const owner of owners) return owner.forget(core);
+  }
   for (const owner of [...owners]) owner.forget(core);
 }
