@@ -34,6 +34,17 @@ export class ObjectPut implements TrustedPut {
     private readonly texts: readonly (string | undefined)[],
   ) {}
 
+  get setTexts(): Iterable<readonly [string, string]> {
+    return this.changedTexts();
+  }
+
+  private *changedTexts(): Generator<readonly [string, string]> {
+    for (let i = 0; i < this.texts.length; i++) {
+      const text = this.texts[i];
+      if (text !== undefined) yield [this.fields.keyOf(this.fields.props[i]!), text];
+    }
+  }
+
   get set(): ReadonlyMap<string, Uint8Array> {
     if (this.delta === undefined) {
       this.delta = new Map();

@@ -66,6 +66,8 @@ export interface PutOp {
  */
 export interface TrustedPut extends PutOp {
   hint: number | undefined;
+  /** The entries `set` holds, as the JSON text they are (before UTF-8 encoding), for stores that send text. */
+  readonly setTexts?: Iterable<readonly [entryKey: string, text: string]> | undefined;
 }
 
 /** Delete one object with all its entries. Deleting an absent object is a no-op unless a version is expected. */

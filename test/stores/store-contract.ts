@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../src/errors.js';
-import { TRUSTED_BATCH, type ObjectKey, type PutOp, type Store, type StoredObject, type WriteOp } from '../../src/stores/store.js';
+import { TRUSTED_BATCH, type ObjectKey, type Store, type TrustedPut, type StoredObject, type WriteOp } from '../../src/stores/store.js';
 import { rejection } from '../support/promises.js';
 
 /**
@@ -47,16 +47,18 @@ function del(k: ObjectKey, expectedVersion?: number): WriteOp {
   return { kind: 'delete', key: k, expectedVersion };
 }
 
-/** A put as the SDK builds it: the delta and, for stores that keep an object in one row, its whole state. */
-function statePut(k: ObjectKey, expectedVersion: number, state: Record<string, unknown>, set: Record<string, unknown>): PutOp {
+/** A put as the SDK builds it: the delta (as bytes and as text) and, for stores that keep an object in one row, its whole state. */
+function statePut(k: ObjectKey, expectedVersion: number, state: Record<string, unknown>, set: Record<string, unknown>): TrustedPut {
   const members = Object.entries(state).map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`);
   return {
     kind: 'put',
     key: k,
     expectedVersion,
     set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(JSON.stringify(value))])),
+    setTexts: Object.entries(set).map(([name, value]) => [name, JSON.stringify(value)] as const),
     state: `{${members.join(',')}}`,
     entryCount: members.length,
+    hint: undefined,
   };
 }
 

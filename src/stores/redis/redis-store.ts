@@ -128,11 +128,12 @@ export class RedisStore implements Store {
     return this.run('apply', async () => {
       // A script runs alone on the server, so every batch is serializable; `options.isolation` is only checked.
       // The SDK's own batches are well-formed by construction.
-      if (options?.[TRUSTED_BATCH] !== true) checkBatch(ops, options);
+      const trusted = options?.[TRUSTED_BATCH] === true;
+      if (!trusted) checkBatch(ops, options);
       if (ops.length === 0) return [];
       const client = await this.connection();
       const fence = options?.fence;
-      const { keys, args } = applyArguments(this.layout, ops, fence);
+      const { keys, args } = applyArguments(this.layout, ops, fence, trusted);
       const reply = parseApplyReply(await applyScript.run(client, keys, args), ops.length);
       if (reply.ok) return reply.versions;
       if ('fenced' in reply) throw new FencedError(fence?.memberId ?? '', reply.fenced);

@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { CommitFence, ObjectKey, WriteOp } from '../store.js';
+import type { CommitFence, ObjectKey, TrustedPut, WriteOp } from '../store.js';
 import { FENCE_LUA } from './cluster-lua.js';
 import { unexpectedReply } from './errors.js';
 
@@ -97,6 +97,7 @@ ${FENCE_LUA('KEYS[2 * n + 1]', 'KEYS[2 * n + 2]', '2')}
 if fence_failed then return fence_failed end
 local ops = {}
 local conflicts = {1}
+local indexes = {}
 local pos = fence_end
 for i = 1, n do
   local op = { kind = ARGV[pos], expected = ARGV[pos + 1], id = ARGV[pos + 2],
@@ -104,13 +105,17 @@ for i = 1, n do
   pos = op.at + 2 * op.nset + op.nremove
   ops[i] = op
   local key, index = KEYS[2 * i - 1], KEYS[2 * i]
-  local keyType = redis.call('TYPE', key)['ok']
-  if keyType ~= 'none' and keyType ~= 'hash' then return redis.error_reply('WRONGTYPE oaas: ' .. key .. ' is a ' .. keyType .. ', not an object hash') end
-  local indexType = redis.call('TYPE', index)['ok']
-  if indexType ~= 'none' and indexType ~= 'zset' then return redis.error_reply('WRONGTYPE oaas: ' .. index .. ' is a ' .. indexType .. ', not an index') end
+  -- A batch usually writes one class and partition: each index's type is checked once.
+  if not indexes[index] then
+    local indexType = redis.call('TYPE', index)['ok']
+    if indexType ~= 'none' and indexType ~= 'zset' then return redis.error_reply('WRONGTYPE oaas: ' .. index .. ' is a ' .. indexType .. ', not an index') end
+    indexes[index] = true
+  end
+  -- HGET fails with WRONGTYPE on a key that is not a hash, before anything is written.
   local stored = redis.call('HGET', key, VERSION)
-  if keyType == 'hash' and not stored then return redis.error_reply('ERR oaas: ' .. key .. ' has no version field') end
+  if not stored and redis.call('EXISTS', key) == 1 then return redis.error_reply('ERR oaas: ' .. key .. ' has no version field') end
   local actual = tonumber(stored or '0')
+  op.actual = actual
   if op.expected ~= '' and tonumber(op.expected) ~= actual then
     conflicts[#conflicts + 1] = i
     conflicts[#conflicts + 1] = actual
@@ -138,10 +143,18 @@ for i = 1, n do
     redis.call('ZREM', index, op.id)
     versions[i + 1] = 0
   else
-    chunked('HSET', key, op.at, 2 * op.nset)
+    local version = op.actual + 1
+    -- The version and the first entry in one HSET: most commits change one field.
+    if op.nset >= 1 then
+      redis.call('HSET', key, VERSION, version, ARGV[op.at], ARGV[op.at + 1])
+      chunked('HSET', key, op.at + 2, 2 * (op.nset - 1))
+    else
+      redis.call('HSET', key, VERSION, version)
+    end
     chunked('HDEL', key, op.at + 2 * op.nset, op.nremove)
-    versions[i + 1] = redis.call('HINCRBY', key, VERSION, 1)
-    redis.call('ZADD', index, 0, op.id)
+    versions[i + 1] = version
+    -- An object that existed is in the index already.
+    if op.actual == 0 then redis.call('ZADD', index, 0, op.id) end
   end
 end
 return versions
@@ -171,7 +184,7 @@ export class LuaScript {
 export const applyScript = new LuaScript(APPLY_LUA);
 
 /** The KEYS and ARGV of {@link applyScript} for a batch. */
-export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[], fence?: CommitFence): { keys: string[]; args: (string | Buffer)[] } {
+export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[], fence?: CommitFence, trusted = false): { keys: string[]; args: (string | Buffer)[] } {
   const keys: string[] = [];
   const args: (string | Buffer)[] = [String(ops.length)];
   args.push(fence?.memberId ?? '', String(fence?.slots.length ?? 0));
@@ -183,12 +196,24 @@ export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[], fence
       args.push('d', expected, op.key.objectId, '0', '0');
       continue;
     }
-    const set = op.set ?? new Map<string, Uint8Array>();
     const remove = op.remove ?? [];
-    args.push('p', expected, op.key.objectId, String(set.size), String(remove.length));
-    // Buffer.from copies: ioredis would otherwise send a caller-owned Uint8Array as text, and the copy
-    // keeps the bytes fixed even if the caller reuses its buffer before the socket drains.
-    for (const [entryKey, value] of set) args.push(entryKey, Buffer.from(value));
+    const texts = trusted ? (op as TrustedPut).setTexts : undefined;
+    if (texts !== undefined) {
+      // The SDK's own puts: entries as the JSON text they are, which ioredis sends as UTF-8, with no copy of bytes.
+      const counted = args.push('p', expected, op.key.objectId, '0', String(remove.length)) - 2;
+      let n = 0;
+      for (const [entryKey, text] of texts) {
+        args.push(entryKey, text);
+        n += 1;
+      }
+      args[counted] = String(n);
+    } else {
+      const set = op.set ?? new Map<string, Uint8Array>();
+      args.push('p', expected, op.key.objectId, String(set.size), String(remove.length));
+      // Buffer.from copies: ioredis would otherwise send a caller-owned Uint8Array as text, and the copy
+      // keeps the bytes fixed even if the caller reuses its buffer before the socket drains.
+      for (const [entryKey, value] of set) args.push(entryKey, Buffer.from(value));
+    }
     args.push(...remove);
   }
   if (fence !== undefined) keys.push(layout.members, layout.slots);
