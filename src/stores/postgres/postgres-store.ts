@@ -318,7 +318,15 @@ async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Is
     const written = new Map<string, number>();
     const keep = (rows: readonly KeyRow[]): void => { for (const row of rows) written.set(keyOf(row), Number(row.version)); };
     if (updates.length > 0) {
-      keep((await client.query<KeyRow>(SQL.updateStates, [...columns(updates.map((p) => p.op.key)), updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount)])).rows);
+      const first = updates[0]!.op.key;
+      const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
+      const rest = [updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount)];
+      keep(
+        (onePartition
+          ? await client.query<KeyRow>(SQL.updateStatesIn, [first.clsId, first.partitionId, updates.map((p) => p.op.key.objectId), ...rest])
+          : await client.query<KeyRow>(SQL.updateStates, [...columns(updates.map((p) => p.op.key)), ...rest])
+        ).rows,
+      );
     }
     if (inserts.length > 0) keep((await client.query<KeyRow>(SQL.insertStates, [...columns(inserts.map((p) => p.op.key)), inserts.map((p) => p.state), inserts.map((p) => p.entryCount)])).rows);
     const removed = new Set<string>();

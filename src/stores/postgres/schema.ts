@@ -171,6 +171,11 @@ export const SQL = {
     FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::int[]) AS u(cls_id, partition_id, object_id, expected, state, entry_count)
     WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected
     RETURNING o.cls_id, o.partition_id, o.object_id, o.version`,
+  /** {@link SQL.updateStates} for a batch in one class and partition ($1, $2): one key column to join on, fewer arrays to send. */
+  updateStatesIn: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count
+    FROM unnest($3::text[], $4::int8[], $5::text[], $6::int[]) AS u(object_id, expected, state, entry_count)
+    WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id = u.object_id AND o.version = u.expected
+    RETURNING o.cls_id, o.partition_id, o.object_id, o.version`,
   insertStates: `INSERT INTO oaas_objects ${OBJECT_COLUMNS}
     SELECT cls_id, partition_id, object_id, 1, state, NULL, entry_count FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[])
       AS u(cls_id, partition_id, object_id, state, entry_count)

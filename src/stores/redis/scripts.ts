@@ -189,8 +189,17 @@ export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[], fence
   const args: (string | Buffer)[] = [String(ops.length)];
   args.push(fence?.memberId ?? '', String(fence?.slots.length ?? 0));
   for (const { slot, epoch } of fence?.slots ?? []) args.push(String(slot), String(epoch));
+  // Batches are mostly of one class and partition: its index key is built once.
+  let lastCls: string | undefined;
+  let lastPartition = -1;
+  let lastIndex = '';
   for (const op of ops) {
-    keys.push(layout.object(op.key), layout.index(op.key.clsId, op.key.partitionId));
+    if (op.key.clsId !== lastCls || op.key.partitionId !== lastPartition) {
+      lastCls = op.key.clsId;
+      lastPartition = op.key.partitionId;
+      lastIndex = layout.index(lastCls, lastPartition);
+    }
+    keys.push(layout.object(op.key), lastIndex);
     const expected = op.expectedVersion === undefined ? '' : String(op.expectedVersion);
     if (op.kind === 'delete') {
       args.push('d', expected, op.key.objectId, '0', '0');
