@@ -24,7 +24,9 @@ export {
   healthCheck,
   getStats,
   metricsText,
+  watch,
 } from './runtime/process-runtime.js';
+export type { ChangeEvent, GapEvent, WatchEvent, WatchListener, WatchOptions, WatchTarget, Unwatch } from './runtime/events/watch-types.js';
 export type { OaasStats, DurationStats } from './observability/telemetry.js';
 export { OaasRuntime as AutoSessionManager } from './runtime/oaas-runtime.js';
 export type { Runtime } from './runtime/runtime.js';
@@ -59,6 +61,8 @@ export type {
   ListOptions,
   ListPage,
   ListedObject,
+  StoreChange,
+  StoreChangeListener,
 } from './stores/store.js';
 export { MemoryStore } from './stores/memory/memory-store.js';
 

@@ -9,6 +9,8 @@ import type { CommitResult, Session } from '../session/session.js';
 import type { Store } from '../stores/store.js';
 import { assembleRuntime, type RuntimeParts } from './assemble.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
+import { checkWatch } from './events/watch-target.js';
+import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
 import { checkHealth } from './health.js';
 import { storeView } from './open-store.js';
 import type { Runtime } from './runtime.js';
@@ -146,6 +148,14 @@ export class OaasRuntime implements Runtime, ObjectFactory {
   /** Marks an object for the next commit of the current session. */
   scheduleCommit(obj: OaasObject): void {
     this.parts.objects.scheduleCommit(obj);
+  }
+
+  // Change events
+
+  /** Calls `listener` for every committed version of an object, or of every object of a class; see `watch`. */
+  watch(target: WatchTarget, listener: WatchListener, options?: WatchOptions): Unwatch {
+    this.parts.run.assertNotClosed();
+    return this.parts.events.watch(checkWatch(target, listener, options, this.config.defaultPartition));
   }
 
   // Commits
