@@ -129,6 +129,11 @@ export type {
   PutState,
   ObjectState,
   ObjectListing,
+  RemoteWatchOptions,
+  RemoteClassWatchOptions,
+  RemoteWatchEvent,
+  RemoteChangeEvent,
+  RemoteGapEvent,
 } from './client/types.js';
 
 // The OaaS package document

@@ -221,6 +221,11 @@ export class OaasRuntime implements Runtime, ObjectFactory {
 
   // Introspection
 
+  /** Watches registered (`watch`, event streams) and not yet stopped. */
+  get watchCount(): number {
+    return this.parts.events.count;
+  }
+
   /** Objects waiting for a commit. */
   get pendingObjectCount(): number {
     return this.parts.pending.objectCount;

@@ -19,6 +19,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth } from './auth.js';
 import { atOwner, peerRoutes } from './cluster-routes.js';
 import { errorReply, notFoundReply } from './errors.js';
+import { eventRoutes } from './event-routes.js';
 import { sseReply } from './sse.js';
 import { traceContext, type TraceContext } from './trace.js';
 
@@ -58,6 +59,7 @@ type Env = { Variables: { trace: TraceContext | undefined } };
  * - `POST /api/class/{cls}/{partition}/invokes/{method}`: invoke a stateless method
  * - `GET | PUT | DELETE /api/class/{cls}/{partition}/objects/{id}`: object state
  * - `GET /api/class/{cls}/{partition}/objects?prefix=&limit=&cursor=`: list
+ * - `GET /api/class/{cls}/{partition}/objects/{id}/events`, `GET /api/class/{cls}/{partition}/events`: change events (SSE)
  * - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text)
  *
  * @example
@@ -103,6 +105,7 @@ export function createApp(options: ServerOptions = {}): Hono<Env> {
   const base = '/api/class/:cls/:partition';
   // Cluster mode: a request about an object another member owns is answered by that member (atOwner).
   peerRoutes(app, runtime, gateway);
+  eventRoutes(app, runtime);
 
   app.post(`${base}/objects/:id/invokes/:method`, async (c) => {
     const { cls, partition, id, method } = c.req.param();

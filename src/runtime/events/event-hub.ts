@@ -26,6 +26,11 @@ export class EventHub {
     private readonly logger: Logger,
   ) {}
 
+  /** Watches registered and not yet stopped. */
+  get count(): number {
+    return this.watchers;
+  }
+
   /** Whether anyone watches: the commit pipeline reports its changes only then. */
   get active(): boolean {
     return this.watchers > 0;
@@ -54,6 +59,7 @@ export class EventHub {
     const { target } = request;
     const object = target.kind === 'object';
     const watcher = new Watcher(request.listener, request.bufferSize, this.logger, object && request.since !== undefined);
+    if (target.kind === 'class' && request.after !== undefined) watcher.seen(new ObjectRef(target.clsId, target.partitionId, request.after.objectId), request.after.version);
     const map = object ? this.byObject : this.byClass;
     const key = object ? keyString(target.ref) : classKey(target.clsId, target.partitionId);
     let set = map.get(key);

@@ -14,6 +14,8 @@ export interface WatchRequest {
   readonly target: WatchScope;
   readonly listener: WatchListener;
   readonly since: number | undefined;
+  /** A class watch: the last version seen of one object. */
+  readonly after: { readonly objectId: string; readonly version: number } | undefined;
   readonly bufferSize: number;
 }
 
@@ -29,16 +31,20 @@ export const DEFAULT_BUFFER_SIZE = 1000;
 export function checkWatch(target: unknown, listener: unknown, options: unknown, defaultPartition: number): WatchRequest {
   if (typeof listener !== 'function') throw new InvalidArgumentError('listener', `must be a function, got ${describeValue(listener)}`);
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', `must be an object, got ${describeValue(options)}`);
-  const { since, partitionId, bufferSize = DEFAULT_BUFFER_SIZE } = (options ?? {}) as WatchOptions;
+  const { since, partitionId, after, bufferSize = DEFAULT_BUFFER_SIZE } = (options ?? {}) as WatchOptions;
   if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) throw new InvalidArgumentError('options.bufferSize', `must be an integer of at least 1, got ${describeValue(bufferSize)}`);
   if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) throw new InvalidArgumentError('options.since', `must be a version (an integer of at least 0), got ${describeValue(since)}`);
-  const request = { listener: listener as WatchListener, since, bufferSize };
+  if (after !== undefined && (typeof after !== 'object' || after === null || typeof after.objectId !== 'string' || !Number.isSafeInteger(after.version) || after.version < 0)) {
+    throw new InvalidArgumentError('options.after', `must be { objectId, version }, got ${describeValue(after)}`);
+  }
+  const request = { listener: listener as WatchListener, since, after, bufferSize };
   if (typeof target === 'function' || typeof target === 'string') {
     if (since !== undefined) throw new InvalidArgumentError('options.since', 'applies to an object watch only; a class has no single version');
     const clsId = typeof target === 'string' ? checkClassId(target) : requireClassMeta(target).clsId;
     return { ...request, target: { kind: 'class', clsId, partitionId: partitionId === undefined ? defaultPartition : normalizePartitionId(partitionId, 'options.partitionId') } };
   }
   if (partitionId !== undefined) throw new InvalidArgumentError('options.partitionId', 'applies to a class watch only; an object names its own partition');
+  if (after !== undefined) throw new InvalidArgumentError('options.after', 'applies to a class watch only; an object watch resumes with since');
   return { ...request, target: { kind: 'object', ref: refOf(target) } };
 }
 

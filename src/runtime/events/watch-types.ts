@@ -42,6 +42,13 @@ export interface WatchOptions {
    * the stored version.
    */
   readonly since?: number | undefined;
+  /**
+   * A class watch only: the last event the caller saw of one object (the
+   * class event stream's `Last-Event-ID`, `<objectId>:<version>`); that
+   * object's next event comes after a gap if versions were missed. Other
+   * objects start from their next version.
+   */
+  readonly after?: { readonly objectId: string; readonly version: number } | undefined;
   /** A class watch given as a class or class id: its partition. @default the runtime's default partition */
   readonly partitionId?: number | undefined;
   /**

@@ -75,6 +75,11 @@ export class Watcher {
     this.schedule();
   }
 
+  /** Counts `version` of `ref` as seen: a later version that skips some comes after a gap. */
+  seen(ref: ObjectRef, version: number): void {
+    this.last.set(keyString(ref), version);
+  }
+
   close(): void {
     this.closed = true;
     this.queue.length = 0;
