@@ -6,6 +6,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { backoffDelay } from '../../backoff.js';
+import { StoreError } from '../../errors.js';
 import { encodeMessages } from '../change-feed.js';
 import type { WriteOp } from '../store.js';
 
@@ -59,7 +60,7 @@ export class PostgresListener {
   async start(): Promise<void> {
     const client = await this.pool.connect();
     const lost = (error?: Error): void => {
-      this.lost(client, error ?? new Error('listening connection ended'));
+      this.lost(client, error ?? new StoreError('postgres listening connection ended', { transient: true }));
     };
     client.on('notification', (message) => {
       if (message.channel === EVENTS_CHANNEL && message.payload !== undefined) this.onMessage(message.payload);
