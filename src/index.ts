@@ -27,7 +27,7 @@ export {
   watch,
 } from './runtime/process-runtime.js';
 export type { ChangeEvent, GapEvent, WatchEvent, WatchListener, WatchOptions, WatchTarget, Unwatch } from './runtime/events/watch-types.js';
-export type { OaasStats, DurationStats } from './observability/telemetry.js';
+export type { OaasStats, DurationStats, EventStats } from './observability/telemetry.js';
 export { OaasRuntime as AutoSessionManager } from './runtime/oaas-runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource, ShutdownOptions, HealthReport } from './runtime/runtime-types.js';

@@ -90,6 +90,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
           },
         };
   const events = new EventHub(() => store, logger);
+  telemetry.attachEvents(() => events.stats());
   const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger, fencing, events);
   const turns: TurnHost = {
     telemetry,

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { commitAll, ObjectRef, watch, type WatchEvent } from '../../src/index.js';
+import { commitAll, getStats, ObjectRef, watch, type WatchEvent } from '../../src/index.js';
 import { TsChild } from '../support/child.js';
 import { freshRuntime, shutdownAfterEach, tick } from '../support/runtime.js';
 import { describeOnSharedStores } from '../support/servers.js';
@@ -43,6 +43,8 @@ await describeOnSharedStores(
       const sorted = (list: WatchEvent[]): WatchEvent[] => list.map((e) => (e.kind === 'gap' ? e : { ...e, changed: [...e.changed].sort() }));
       expect(sorted(events)).toEqual(expected);
       expect(sorted(classEvents)).toEqual(expected);
+      // Heard once from the store, handed to both watches.
+      expect(getStats().events).toMatchObject({ received: VERSIONS + 1, delivered: 2 * (VERSIONS + 1), gaps: 0 });
     });
   },
 );

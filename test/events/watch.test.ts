@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClassNotFoundError, commitAll, InvalidArgumentError, ObjectRef, sessionScope, StoreError, watch, type WatchEvent } from '../../src/index.js';
+import { ClassNotFoundError, commitAll, getStats, metricsText, InvalidArgumentError, ObjectRef, sessionScope, StoreError, watch, type WatchEvent } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
 import { RecordingStore } from '../support/recording-store.js';
 import { freshRuntime, shutdownAfterEach, tempSqlite, tick } from '../support/runtime.js';
@@ -83,7 +83,10 @@ describe('watch', () => {
     await commitAll();
     await until(events, 6);
     expect(events[5]).toMatchObject({ kind: 'update', version: 22 });
+    expect(getStats().events).toEqual({ watches: 1, committed: 21, received: 0, delivered: 5, gaps: 1 });
+    expect(await metricsText()).toMatch(/^oaas_event_gaps_total 1$/m);
     stop();
+    expect(getStats().events?.watches).toBe(0);
   });
 
   it('emits nothing for a scope that threw or a commit the store refused', async () => {

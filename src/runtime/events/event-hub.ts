@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { keyString } from '../../identity.js';
 import { ObjectRef } from '../../object/object-ref.js';
+import type { EventStats } from '../../observability/telemetry.js';
 import type { Store, StoreChange } from '../../stores/store.js';
 import type { ChangeEvent, Unwatch } from './watch-types.js';
 import type { WatchRequest } from './watch-target.js';
-import { Watcher } from './watcher.js';
+import { Watcher, type DeliveryCounts } from './watcher.js';
 
 /**
  * The runtime's change events: takes the changes this process committed
@@ -20,6 +21,9 @@ export class EventHub {
   private listening: Promise<void> | undefined;
   private stopListening: (() => Promise<void>) | undefined;
   private closed = false;
+  private readonly counts: DeliveryCounts = { delivered: 0, gaps: 0 };
+  private committedCount = 0;
+  private receivedCount = 0;
 
   constructor(
     private readonly store: () => Promise<Store>,
@@ -36,8 +40,23 @@ export class EventHub {
     return this.watchers > 0;
   }
 
-  /** Changes committed, here or elsewhere; never throws. */
+  /** The figures for the runtime's metrics. */
+  stats(): EventStats {
+    return { watches: this.watchers, committed: this.committedCount, received: this.receivedCount, delivered: this.counts.delivered, gaps: this.counts.gaps };
+  }
+
+  /** Changes this process committed; never throws. */
   committed(changes: readonly StoreChange[]): void {
+    this.committedCount += changes.length;
+    this.deliver(changes);
+  }
+
+  private received(changes: readonly StoreChange[]): void {
+    this.receivedCount += changes.length;
+    this.deliver(changes);
+  }
+
+  private deliver(changes: readonly StoreChange[]): void {
     for (const change of changes) {
       const objectWatchers = this.byObject.get(keyString(change.key));
       const classWatchers = this.byClass.get(classKey(change.key.clsId, change.key.partitionId));
@@ -58,7 +77,7 @@ export class EventHub {
   watch(request: WatchRequest): Unwatch {
     const { target } = request;
     const object = target.kind === 'object';
-    const watcher = new Watcher(request.listener, request.bufferSize, this.logger, object && request.since !== undefined);
+    const watcher = new Watcher(request.listener, request.bufferSize, this.logger, object && request.since !== undefined, this.counts);
     if (target.kind === 'class' && request.after !== undefined) watcher.seen(new ObjectRef(target.clsId, target.partitionId, request.after.objectId), request.after.version);
     const map = object ? this.byObject : this.byClass;
     const key = object ? keyString(target.ref) : classKey(target.clsId, target.partitionId);
@@ -116,7 +135,7 @@ export class EventHub {
     const store = await this.store();
     if (store.subscribe === undefined || this.closed) return;
     const stop = await store.subscribe((changes) => {
-      this.committed(changes);
+      this.received(changes);
     });
     if (this.closed) await stop();
     else this.stopListening = stop;

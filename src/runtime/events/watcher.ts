@@ -3,6 +3,12 @@ import { keyString } from '../../identity.js';
 import type { ObjectRef } from '../../object/object-ref.js';
 import type { ChangeEvent, WatchEvent, WatchListener } from './watch-types.js';
 
+/** Counts shared by a hub's watchers. */
+export interface DeliveryCounts {
+  delivered: number;
+  gaps: number;
+}
+
 interface Range {
   from: number;
   to: number;
@@ -28,6 +34,7 @@ export class Watcher {
     private readonly bufferSize: number,
     private readonly logger: Logger,
     priming: boolean,
+    private readonly counts: DeliveryCounts,
   ) {
     if (priming) this.priming = [];
   }
@@ -116,6 +123,8 @@ export class Watcher {
         if (this.queue.length < this.bufferSize) this.flushMissed();
         const event = this.queue.shift();
         if (event === undefined) break;
+        if (event.kind === 'gap') this.counts.gaps += 1;
+        else this.counts.delivered += 1;
         try {
           await this.listener(event);
         } catch (error) {
