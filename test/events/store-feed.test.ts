@@ -31,20 +31,23 @@ await describeOnSharedStores(
         await expect(writer.apply([{ kind: 'put', key: { clsId: 'feed.Item', partitionId: 3, objectId: ids[1]! }, expectedVersion: 7, set: new Map([['field', bytes('3')]]) }])).rejects.toThrow(ConflictError);
         await writer.apply([{ kind: 'delete', key: { clsId: 'feed.Item', partitionId: 3, objectId: ids[2]! } }]);
         await writer.apply([{ kind: 'delete', key: { clsId: 'feed.Item', partitionId: 3, objectId: 'never-there' } }]);
+        // An id holding the quote the PostgreSQL store wraps payloads in.
+        await writer.apply([{ kind: 'put', key: { clsId: 'feed.Item', partitionId: 3, objectId: 'q-$oaas_events$-é' }, set: new Map([['field', bytes('6')]]) }]);
         await reader.apply([{ kind: 'put', key: { clsId: 'feed.Item', partitionId: 3, objectId: 'by-reader' }, set: new Map([['field', bytes('4')]]) }]);
-        await until(heard, ids.length + 2);
+        await until(heard, ids.length + 3);
         await until(ownHeard, 1);
         for (let i = 0; i < 50; i++) await tick();
         expect(heard).toEqual([
           ...ids.map((objectId) => ({ key: { clsId: 'feed.Item', partitionId: 3, objectId }, version: 1, kind: 'create', changed: ['field'] })),
           { key: { clsId: 'feed.Item', partitionId: 3, objectId: ids[0] }, version: 2, kind: 'update', changed: ['other', 'field'] },
           { key: { clsId: 'feed.Item', partitionId: 3, objectId: ids[2] }, version: 2, kind: 'delete', changed: [] },
+          { key: { clsId: 'feed.Item', partitionId: 3, objectId: 'q-$oaas_events$-é' }, version: 1, kind: 'create', changed: ['field'] },
         ]);
         expect(ownHeard).toEqual([{ key: { clsId: 'feed.Item', partitionId: 3, objectId: 'by-reader' }, version: 1, kind: 'create', changed: ['field'] }]);
         await stopReader();
         await writer.apply([{ kind: 'put', key: { clsId: 'feed.Item', partitionId: 3, objectId: 'after' }, set: new Map([['field', bytes('5')]]) }]);
         for (let i = 0; i < 200; i++) await tick();
-        expect(heard).toHaveLength(ids.length + 2);
+        expect(heard).toHaveLength(ids.length + 3);
         await stopWriter();
       } finally {
         for (const store of stores) await store.close();
