@@ -48,6 +48,29 @@ describe.each(LOCAL_STORES)('watch on the %s store', (_name, spec) => {
 });
 
 describe('watch', () => {
+  it('delivers the versions committed while an object watch is still reading where it starts', async () => {
+    const store = new RecordingStore();
+    await freshRuntime({ store });
+    const counter = Counter.create({}, { id: 'early' });
+    await commitAll();
+    let release: () => void = () => undefined;
+    store.readGate = new Promise<void>((resolve) => (release = resolve));
+    const events: WatchEvent[] = [];
+    const stop = watch(counter, (event) => {
+      events.push(event);
+    });
+    // Committed while the watch still reads the stored version (which will say 4).
+    for (let i = 0; i < 3; i++) {
+      await counter.increment();
+      await commitAll();
+    }
+    release();
+    await stop.ready;
+    await until(events, 3);
+    expect(events.map((e) => (e.kind === 'gap' ? e : e.version))).toEqual([2, 3, 4]);
+    stop();
+  });
+
   it('gives a listener that falls behind one gap naming exactly the versions it missed, never a silent drop', async () => {
     await freshRuntime();
     const counter = Counter.create({}, { id: 'slow' });

@@ -77,7 +77,8 @@ export class EventHub {
   watch(request: WatchRequest): Unwatch {
     const { target } = request;
     const object = target.kind === 'object';
-    const watcher = new Watcher(request.listener, request.bufferSize, this.logger, object && request.since !== undefined, this.counts);
+    // An object watch starts from the stored version (or `since`), so that any version it then misses, here or elsewhere, comes as a gap.
+    const watcher = new Watcher(request.listener, request.bufferSize, this.logger, object, this.counts);
     if (target.kind === 'class' && request.after !== undefined) watcher.seen(new ObjectRef(target.clsId, target.partitionId, request.after.objectId), request.after.version);
     const map = object ? this.byObject : this.byClass;
     const key = object ? keyString(target.ref) : classKey(target.clsId, target.partitionId);
@@ -97,7 +98,7 @@ export class EventHub {
     const listening = this.listen();
     const since = request.since;
     const ready =
-      target.kind === 'object' && since !== undefined
+      target.kind === 'object'
         ? Promise.all([listening, this.store().then((store) => store.get(target.ref))]).then(
             ([, stored]) => {
               watcher.prime(target.ref, since, stored?.version);

@@ -26,7 +26,7 @@ export class Watcher {
   private readonly missed = new Map<string, { ref: ObjectRef; ranges: Range[] }>();
   private running = false;
   private closed = false;
-  /** Set while an object watch with `since` reads the stored version; events wait here. */
+  /** Set while an object watch reads the stored version it starts from; events wait here. */
   private priming: ChangeEvent[] | undefined;
 
   constructor(
@@ -63,18 +63,25 @@ export class Watcher {
     this.schedule();
   }
 
-  /** Ends priming: `stored` is the object's version when the watch began (`undefined`: absent). */
-  prime(ref: ObjectRef, since: number, stored: number | undefined): void {
+  /**
+   * Ends priming: `stored` is the object's version when the watch began
+   * (`undefined`: absent), `since` the last version the caller has seen
+   * (`undefined`: start from the stored version, delivering what was
+   * committed while it was read).
+   */
+  prime(ref: ObjectRef, since: number | undefined, stored: number | undefined): void {
     const held = this.priming ?? [];
     this.priming = undefined;
     if (this.closed) return;
     const id = keyString(ref);
-    this.last.set(id, since);
-    if (stored !== undefined && stored > since) {
-      const next = held.find((e) => e.version > since && e.kind !== 'create');
-      const to = next === undefined ? stored : Math.min(stored, next.version - 1);
-      if (to > since) {
-        this.queue.push({ kind: 'gap', ref, from: since + 1, to });
+    const next = held.find((e) => e.kind !== 'create');
+    const base = since ?? Math.min(stored ?? 0, next === undefined ? Infinity : next.version - 1);
+    this.last.set(id, base);
+    if (stored !== undefined && stored > base) {
+      const later = held.find((e) => e.version > base && e.kind !== 'create');
+      const to = later === undefined ? stored : Math.min(stored, later.version - 1);
+      if (to > base) {
+        this.queue.push({ kind: 'gap', ref, from: base + 1, to });
         this.last.set(id, to);
       }
     }
