@@ -24,8 +24,10 @@ export {
   healthCheck,
   getStats,
   metricsText,
+  watch,
 } from './runtime/process-runtime.js';
-export type { OaasStats, DurationStats } from './observability/telemetry.js';
+export type { ChangeEvent, GapEvent, WatchEvent, WatchListener, WatchOptions, WatchTarget, Unwatch } from './runtime/events/watch-types.js';
+export type { OaasStats, DurationStats, EventStats } from './observability/telemetry.js';
 export { OaasRuntime as AutoSessionManager } from './runtime/oaas-runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource, ShutdownOptions, HealthReport } from './runtime/runtime-types.js';
@@ -59,6 +61,8 @@ export type {
   ListOptions,
   ListPage,
   ListedObject,
+  StoreChange,
+  StoreChangeListener,
 } from './stores/store.js';
 export { MemoryStore } from './stores/memory/memory-store.js';
 
@@ -127,6 +131,11 @@ export type {
   PutState,
   ObjectState,
   ObjectListing,
+  RemoteWatchOptions,
+  RemoteClassWatchOptions,
+  RemoteWatchEvent,
+  RemoteChangeEvent,
+  RemoteGapEvent,
 } from './client/types.js';
 
 // The OaaS package document

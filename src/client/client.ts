@@ -4,6 +4,7 @@
  * or the runtime.
  */
 import { InvalidArgumentError, InvalidIdError, RemoteError } from '../errors.js';
+import type { WireWatchEvent } from '../protocol/events.js';
 import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import type { ClassMeta } from '../registry/class-meta.js';
@@ -19,6 +20,8 @@ import type {
   ObjectOptions,
   PutState,
   RefOptions,
+  RemoteClassWatchOptions,
+  RemoteWatchOptions,
   RemoteRef,
   ServiceClass,
 } from './types.js';
@@ -124,6 +127,49 @@ export class RemoteClient implements OaasClient {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  watch(Cls: ServiceClass<OaasObject>, id: string | number, options: RemoteWatchOptions = {}): AsyncIterable<WireWatchEvent> {
+    const target = this.targetOf(Cls, id, options);
+    const since = options.since;
+    if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) throw new InvalidArgumentError('since', 'expected a version (an integer of at least 0)');
+    return this.events(`${objectPath(target)}/events${since === undefined ? '' : `?lastEventId=${since}`}`);
+  }
+
+  watchClass(Cls: ServiceClass<OaasObject>, options: RemoteClassWatchOptions = {}): AsyncIterable<WireWatchEvent> {
+    const meta = requireClassMeta(Cls);
+    const after = options.after;
+    if (after !== undefined && (typeof after.objectId !== 'string' || !Number.isSafeInteger(after.version) || after.version < 0)) {
+      throw new InvalidArgumentError('after', 'expected { objectId, version }');
+    }
+    const query = after === undefined ? '' : `?lastEventId=${encodeURIComponent(`${after.objectId}:${after.version}`)}`;
+    return this.events(`${classPath({ clsId: meta.clsId, partitionId: partitionOf(options.partitionId) })}/events${query}`);
+  }
+
+  /** Reads an event stream; the request starts when iteration does and ends when it stops. */
+  private async *events(path: string): AsyncGenerator<WireWatchEvent, void, undefined> {
+    const reply = await this.http.open({ method: 'GET', path });
+    let events: AsyncGenerator<{ event: string; data: string }> | undefined;
+    try {
+      const { response } = reply;
+      if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream') || response.body === null) {
+        throw new RemoteError(`GET ${path}: the server did not answer with an event stream`);
+      }
+      events = readEvents(response.body);
+      for (;;) {
+        let step: IteratorResult<{ event: string; data: string }>;
+        try {
+          step = await events.next();
+        } catch (error) {
+          throw new RemoteError(`GET ${path}: the event stream was cut off`, { cause: error });
+        }
+        if (step.done === true) throw new RemoteError(`GET ${path}: the event stream ended (the connection was lost); watch again with since`);
+        if (step.value.event === 'message') yield parseReply(step.value.data, `GET ${path}`) as WireWatchEvent;
+      }
+    } finally {
+      await events?.return(undefined).catch(() => undefined);
+      reply.cancel();
     }
   }
 

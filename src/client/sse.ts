@@ -7,6 +7,8 @@
 export interface SseEvent {
   readonly event: string;
   readonly data: string;
+  /** The last `id:` the stream set (it carries over to later events, as the spec says). */
+  readonly id: string;
 }
 
 /**
@@ -19,6 +21,7 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
   let buffer = '';
   let event = '';
   let data: string[] = [];
+  let id = '';
   let finished = false;
   try {
     for (;;) {
@@ -29,7 +32,7 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
         const line = buffer.slice(0, end);
         buffer = buffer.slice(buffer[end] === '\r' && buffer[end + 1] === '\n' ? end + 2 : end + 1);
         if (line === '') {
-          if (data.length > 0) yield { event: event === '' ? 'message' : event, data: data.join('\n') };
+          if (data.length > 0) yield { event: event === '' ? 'message' : event, data: data.join('\n'), id };
           event = '';
           data = [];
           continue;
@@ -41,6 +44,7 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
         if (fieldValue.startsWith(' ')) fieldValue = fieldValue.slice(1);
         if (field === 'event') event = fieldValue;
         else if (field === 'data') data.push(fieldValue);
+        else if (field === 'id' && !fieldValue.includes('\0')) id = fieldValue;
       }
       if (done) {
         finished = true;

@@ -3,10 +3,28 @@
  * server, never its runtime: importing the client loads no store, session or
  * HTTP server code.
  */
+import type { WireChangeEvent, WireGapEvent, WireWatchEvent } from '../protocol/events.js';
 import type { ObjectListing, ObjectState } from '../protocol/wire.js';
 import type { OaasObject } from '../object/oaas-object.js';
 
 export type { ObjectListing, ObjectState };
+export type { WireChangeEvent as RemoteChangeEvent, WireGapEvent as RemoteGapEvent, WireWatchEvent as RemoteWatchEvent };
+
+/** Options of `client.watch()`. */
+export interface RemoteWatchOptions {
+  /** @default 0 */
+  partitionId?: number | undefined;
+  /** The last version seen: when the object is past it, the first event is a gap up to its version. */
+  since?: number | undefined;
+}
+
+/** Options of `client.watchClass()`. */
+export interface RemoteClassWatchOptions {
+  /** @default 0 */
+  partitionId?: number | undefined;
+  /** The last event seen (`objectId`, `version`): that object's next event comes after a gap if versions were missed. */
+  after?: { readonly objectId: string; readonly version: number } | undefined;
+}
 
 /** Options of `connect()`. */
 export interface ClientOptions {
@@ -124,4 +142,16 @@ export interface OaasClient {
   list(Cls: ServiceClass<OaasObject>, options?: ListObjectsOptions): Promise<ObjectListing>;
   /** True when the server answers `/readyz` (its store is reachable). */
   ready(): Promise<boolean>;
+  /**
+   * The change events of one object, from now on (see docs/events.md). The
+   * request starts when iteration does; stopping it (break, return) closes
+   * the request. A lost connection ends the iteration with `RemoteError`:
+   * watch again with `since` set to the last version seen.
+   *
+   * @example
+   * for await (const event of client.watch(Counter, 'c1')) console.log(event.kind, event.version);
+   */
+  watch(Cls: ServiceClass<OaasObject>, id: string | number, options?: RemoteWatchOptions): AsyncIterable<WireWatchEvent>;
+  /** The change events of every object of a class in one partition; as {@link OaasClient.watch}. */
+  watchClass(Cls: ServiceClass<OaasObject>, options?: RemoteClassWatchOptions): AsyncIterable<WireWatchEvent>;
 }

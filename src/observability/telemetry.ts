@@ -43,6 +43,22 @@ export interface OaasStats {
   readonly openScopes: number;
   /** Cluster mode only: this member and what it owns, forwards and moves. */
   readonly cluster?: ClusterStats | undefined;
+  /** Change events (`watch`). */
+  readonly events?: EventStats | undefined;
+}
+
+/** The figures of the change events (`watch`). */
+export interface EventStats {
+  /** Watches registered and not stopped (event streams included). */
+  readonly watches: number;
+  /** Object versions this process's commits reported while anyone watched. */
+  readonly committed: number;
+  /** Object versions heard from other processes through the store. */
+  readonly received: number;
+  /** Change events handed to listeners. */
+  readonly delivered: number;
+  /** Gap markers handed to listeners. */
+  readonly gaps: number;
 }
 
 /** A cluster member's figures. */
@@ -114,6 +130,7 @@ export class Telemetry {
   readonly registry = new Registry();
   private readonly prom;
   private clusterSource: (() => ClusterStats) | undefined;
+  private eventSource: (() => EventStats) | undefined;
 
   constructor(private readonly source: GaugeSource) {
     const meter = metrics.getMeter('oaas-sdk');
@@ -215,6 +232,19 @@ export class Telemetry {
     gauge('oaas_cluster_members', 'Live cluster members, as this one sees them (0 outside cluster mode).', cluster((s) => s.members));
     gauge('oaas_cluster_owned_slots', 'Slots this member owns (0 outside cluster mode).', cluster((s) => s.ownedSlots));
     gauge('oaas_cluster_owned_objects', 'Live objects in the slots this member owns.', cluster((s) => s.ownedObjects));
+    const events = (read: (stats: EventStats) => number) => (): number => {
+      const stats = this.eventSource?.();
+      return stats === undefined ? 0 : read(stats);
+    };
+    const eventCounter = (name: string, help: string, read: (stats: EventStats) => number) =>
+      counter(name, help, [], (set) => {
+        set({}, events(read)());
+      });
+    eventCounter('oaas_events_committed_total', 'Object versions this process committed while anyone watched.', (s) => s.committed);
+    eventCounter('oaas_events_received_total', 'Object versions heard from other processes through the store.', (s) => s.received);
+    eventCounter('oaas_events_delivered_total', 'Change events handed to watch listeners.', (s) => s.delivered);
+    eventCounter('oaas_event_gaps_total', 'Gap markers handed to watch listeners (versions they missed).', (s) => s.gaps);
+    gauge('oaas_watches', 'Watches registered (event streams included).', events((s) => s.watches));
     gauge('oaas_pending_objects', 'Objects waiting for a commit.', () => this.source.pendingObjects());
     gauge('oaas_oldest_pending_age_seconds', 'Age of the oldest change not yet committed.', () => this.source.oldestPendingAgeMs() / 1000);
     gauge('oaas_open_sessions', 'Sessions alive.', () => this.source.openSessions());
@@ -316,12 +346,18 @@ export class Telemetry {
       openSessions: this.source.openSessions(),
       openScopes: this.source.openScopes(),
       ...(this.clusterSource === undefined ? {} : { cluster: this.clusterSource() }),
+      ...(this.eventSource === undefined ? {} : { events: this.eventSource() }),
     };
   }
 
   /** Cluster mode: where the cluster figures are read from. */
   attachCluster(source: () => ClusterStats): void {
     this.clusterSource = source;
+  }
+
+  /** Where the change-event figures are read from. */
+  attachEvents(source: () => EventStats): void {
+    this.eventSource = source;
   }
 
   /** Stops reporting this runtime's gauges (its counters keep their totals for `getStats()`). */

@@ -25,6 +25,7 @@ import { PendingWork } from './pending-work.js';
 import { RunState } from './run-state.js';
 import { SessionBinding } from './session-binding.js';
 import { Shutdown } from './shutdown.js';
+import { EventHub } from './events/event-hub.js';
 
 /** The parts of one runtime, each owning its state, wired to each other. */
 export interface RuntimeParts {
@@ -45,6 +46,7 @@ export interface RuntimeParts {
   readonly ending: Shutdown;
   /** Cluster mode only. */
   readonly cluster: ClusterNode | undefined;
+  readonly events: EventHub;
 }
 
 /**
@@ -87,7 +89,9 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
             late.cluster!.fenced(error, cores);
           },
         };
-  const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger, fencing);
+  const events = new EventHub(() => store, logger);
+  telemetry.attachEvents(() => events.stats());
+  const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger, fencing, events);
   const turns: TurnHost = {
     telemetry,
     logger,
@@ -144,7 +148,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     scopeClosed: () => run.scopeClosed(),
   };
   const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock, cluster: cluster?.node });
-  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: cluster?.node };
+  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: cluster?.node, events };
 }
 
 /** Cluster mode: this process as a member, joining once the store is open, and its client for the other members. */

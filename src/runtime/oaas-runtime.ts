@@ -9,6 +9,8 @@ import type { CommitResult, Session } from '../session/session.js';
 import type { Store } from '../stores/store.js';
 import { assembleRuntime, type RuntimeParts } from './assemble.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
+import { checkWatch } from './events/watch-target.js';
+import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
 import { checkHealth } from './health.js';
 import { storeView } from './open-store.js';
 import type { Runtime } from './runtime.js';
@@ -148,6 +150,14 @@ export class OaasRuntime implements Runtime, ObjectFactory {
     this.parts.objects.scheduleCommit(obj);
   }
 
+  // Change events
+
+  /** Calls `listener` for every committed version of an object, or of every object of a class; see `watch`. */
+  watch(target: WatchTarget, listener: WatchListener, options?: WatchOptions): Unwatch {
+    this.parts.run.assertNotClosed();
+    return this.parts.events.watch(checkWatch(target, listener, options, this.config.defaultPartition));
+  }
+
   // Commits
 
   /** Commits the pending changes of these objects now, in one transaction (waiting for turns other contexts hold). */
@@ -210,6 +220,11 @@ export class OaasRuntime implements Runtime, ObjectFactory {
   }
 
   // Introspection
+
+  /** Watches registered (`watch`, event streams) and not yet stopped. */
+  get watchCount(): number {
+    return this.parts.events.count;
+  }
 
   /** Objects waiting for a commit. */
   get pendingObjectCount(): number {

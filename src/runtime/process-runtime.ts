@@ -5,6 +5,7 @@
  */
 import { resolveConfig, type OaasConfig } from '../config.js';
 import { OaasRuntime } from './oaas-runtime.js';
+import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
 import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 import { ShutdownError } from '../errors.js';
 import { setObjectFactory } from '../object/oaas-object.js';
@@ -165,4 +166,23 @@ export function disableAutoCommit(): void {
 /** Sets the background commit interval (ms > 0) and restarts its timer. */
 export function setAutoCommitInterval(ms: number): void {
   getAutoSessionManager().setAutoCommitInterval(ms);
+}
+
+/**
+ * Calls `listener` for every committed version of one object (an
+ * `ObjectRef`, a live object or `{ clsId, partitionId, objectId }`) or of
+ * every object of a class (a `@service` class or its class id, with
+ * `options.partitionId`), in version order per object, after the commit
+ * succeeded. A listener that falls behind gets a `gap` event naming the
+ * versions it missed. Other processes' commits arrive too on PostgreSQL and
+ * Redis. Returns the function that stops the watch; see docs/events.md.
+ *
+ * @example
+ * const stop = watch(Counter, (event) => console.log(event.kind, String(event.ref), event.version));
+ * await stop.ready;
+ * // ... later
+ * stop();
+ */
+export function watch(target: WatchTarget, listener: WatchListener, options?: WatchOptions): Unwatch {
+  return getAutoSessionManager().watch(target, listener, options);
 }

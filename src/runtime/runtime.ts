@@ -6,6 +6,7 @@ import type { ScopeOptions } from '../session/scope.js';
 import type { CommitResult, Session } from '../session/session.js';
 import type { Store } from '../stores/store.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
+import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
 import type { HealthReport } from './runtime-types.js';
 
 /**
@@ -32,6 +33,8 @@ export interface Runtime {
   openManualSession(partitionId?: number): Session;
   sessionScope<T>(fn: (session: Session) => T | Promise<T>, options?: ScopeOptions): Promise<T>;
   commitObjects(objects: readonly OaasObject[]): Promise<CommitResult>;
+  /** See `watch`. */
+  watch(target: WatchTarget, listener: WatchListener, options?: WatchOptions): Unwatch;
   healthCheck(): Promise<HealthReport>;
   metricsText(): Promise<string>;
 }

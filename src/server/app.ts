@@ -21,6 +21,7 @@ import { resolveDialect, type AppEnv, type Dialect, type DialectName, type Gatew
 import { oaasDialect } from './oaas-dialect.js';
 import { oparacaDialect } from './oparaca/dialect.js';
 import { traceContext } from './trace.js';
+import { eventRoutes } from './event-routes.js';
 
 export type { DialectName, GatewayLike };
 
@@ -65,6 +66,7 @@ const DIALECTS: Readonly<Record<DialectName, Dialect>> = { oaas: oaasDialect, op
  * - `POST /api/class/{cls}/{partition}/invokes/{method}`: invoke a stateless method
  * - `GET | PUT | DELETE /api/class/{cls}/{partition}/objects/{id}`: object state
  * - `GET /api/class/{cls}/{partition}/objects?prefix=&limit=&cursor=`: list
+ * - `GET /api/class/{cls}/{partition}/objects/{id}/events`, `GET /api/class/{cls}/{partition}/events`: change events (SSE)
  * - `GET /health`, `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text)
  *
  * @example
@@ -106,6 +108,8 @@ export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
     }),
   );
 
+  // Change events: the SDK's own routes, in both dialects.
+  eventRoutes(app, runtime);
   dialect.install(app, { gateway, runtime, logger });
   return app;
 }

@@ -45,6 +45,13 @@ export class ObjectPut implements TrustedPut {
     }
   }
 
+  /** The entry keys this put writes, without encoding their bytes. */
+  get changed(): readonly string[] {
+    const keys: string[] = [];
+    for (let i = 0; i < this.texts.length; i++) if (this.texts[i] !== undefined) keys.push(this.fields.keyOf(this.fields.props[i]!));
+    return keys;
+  }
+
   get set(): ReadonlyMap<string, Uint8Array> {
     if (this.delta === undefined) {
       this.delta = new Map();

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Telemetry } from '../observability/telemetry.js';
 import { AlreadyExistsError, ConflictError, FencedError, LockTimeoutError, OaasError, StoreError, formatIdentity, type ObjectIdentity } from '../errors.js';
 import type { ObjectCore } from '../object/object-core.js';
-import { TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type Store } from '../stores/store.js';
+import { changeOf, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type Store, type StoreChange } from '../stores/store.js';
 import { chainHolds, type ChainLink } from './call-chain.js';
 import { computeChange, ObjectPut, type ObjectChange } from './change-set.js';
 import type { IdentityMap } from './identity-map.js';
@@ -43,6 +43,12 @@ export interface CommitFencing {
   fenced(error: FencedError, cores: readonly ObjectCore[]): void;
 }
 
+/** Where committed changes go (the runtime's change events); asked only while `active`. */
+export interface ChangeSink {
+  readonly active: boolean;
+  committed(changes: readonly StoreChange[]): void;
+}
+
 /**
  * Persists change sets. Commits run one at a time in arrival order, so two
  * commits never race on the same object's version; waiting for other
@@ -62,6 +68,7 @@ export class CommitPipeline {
     private readonly logger: Logger,
     /** Cluster mode only. */
     private readonly fencing?: CommitFencing | undefined,
+    private readonly changes?: ChangeSink | undefined,
   ) {}
 
   /** Commits waiting in line or running. */
@@ -147,7 +154,22 @@ export class CommitPipeline {
     for (const change of changes) {
       this.settle(change, change.op === undefined ? undefined : versions[i++]);
     }
+    if (withOps.length > 0 && this.changes?.active === true) this.report(withOps, versions);
     return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
+  }
+
+  /** Hands what the store accepted to the change events; only after settling, so a watcher reads the committed state. */
+  private report(written: readonly ObjectChange[], versions: readonly number[]): void {
+    const changes: StoreChange[] = [];
+    written.forEach((c, i) => {
+      const change = changeOf(c.op!, versions[i] ?? 0);
+      if (change !== undefined) changes.push(change);
+    });
+    try {
+      this.changes!.committed(changes);
+    } catch (error) {
+      this.logger.error({ err: error }, 'reporting committed changes to watchers failed; the commit stands');
+    }
   }
 
   /** The session's child logger (bound to its id). */

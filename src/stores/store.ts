@@ -57,6 +57,11 @@ export interface PutOp {
   readonly entryCount?: number | undefined;
   /** Read only in a {@link TRUSTED_BATCH}: the object's {@link StoredObject.hint}, if it has one. */
   readonly hint?: number | undefined;
+  /**
+   * Read only in a {@link TRUSTED_BATCH}: the entry keys this put writes, so
+   * that a store publishing changes need not build `set` to name them.
+   */
+  readonly changed?: readonly string[] | undefined;
 }
 
 /**
@@ -167,6 +172,44 @@ export interface Store {
   list(clsId: string, partitionId: number, options?: ListOptions): Promise<ListPage>;
   /** Releases connections and files. Idempotent; later calls reject with a non-transient `StoreError`. */
   close(): Promise<void>;
+  /**
+   * Optional: the stores several processes share publish every applied batch
+   * in the transaction (or script) that writes it, so a change is published
+   * if and only if it was written; `subscribe` hears what the other store
+   * instances on the same database wrote (never this instance's own batches),
+   * in commit order. Resolves once listening; the returned function stops it.
+   * `close()` stops every subscription. A store without it (memory, SQLite)
+   * has no events from other processes.
+   */
+  subscribe?(listener: StoreChangeListener): Promise<() => Promise<void>>;
+}
+
+/** One object's committed version, as a store publishes it (see {@link Store.subscribe}). */
+export interface StoreChange {
+  readonly key: ObjectKey;
+  /** The version written; for a delete, the deleted object's last version plus one. */
+  readonly version: number;
+  readonly kind: 'create' | 'update' | 'delete';
+  /** The entry keys the write set or removed (empty for a delete). */
+  readonly changed: readonly string[];
+}
+
+/** Receives the changes of one batch another store instance applied. */
+export type StoreChangeListener = (changes: readonly StoreChange[]) => void;
+
+/**
+ * The change an applied op made, given the version `apply` returned for it
+ * (0 for a delete) and, for a delete, the version it removed: `undefined`
+ * when the op wrote nothing (a delete of an absent object).
+ */
+export function changeOf(op: WriteOp, version: number, deletedVersion?: number): StoreChange | undefined {
+  const key = { clsId: op.key.clsId, partitionId: op.key.partitionId, objectId: op.key.objectId };
+  if (op.kind === 'delete') {
+    const last = deletedVersion ?? op.expectedVersion;
+    return last === undefined || last === 0 ? undefined : { key, version: last + 1, kind: 'delete', changed: [] };
+  }
+  const changed = op.changed ?? [...(op.set?.keys() ?? []), ...(op.remove ?? [])];
+  return { key, version, kind: version === 1 ? 'create' : 'update', changed };
 }
 
 /** Default and maximum page size of {@link Store.list}. */

@@ -13,6 +13,8 @@ export class RecordingStore implements Store {
   private failures: (() => Error)[] = [];
   /** When set, `apply` waits for this promise before writing. */
   gate: Promise<void> | undefined;
+  /** When set, `get` waits for this promise before reading. */
+  readGate: Promise<void> | undefined;
   /** How many batches had been written when each `close()` was called. */
   readonly closedAfter: number[] = [];
 
@@ -26,7 +28,8 @@ export class RecordingStore implements Store {
   open(): Promise<void> {
     return this.inner.open();
   }
-  get(key: ObjectKey): Promise<StoredObject | undefined> {
+  async get(key: ObjectKey): Promise<StoredObject | undefined> {
+    if (this.readGate !== undefined) await this.readGate;
     return this.inner.get(key);
   }
   getMany(keys: readonly ObjectKey[]): Promise<readonly (StoredObject | undefined)[]> {

@@ -28,6 +28,12 @@ export class CachedStore implements Store {
     this.name = `${store.name}+cache`;
   }
 
+  /** The wrapped store's change events, when it has them. */
+  get subscribe(): Store['subscribe'] {
+    const store = this.store;
+    return store.subscribe === undefined ? undefined : (listener) => store.subscribe!(listener);
+  }
+
   async open(): Promise<void> {
     if (!this.closed) await this.cache.open?.();
     await this.store.open();

@@ -7,12 +7,14 @@ import type { Pool, PoolClient } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import { createPool } from './pool.js';
-import { keyString, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { keyString, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type ListOptions, type ListPage, type ObjectKey, type Store, type StoreChangeListener, type StoredObject, type WriteOp } from '../store.js';
 import { applyDelta, decodeDocument, encodeDocument, type EncodedDocument } from '../state-document.js';
 import { checkBatch, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
 import { ensureClusterSchema } from './cluster-schema.js';
 import { isSerializationFailure, translateError } from './errors.js';
 import { checkFence, fencedBegin } from './fence.js';
+import { notifyAndCommit, PostgresListener } from './events.js';
+import { ChangeListeners, newOrigin } from '../change-feed.js';
 import { BEGIN, checkStorableEntryKeys, checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, SQL, type KeyRow, type ListRow, type ReadRow } from './schema.js';
 
 /** Options of {@link PostgresStore}. */
@@ -102,6 +104,10 @@ export class PostgresStore implements Store {
   /** The cluster tables, created on the first fenced batch; a failure is retried by the next one. */
   private clusterTables: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Tells this instance's own notifications from the other processes'. */
+  private readonly origin = newOrigin();
+  private readonly feed = new ChangeListeners();
+  private listener: PostgresListener | undefined;
   /** A pooled connection that breaks while idle is dropped by the pool; the next call reports the outage. */
   private readonly onIdleError = (): void => undefined;
 
@@ -161,7 +167,38 @@ export class PostgresStore implements Store {
       if (fence !== undefined) await this.ensureClusterTables(pool);
       const fenced = fence === undefined ? undefined : { fence, ...this.fenceTimeouts() };
       const isolation = options?.isolation ?? 'read-committed';
-      return trusted && prepared.every(isWholeState) ? applyStates(pool, prepared, isolation, fenced) : applyBatch(pool, prepared, isolation, fenced);
+      return trusted && prepared.every(isWholeState) ? applyStates(pool, prepared, isolation, fenced, this.origin) : applyBatch(pool, prepared, isolation, fenced, this.origin);
+    });
+  }
+
+  /**
+   * Hears the batches other store instances on this database commit (every
+   * batch notifies `oaas_events` in its transaction). Listening holds one
+   * connection of the pool while anyone subscribes.
+   */
+  subscribe(listener: StoreChangeListener): Promise<() => Promise<void>> {
+    return this.run('subscribe', async () => {
+      const pool = await this.ready();
+      const remove = this.feed.add(listener);
+      try {
+        if (this.listener === undefined) {
+          const started = new PostgresListener(pool, (payload) => {
+            this.feed.deliver(payload, this.origin);
+          });
+          this.listener = started;
+          await started.start().catch((error: unknown) => {
+            if (this.listener === started) this.listener = undefined;
+            throw error;
+          });
+        }
+      } catch (error) {
+        remove();
+        throw error;
+      }
+      return async () => {
+        remove();
+        if (this.feed.size === 0) await this.stopListening();
+      };
     });
   }
 
@@ -234,7 +271,15 @@ export class PostgresStore implements Store {
     }
   }
 
+  private async stopListening(): Promise<void> {
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.stop();
+  }
+
   private async shutdown(): Promise<void> {
+    this.feed.clear();
+    await this.stopListening();
     const opening = this.opening;
     this.opening = undefined;
     const pool = await opening?.catch(() => undefined);
@@ -309,7 +354,7 @@ interface Fenced { fence: CommitFence; timeoutMs: number; statementTimeoutMs: nu
  * order of the sorted batch; an object whose version did not match is not
  * written and not returned, which rolls the whole batch back as a conflict.
  */
-async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined): Promise<number[]> {
+async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined, origin: string): Promise<number[]> {
   const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const updates = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion !== 0);
   const inserts = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion === 0);
@@ -338,6 +383,8 @@ async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Is
     const present = absent.length === 0 ? [] : (await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows;
     const missed = sorted.filter((p) => (p.op.kind === 'put' ? !written.has(p.id) : p.op.expectedVersion === 0 ? present.some((row) => keyOf(row) === p.id) : !removed.has(p.id)));
     if (missed.length > 0) throw new CreationRace(missed);
+    const deleted = (p: Prepared): number => (removed.has(p.id) ? (p.op.expectedVersion ?? 0) + 1 : 0);
+    await notifyAndCommit(client, origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : deleted(p))));
     return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
   });
 }
@@ -346,7 +393,7 @@ async function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Is
  * One transaction: lock and check, then write set-based; versions come back
  * aligned with `batch`.
  */
-function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined): Promise<number[]> {
+function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined, origin: string): Promise<number[]> {
   // Sorted, so concurrent batches lock and insert in one order.
   const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return inTransaction(pool, batch, isolation, fenced, async (client, seen) => {
@@ -364,12 +411,14 @@ function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation
     const written = await writeBatch(client, sorted, current, stored);
     const raced = batch.filter((p) => p.op.kind === 'put' && !written.has(p.id));
     if (raced.length > 0) throw new CreationRace(raced);
+    const deleted = (id: string): number => (current.has(id) ? (current.get(id) ?? 0) + 1 : 0);
+    await notifyAndCommit(client, origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : deleted(p.id))));
     return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
   });
 }
 
 /**
- * Runs `write` in one transaction on a client of its own and commits it. A
+ * Runs `write` in one transaction on a client of its own; `write` commits it. A
  * fenced batch checks (and share-locks) its slots before anything else,
  * under the timeouts of {@link fencedBegin}. A lost race (`CreationRace`)
  * or a serialization failure is rolled back and reported as a conflict with
@@ -391,9 +440,8 @@ async function inTransaction(
   try {
     await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
     if (fenced !== undefined) await checkFence(client, fenced.fence);
-    const versions = await write(client, seen);
-    await client.query('COMMIT');
-    return versions;
+    // `write` ends with notifyAndCommit: the change events go out with the commit, in its round trip.
+    return await write(client, seen);
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: unknown) => {
       broken ??= rollbackError instanceof Error ? rollbackError : translateError('rollback', rollbackError);

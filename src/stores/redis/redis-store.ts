@@ -6,11 +6,13 @@
 import type { Redis } from 'ioredis';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, FencedError, InvalidArgumentError, StoreError } from '../../errors.js';
-import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ListedObject, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ListedObject, type ObjectKey, type Store, type StoreChangeListener, type StoredObject, type WriteOp } from '../store.js';
 import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
 import { checkConnectionOptions, checkSchema, createClient, execAll, quit, waitUntilReady } from './connection.js';
 import { translateError, unexpectedReply } from './errors.js';
 import type { RedisClient } from './redis-client.js';
+import { RedisSubscriber } from './events.js';
+import { ChangeListeners, encodeHead, newOrigin } from '../change-feed.js';
 
 export type { RedisClient } from './redis-client.js';
 import type { KeyLayout} from './scripts.js';
@@ -78,6 +80,10 @@ export class RedisStore implements Store {
   private client: Redis | undefined;
   private opening: Promise<Redis> | undefined;
   private closing: Promise<void> | undefined;
+  /** Tells this instance's own events from the other processes'. */
+  private readonly origin = newOrigin();
+  private readonly feed = new ChangeListeners();
+  private subscriber: Promise<RedisSubscriber> | undefined;
   /** The last connection error ioredis emitted; the cause of a failed open. */
   private lastError: Error | undefined;
   private readonly onError = (error: Error): void => {
@@ -133,7 +139,7 @@ export class RedisStore implements Store {
       if (ops.length === 0) return [];
       const client = await this.connection();
       const fence = options?.fence;
-      const { keys, args } = applyArguments(this.layout, ops, fence, trusted);
+      const { keys, args } = applyArguments(this.layout, ops, fence, { channel: this.eventsChannel(client), head: encodeHead(this.origin, ops) }, trusted);
       const reply = parseApplyReply(await applyScript.run(client, keys, args), ops.length);
       if (reply.ok) return reply.versions;
       if ('fenced' in reply) throw new FencedError(fence?.memberId ?? '', reply.fenced);
@@ -146,6 +152,47 @@ export class RedisStore implements Store {
         }),
       );
     });
+  }
+
+  /**
+   * Hears the batches other store instances on this database apply (the
+   * apply script publishes each one). Listening holds one more connection
+   * while anyone subscribes.
+   */
+  subscribe(listener: StoreChangeListener): Promise<() => Promise<void>> {
+    return this.run('subscribe', async () => {
+      const client = await this.connection();
+      const remove = this.feed.add(listener);
+      const starting = (this.subscriber ??= this.startSubscriber(client));
+      try {
+        await starting;
+      } catch (error) {
+        if (this.subscriber === starting) this.subscriber = undefined;
+        remove();
+        throw error;
+      }
+      return async () => {
+        remove();
+        if (this.feed.size === 0) await this.stopSubscriber();
+      };
+    });
+  }
+
+  private async startSubscriber(client: Redis): Promise<RedisSubscriber> {
+    const own = this.injected === undefined ? await createClient(this.url, this.connectTimeoutMs, this.commandTimeoutMs) : client.duplicate();
+    return RedisSubscriber.start(own, this.eventsChannel(client), (text) => {
+      this.feed.deliver(text, this.origin);
+    });
+  }
+
+  private async stopSubscriber(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    (await subscriber?.catch(() => undefined))?.stop();
+  }
+
+  private eventsChannel(client: Redis): string {
+    return this.layout.events(client.options.db ?? 0);
   }
 
   list(clsId: string, partitionId: number, options: ListOptions = {}): Promise<ListPage> {
@@ -239,6 +286,8 @@ export class RedisStore implements Store {
   }
 
   private async shutdown(): Promise<void> {
+    this.feed.clear();
+    await this.stopSubscriber();
     const client = this.client ?? (await this.opening?.catch(() => undefined));
     this.client = undefined;
     this.opening = undefined;

@@ -53,6 +53,14 @@ export class KeyLayout {
     return `${this.prefix}:i:${slotTag(clsId, partitionId)}`;
   }
 
+  /**
+   * The pub/sub channel of change events. Channels are server-wide, not per
+   * database, so the database number is part of the name.
+   */
+  events(database: number): string {
+    return `${this.prefix}:events:${String(database)}`;
+  }
+
   /** The hash of cluster members (see `cluster-scripts.ts`). */
   get members(): string {
     return `${this.prefix}:cluster:members`;
@@ -79,7 +87,8 @@ function slotTag(clsId: string, partitionId: number): string {
  * count, the (slot, epoch) pairs; `''` and 0 for none), then per op: kind
  * (`p` or `d`), expected version (`''` to skip the check), object id, number
  * of entries set, number removed, the set pairs (field, value), the removed
- * fields.
+ * fields; last, the channel to publish the batch's change event on (`''`:
+ * none) and the event's text without its versions (see `change-feed.ts`).
  *
  * Replies `{0, v1, ..., vn}` with the new versions, `{1, i, actual, ...}`
  * naming every op whose expected version differs, or `{2, slot, epoch, ...}`
@@ -157,6 +166,20 @@ for i = 1, n do
     if op.actual == 0 then redis.call('ZADD', index, 0, op.id) end
   end
 end
+
+-- The change event, published by the script that wrote the batch: the versions in front of what the client built.
+local channel = ARGV[pos]
+if channel and channel ~= '' then
+  local written = {}
+  for i = 1, n do
+    if ops[i].kind == 'd' then
+      written[i] = ops[i].actual > 0 and ops[i].actual + 1 or 0
+    else
+      written[i] = versions[i + 1]
+    end
+  end
+  redis.call('PUBLISH', channel, table.concat(written, ',') .. '\\n' .. ARGV[pos + 1])
+end
 return versions
 `;
 
@@ -184,7 +207,13 @@ export class LuaScript {
 export const applyScript = new LuaScript(APPLY_LUA);
 
 /** The KEYS and ARGV of {@link applyScript} for a batch. */
-export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[], fence?: CommitFence, trusted = false): { keys: string[]; args: (string | Buffer)[] } {
+export function applyArguments(
+  layout: KeyLayout,
+  ops: readonly WriteOp[],
+  fence?: CommitFence,
+  event?: { readonly channel: string; readonly head: string },
+  trusted = false,
+): { keys: string[]; args: (string | Buffer)[] } {
   const keys: string[] = [];
   const args: (string | Buffer)[] = [String(ops.length)];
   args.push(fence?.memberId ?? '', String(fence?.slots.length ?? 0));
@@ -225,6 +254,7 @@ export function applyArguments(layout: KeyLayout, ops: readonly WriteOp[], fence
     }
     args.push(...remove);
   }
+  args.push(event?.channel ?? '', event?.head ?? '');
   if (fence !== undefined) keys.push(layout.members, layout.slots);
   return { keys, args };
 }
