@@ -122,8 +122,8 @@ function rawTableRuns(ddl: string): { timings: Timing[]; pragmas: string } {
 
 /**
  * The same rows in the SDK's own table: the statement its SQLite store runs
- * for these writes (one version-checked UPDATE of the object's row with its
- * state document), prepared once, in one transaction. The floor for the
+ * for these writes (one version-checked UPDATE of the object's row, by row id,
+ * with its state document), prepared once, in one transaction. The floor for the
  * SDK's layout.
  */
 async function rawSdkSchemaRuns(): Promise<Timing[]> {
@@ -135,14 +135,14 @@ async function rawSdkSchemaRuns(): Promise<Timing[]> {
   });
   await configureOaas({ store: 'memory', autoCommit: false, logLevel: 'silent' });
   const db: Database.Database = openRaw(dbPath('s3-raw-sdk-schema'));
-  const update = db.prepare<[number, string, number, string, number, string, number]>(
-    'UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE cls_id = ? AND partition_id = ? AND object_id = ? AND version = ?',
-  );
-  const rows = ids.map((id) => ({ id, count: 0, version: 1, name: JSON.stringify(id) }));
+  // By row id, as the SDK's store updates an object it has read or written before.
+  const update = db.prepare<[number, string, number, number, number]>('UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE id = ? AND version = ?');
+  const rowIds = new Map(db.prepare<[], { id: number; object_id: string }>("SELECT id, object_id FROM oaas_objects WHERE cls_id = 'bench.Counter'").all().map((r) => [r.object_id, r.id]));
+  const rows = ids.map((id) => ({ id, rowId: rowIds.get(id)!, count: 0, version: 1, name: JSON.stringify(id) }));
   const write = db.transaction(() => {
     for (const row of rows) {
       const state = `{"count":${JSON.stringify(row.count)},"name":${row.name},"updatedAt":0}`;
-      if (update.run(row.version + 1, state, 3, 'bench.Counter', 0, row.id, row.version).changes !== 1) throw new Error('scenario 3: raw write lost its row');
+      if (update.run(row.version + 1, state, 3, row.rowId, row.version).changes !== 1) throw new Error('scenario 3: raw write lost its row');
       row.version += 1;
     }
   });
