@@ -1,4 +1,4 @@
-import { toStateValue } from '../object/codec.js';
+import { isPlainScalar, toStateValue } from '../object/codec.js';
 import type { ObjectCore } from '../object/object-core.js';
 
 /**
@@ -6,9 +6,14 @@ import type { ObjectCore } from '../object/object-core.js';
  * rollback record. A frame copies a field the first time it is written in
  * that frame; on success it hands its copies to the enclosing frame (which
  * keeps its own older ones), on failure it puts them back.
+ *
+ * The copies sit in two parallel arrays rather than a Map: a call usually
+ * records one or two fields, and every call makes a frame. The props are
+ * top-level state fields, so a search is bounded by the class's field count.
  */
 export class UndoFrame {
-  private saved: Map<string, unknown> | undefined;
+  private savedProps: string[] | undefined;
+  private savedValues: unknown[] | undefined;
   private deletedBefore: boolean | undefined;
   /** The object was created inside this frame: rolling back discards it. */
   created = false;
@@ -20,8 +25,12 @@ export class UndoFrame {
 
   /** Copies the field's current value unless this frame already has it. */
   record(prop: string): void {
-    if (this.created || this.saved?.has(prop) === true) return;
-    (this.saved ??= new Map()).set(prop, toStateValue(this.core.target[prop], this.core.location(prop)));
+    if (this.created) return;
+    const props = this.savedProps;
+    if (props !== undefined && props.includes(prop)) return;
+    const current = this.core.target[prop];
+    const copy = isPlainScalar(current) ? current : toStateValue(current, this.core.location(prop));
+    this.save(prop, copy);
   }
 
   recordDelete(): void {
@@ -40,9 +49,10 @@ export class UndoFrame {
       return;
     }
     if (parent.created) return;
-    if (this.saved !== undefined) {
-      parent.saved ??= new Map();
-      for (const [prop, value] of this.saved) if (!parent.saved.has(prop)) parent.saved.set(prop, value);
+    const props = this.savedProps;
+    if (props !== undefined) {
+      const values = this.savedValues!;
+      for (let i = 0; i < props.length; i++) if (parent.savedProps?.includes(props[i]!) !== true) parent.save(props[i]!, values[i]);
     }
     if (this.deletedBefore !== undefined) parent.deletedBefore ??= this.deletedBefore;
   }
@@ -50,10 +60,12 @@ export class UndoFrame {
   /** Puts the recorded values back. Creations are undone by the scope, not here. */
   restore(): void {
     const core = this.core;
-    if (this.saved !== undefined) {
-      for (const [prop, value] of this.saved) {
-        core.target[prop] = value;
-        core.markDirty(prop);
+    const props = this.savedProps;
+    if (props !== undefined) {
+      const values = this.savedValues!;
+      for (let i = 0; i < props.length; i++) {
+        core.target[props[i]!] = values[i];
+        core.markDirty(props[i]!);
       }
     }
     if (this.deletedBefore !== undefined) core.restoreDeleted(this.deletedBefore);
@@ -62,7 +74,18 @@ export class UndoFrame {
 
   /** Forgets the records: the current state becomes the rollback point. */
   reset(): void {
-    this.saved = undefined;
+    this.savedProps = undefined;
+    this.savedValues = undefined;
     this.deletedBefore = undefined;
+  }
+
+  private save(prop: string, value: unknown): void {
+    if (this.savedProps === undefined) {
+      this.savedProps = [prop];
+      this.savedValues = [value];
+      return;
+    }
+    this.savedProps.push(prop);
+    this.savedValues!.push(value);
   }
 }
