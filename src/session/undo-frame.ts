@@ -7,30 +7,28 @@ import type { ObjectCore } from '../object/object-core.js';
  * that frame; on success it hands its copies to the enclosing frame (which
  * keeps its own older ones), on failure it puts them back.
  *
- * The copies sit in two parallel arrays rather than a Map: a call usually
- * records one or two fields, and every call makes a frame. The props are
- * top-level state fields, so a search is bounded by the class's field count.
+ * The copies sit in one flat array of prop, value pairs rather than a Map:
+ * a call usually records one or two fields, and every call has a frame. The
+ * props are top-level state fields, so a search is bounded by the class's
+ * field count.
  */
 export class UndoFrame {
-  private savedProps: string[] | undefined;
-  private savedValues: unknown[] | undefined;
+  private saved: unknown[] | undefined;
   private deletedBefore: boolean | undefined;
   /** The object was created inside this frame: rolling back discards it. */
   created = false;
 
   constructor(
     readonly core: ObjectCore,
-    readonly parent: UndoFrame | undefined,
+    /** The enclosing frame of the same object, which a success hands its records to. */
+    readonly enclosing: UndoFrame | undefined,
   ) {}
 
   /** Copies the field's current value unless this frame already has it. */
   record(prop: string): void {
-    if (this.created) return;
-    const props = this.savedProps;
-    if (props !== undefined && props.includes(prop)) return;
+    if (this.created || this.has(prop)) return;
     const current = this.core.target[prop];
-    const copy = isPlainScalar(current) ? current : toStateValue(current, this.core.location(prop));
-    this.save(prop, copy);
+    this.save(prop, isPlainScalar(current) ? current : toStateValue(current, this.core.location(prop)));
   }
 
   recordDelete(): void {
@@ -39,7 +37,7 @@ export class UndoFrame {
 
   /** Hands the records to the enclosing frame; the older record wins. */
   mergeIntoParent(): void {
-    if (this.parent !== undefined) this.mergeInto(this.parent);
+    if (this.enclosing !== undefined) this.mergeInto(this.enclosing);
   }
 
   /** Hands the records to `parent`; the older record wins. */
@@ -49,10 +47,12 @@ export class UndoFrame {
       return;
     }
     if (parent.created) return;
-    const props = this.savedProps;
-    if (props !== undefined) {
-      const values = this.savedValues!;
-      for (let i = 0; i < props.length; i++) if (parent.savedProps?.includes(props[i]!) !== true) parent.save(props[i]!, values[i]);
+    const saved = this.saved;
+    if (saved !== undefined) {
+      for (let i = 0; i < saved.length; i += 2) {
+        const prop = saved[i] as string;
+        if (!parent.has(prop)) parent.save(prop, saved[i + 1]);
+      }
     }
     if (this.deletedBefore !== undefined) parent.deletedBefore ??= this.deletedBefore;
   }
@@ -60,12 +60,12 @@ export class UndoFrame {
   /** Puts the recorded values back. Creations are undone by the scope, not here. */
   restore(): void {
     const core = this.core;
-    const props = this.savedProps;
-    if (props !== undefined) {
-      const values = this.savedValues!;
-      for (let i = 0; i < props.length; i++) {
-        core.target[props[i]!] = values[i];
-        core.markDirty(props[i]!);
+    const saved = this.saved;
+    if (saved !== undefined) {
+      for (let i = 0; i < saved.length; i += 2) {
+        const prop = saved[i] as string;
+        core.target[prop] = saved[i + 1];
+        core.markDirty(prop);
       }
     }
     if (this.deletedBefore !== undefined) core.restoreDeleted(this.deletedBefore);
@@ -74,18 +74,19 @@ export class UndoFrame {
 
   /** Forgets the records: the current state becomes the rollback point. */
   reset(): void {
-    this.savedProps = undefined;
-    this.savedValues = undefined;
+    this.saved = undefined;
     this.deletedBefore = undefined;
   }
 
+  private has(prop: string): boolean {
+    const saved = this.saved;
+    if (saved === undefined) return false;
+    for (let i = 0; i < saved.length; i += 2) if (saved[i] === prop) return true;
+    return false;
+  }
+
   private save(prop: string, value: unknown): void {
-    if (this.savedProps === undefined) {
-      this.savedProps = [prop];
-      this.savedValues = [value];
-      return;
-    }
-    this.savedProps.push(prop);
-    this.savedValues!.push(value);
+    if (this.saved === undefined) this.saved = [prop, value];
+    else this.saved.push(prop, value);
   }
 }
