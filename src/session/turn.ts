@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, InvocationCancelledError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
 import { toStateValue } from '../object/codec.js';
 import type { Logger } from 'pino';
-import { chainContext } from './async-context.js';
+import { callInChain, chainContext } from './async-context.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { LockHolder } from '../object/object-lock.js';
@@ -149,7 +149,7 @@ function execute(call: MethodCall, args: unknown[]): Promise<unknown> {
   try {
     core.assertUsable();
     const fn = methodOf(core, method);
-    body = chainContext.run(call, () => fn.apply(core.proxy, args));
+    body = callInChain(call, fn, core.proxy, args, call.parent);
   } catch (error) {
     call.end(false, error);
     return rejected(error);
