@@ -118,7 +118,7 @@ function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unk
   } catch (error) {
     return rejected(error);
   }
-  if (call !== undefined) return execute(call, args);
+  if (call !== undefined) return execute(call, args, false);
   return (async () => {
     const admission = host.admit(chain);
     if (admission !== undefined) await admission;
@@ -127,7 +127,7 @@ function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unk
       if (waited.owned) core.releaseLock(waited.holder);
       return host.forward(core, method, args);
     }
-    return execute(new MethodCall(host, core, method, chain, waited.holder, waited.owned, started), args);
+    return execute(new MethodCall(host, core, method, chain, waited.holder, waited.owned, started), args, true);
   })();
 }
 
@@ -142,12 +142,13 @@ function callNow(host: TurnHost, core: ObjectCore, method: MethodMeta, chain: Ch
   return turn === undefined ? undefined : new MethodCall(host, core, method, chain, turn.holder, turn.owned, started);
 }
 
-function execute(call: MethodCall, args: unknown[]): Promise<unknown> {
+/** Runs the call's body; `waited`: the turn came after a wait, in which the object may have been deleted. */
+function execute(call: MethodCall, args: unknown[], waited: boolean): Promise<unknown> {
   const { host, core, method } = call;
   host.turnStarted();
   let body: unknown;
   try {
-    core.assertUsable();
+    if (waited) core.assertUsable();
     const fn = methodOf(core, method);
     body = callInChain(call, fn, core.proxy, args, call.parent);
   } catch (error) {
@@ -191,7 +192,7 @@ class MethodCall implements ChainLink {
     private readonly started: number | undefined,
   ) {
     this.holder = holder ?? this;
-    this.frame = new UndoFrame(core, frameFor(parent, core));
+    this.frame = new UndoFrame(core, parent === undefined ? undefined : frameFor(parent, core));
   }
 
   end(ok: boolean, error?: unknown): void {

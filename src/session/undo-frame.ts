@@ -7,13 +7,15 @@ import type { ObjectCore } from '../object/object-core.js';
  * that frame; on success it hands its copies to the enclosing frame (which
  * keeps its own older ones), on failure it puts them back.
  *
- * The copies sit in one flat array of prop, value pairs rather than a Map:
- * a call usually records one or two fields, and every call has a frame. The
- * props are top-level state fields, so a search is bounded by the class's
- * field count.
+ * Every call has a frame and most write one or two fields, so the first copy
+ * sits in the frame itself and the rest in one flat array of prop, value
+ * pairs, not a Map. The props are top-level state fields, so a search is
+ * bounded by the class's field count.
  */
 export class UndoFrame {
-  private saved: unknown[] | undefined;
+  private firstProp: string | undefined;
+  private firstValue: unknown;
+  private more: unknown[] | undefined;
   private deletedBefore: boolean | undefined;
   /** The object was created inside this frame: rolling back discards it. */
   created = false;
@@ -47,11 +49,14 @@ export class UndoFrame {
       return;
     }
     if (parent.created) return;
-    const saved = this.saved;
-    if (saved !== undefined) {
-      for (let i = 0; i < saved.length; i += 2) {
-        const prop = saved[i] as string;
-        if (!parent.has(prop)) parent.save(prop, saved[i + 1]);
+    if (this.firstProp !== undefined) {
+      if (!parent.has(this.firstProp)) parent.save(this.firstProp, this.firstValue);
+      const more = this.more;
+      if (more !== undefined) {
+        for (let i = 0; i < more.length; i += 2) {
+          const prop = more[i] as string;
+          if (!parent.has(prop)) parent.save(prop, more[i + 1]);
+        }
       }
     }
     if (this.deletedBefore !== undefined) parent.deletedBefore ??= this.deletedBefore;
@@ -60,12 +65,16 @@ export class UndoFrame {
   /** Puts the recorded values back. Creations are undone by the scope, not here. */
   restore(): void {
     const core = this.core;
-    const saved = this.saved;
-    if (saved !== undefined) {
-      for (let i = 0; i < saved.length; i += 2) {
-        const prop = saved[i] as string;
-        core.target[prop] = saved[i + 1];
-        core.markDirty(prop);
+    if (this.firstProp !== undefined) {
+      core.target[this.firstProp] = this.firstValue;
+      core.markDirty(this.firstProp);
+      const more = this.more;
+      if (more !== undefined) {
+        for (let i = 0; i < more.length; i += 2) {
+          const prop = more[i] as string;
+          core.target[prop] = more[i + 1];
+          core.markDirty(prop);
+        }
       }
     }
     if (this.deletedBefore !== undefined) core.restoreDeleted(this.deletedBefore);
@@ -74,19 +83,26 @@ export class UndoFrame {
 
   /** Forgets the records: the current state becomes the rollback point. */
   reset(): void {
-    this.saved = undefined;
+    this.firstProp = undefined;
+    this.firstValue = undefined;
+    this.more = undefined;
     this.deletedBefore = undefined;
   }
 
   private has(prop: string): boolean {
-    const saved = this.saved;
-    if (saved === undefined) return false;
-    for (let i = 0; i < saved.length; i += 2) if (saved[i] === prop) return true;
+    if (this.firstProp === undefined) return false;
+    if (this.firstProp === prop) return true;
+    const more = this.more;
+    if (more === undefined) return false;
+    for (let i = 0; i < more.length; i += 2) if (more[i] === prop) return true;
     return false;
   }
 
   private save(prop: string, value: unknown): void {
-    if (this.saved === undefined) this.saved = [prop, value];
-    else this.saved.push(prop, value);
+    if (this.firstProp === undefined) {
+      this.firstProp = prop;
+      this.firstValue = value;
+    } else if (this.more === undefined) this.more = [prop, value];
+    else this.more.push(prop, value);
   }
 }
