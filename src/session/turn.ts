@@ -1,3 +1,5 @@
+// The module's binding, not the global: `globalThis.performance` is a getter, read on every call.
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, InvocationCancelledError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
 import { toStateValue } from '../object/codec.js';
