@@ -29,7 +29,8 @@ export interface TurnHost {
 type Method = (...args: unknown[]) => unknown;
 
 function methodOf(core: ObjectCore, method: MethodMeta): Method {
-  return Reflect.get(core.target, method.propertyKey) as Method;
+  // A property load, not `Reflect.get`: the load site keeps its inline cache (a call's hot path).
+  return core.target[method.propertyKey] as Method;
 }
 
 /**
