@@ -45,6 +45,7 @@ let counter = 0;
 /** The runtime's session: the set of objects it will commit. */
 export class ManagedSession implements Session, PendingOwner {
   readonly id: string;
+  /** Objects this session will commit. Change it only through {@link track} and {@link forget}: `core.lastOwner` relies on it. */
   readonly pending = new Set<ObjectCore>();
   /** Set once the session can no longer take objects (its scope ended). */
   closed = false;
