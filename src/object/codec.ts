@@ -134,6 +134,25 @@ class Copier {
 }
 
 /**
+ * True for a value {@link toStateValue} returns as it is (a string, a
+ * boolean, a finite number, a bigint or `undefined`), so that hot paths skip
+ * building the value's location for it.
+ */
+export function isPlainScalar(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+    case 'bigint':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    default:
+      return false;
+  }
+}
+
+/**
  * Validates `value` as storable state and returns an independent deep copy.
  * Tracking proxies are read through, live objects become {@link ObjectRef}s.
  * Primitives come back as they are, so the common case costs nothing.

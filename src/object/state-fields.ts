@@ -1,8 +1,19 @@
 import { RegistrationError } from '../errors.js';
-import type { ClassMeta } from '../registry/class-meta.js';
+import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 
 /** Members of every object; a state field may not shadow them. */
 const RESERVED = new Set(['id', 'partitionId', 'clsId', 'version', 'delete', 'asRef', 'checkpoint', 'refresh', 'constructor']);
+
+/**
+ * What a property of a live object is, for the proxy's traps: one lookup
+ * per access instead of one per kind. Every member has the same shape, so
+ * the traps read them without turning polymorphic.
+ */
+export interface Member {
+  readonly kind: 'method' | 'accessor' | 'field';
+  readonly method: MethodMeta | undefined;
+  readonly accessor: AccessorMeta | undefined;
+}
 
 /**
  * The persisted fields of a class: the instance's own enumerable properties
@@ -15,12 +26,25 @@ export class StateFields {
   readonly jsonKeys: readonly string[];
   private readonly keyByProp: ReadonlyMap<string, string>;
   private readonly propByKey: ReadonlyMap<string, string>;
+  private readonly members = new Map<string, Member>();
 
-  constructor(props: readonly string[], keyByProp: ReadonlyMap<string, string>) {
+  constructor(props: readonly string[], keyByProp: ReadonlyMap<string, string>, meta: ClassMeta) {
     this.props = props;
     this.keyByProp = keyByProp;
     this.propByKey = new Map([...keyByProp].map(([p, k]) => [k, p]));
     this.jsonKeys = props.map((prop) => JSON.stringify(keyByProp.get(prop) ?? prop));
+    // The order of precedence of the instance proxy: methods, then accessors, then fields.
+    const add = (prop: string, member: Member): void => {
+      if (!this.members.has(prop)) this.members.set(prop, member);
+    };
+    for (const [prop, method] of meta.methods) add(prop, { kind: 'method', method, accessor: undefined });
+    for (const [prop, accessor] of meta.accessors) add(prop, { kind: 'accessor', method: undefined, accessor });
+    for (const prop of props) add(prop, { kind: 'field', method: undefined, accessor: undefined });
+  }
+
+  /** The SDK member a property of a live object names, if any. */
+  memberOf(prop: string): Member | undefined {
+    return this.members.get(prop);
   }
 
   /** Position of a property in {@link props} (-1 when it is not a field). */
@@ -96,7 +120,7 @@ export function stateFieldsOf(meta: ClassMeta, instance: object, rule?: EntryKey
       throw new RegistrationError(`${meta.clsId}: @${accessor.kind} ${accessor.name} names ${accessor.field}, which is not a state field`);
     }
   }
-  const fields = new StateFields(props, keyByProp);
+  const fields = new StateFields(props, keyByProp, meta);
   byMeta.set(meta, fields);
   return fields;
 }

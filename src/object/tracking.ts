@@ -14,7 +14,7 @@
  * object behind its back: state is a value, not a shared reference.
  */
 import { ObjectRef } from './object-ref.js';
-import { toStateValue } from './codec.js';
+import { isPlainScalar, toStateValue } from './codec.js';
 import type { ObjectCore } from './object-core.js';
 import { detachedMember, liveMethod } from './method-calls.js';
 import { registerProxy } from './raw.js';
@@ -179,6 +179,11 @@ function bytesHandler(core: ObjectCore, root: string): ProxyHandler<object> {
   };
 }
 
+/** A value to store in a top-level field: scalars as they are, anything else copied and checked. */
+function fieldValue(value: unknown, core: ObjectCore, prop: string): unknown {
+  return isPlainScalar(value) ? value : toStateValue(value, core.location(prop));
+}
+
 /** The handler of live objects themselves. */
 export const instanceHandler: ProxyHandler<Instance> = {
   get(target, prop, receiver) {
@@ -186,22 +191,17 @@ export const instanceHandler: ProxyHandler<Instance> = {
     const core = target[CORE];
     // An instance made with `new` (or one still being constructed by the SDK).
     if (core === undefined) return detachedMember(target, prop, receiver);
-    const method = core.meta.methods.get(prop);
-    if (method !== undefined) return liveMethod(core, method);
-    const accessor = core.meta.accessors.get(prop);
-    if (accessor !== undefined) {
-      return (...args: unknown[]) => core.host.access(core, accessor, args);
-    }
-    if (core.fields.has(prop)) return track(target[prop], core, prop, prop);
-    return Reflect.get(target, prop, receiver);
+    const member = core.fields.memberOf(prop);
+    if (member === undefined) return Reflect.get(target, prop, receiver);
+    if (member.kind === 'field') return track(target[prop], core, prop, prop);
+    if (member.kind === 'method') return liveMethod(core, member.method!);
+    const accessor = member.accessor!;
+    return (...args: unknown[]) => core.host.access(core, accessor, args);
   },
   set(target, prop, value, receiver) {
     const core = target[CORE];
     if (core === undefined || typeof prop === 'symbol' || !core.fields.has(prop)) return Reflect.set(target, prop, value, receiver);
-    const copy = toStateValue(value, core.location(prop));
-    core.write(prop, () => {
-      target[prop] = copy;
-    });
+    core.assign(prop, fieldValue(value, core, prop));
     return true;
   },
   defineProperty(target, prop, descriptor) {
@@ -209,19 +209,14 @@ export const instanceHandler: ProxyHandler<Instance> = {
     if (core === undefined || typeof prop === 'symbol' || !core.fields.has(prop) || !('value' in descriptor)) {
       return Reflect.defineProperty(target, prop, descriptor);
     }
-    const copy = toStateValue(descriptor.value, core.location(prop));
-    core.write(prop, () => {
-      target[prop] = copy;
-    });
+    core.assign(prop, fieldValue(descriptor.value, core, prop));
     return true;
   },
   deleteProperty(target, prop) {
     const core = target[CORE];
     if (core === undefined || typeof prop === 'symbol' || !core.fields.has(prop)) return Reflect.deleteProperty(target, prop);
     // A state field cannot disappear; deleting it stores `undefined`.
-    core.write(prop, () => {
-      target[prop] = undefined;
-    });
+    core.assign(prop, undefined);
     return true;
   },
 };

@@ -104,6 +104,13 @@ class Durations {
   }
 }
 
+/** One method's call counts and its two attribute sets, made once. */
+interface InvocationEntry {
+  readonly counts: { ok: number; error: number };
+  readonly ok: Attributes;
+  readonly error: Attributes;
+}
+
 const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** One runtime's instruments. */
@@ -115,6 +122,8 @@ export class Telemetry {
   private retries = 0;
   private readonly rollbacks = new Map<string, number>();
   private readonly invocations = new Map<string, { ok: number; error: number }>();
+  /** The same counts by class id then method name, with their attributes: a call looks them up without building a key. */
+  private readonly invocationsByClass = new Map<string, Map<string, InvocationEntry>>();
   private readonly commitDurations = new Durations();
   private readonly scopeDurations = new Durations();
   private readonly invocationDurations = new Durations();
@@ -293,16 +302,23 @@ export class Telemetry {
   }
 
   invocation(clsId: string, method: string, ok: boolean, durationMs: number): void {
-    const key = `${clsId}.${method}`;
-    let counts = this.invocations.get(key);
-    if (counts === undefined) {
-      counts = { ok: 0, error: 0 };
-      this.invocations.set(key, counts);
+    let byMethod = this.invocationsByClass.get(clsId);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.invocationsByClass.set(clsId, byMethod);
     }
-    if (ok) counts.ok += 1;
-    else counts.error += 1;
+    let entry = byMethod.get(method);
+    if (entry === undefined) {
+      const counts = { ok: 0, error: 0 };
+      this.invocations.set(`${clsId}.${method}`, counts);
+      const attributes = (outcome: string): Attributes => Object.freeze({ cls: clsId, method, outcome });
+      entry = { counts, ok: attributes('ok'), error: attributes('error') };
+      byMethod.set(method, entry);
+    }
+    if (ok) entry.counts.ok += 1;
+    else entry.counts.error += 1;
     this.invocationDurations.add(durationMs);
-    const attributes: Attributes = { cls: clsId, method, outcome: ok ? 'ok' : 'error' };
+    const attributes = ok ? entry.ok : entry.error;
     this.otel.invocations.add(1, attributes);
     this.otel.invocationDuration.record(durationMs, attributes);
   }

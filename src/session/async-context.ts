@@ -26,6 +26,22 @@ export interface SessionSlot {
 export const sessionContext = new AsyncLocalStorage<SessionSlot>();
 export const chainContext = new AsyncLocalStorage<ChainLink>();
 
+/**
+ * Calls `fn` on `self` with `args` with `link` as the current chain, like
+ * `chainContext.run(link, () => fn.apply(self, args))` without its closure,
+ * its rest array and its extra store lookup: a `@method` call does this once
+ * per call. The previous chain is put back when `fn` returns or throws, so
+ * nothing outside the call sees `link`; promises `fn` creates keep it.
+ */
+export function callInChain(link: ChainLink, fn: (...args: unknown[]) => unknown, self: unknown, args: unknown[], previous: ChainLink | undefined): unknown {
+  chainContext.enterWith(link);
+  try {
+    return fn.apply(self, args);
+  } finally {
+    chainContext.enterWith(previous as ChainLink);
+  }
+}
+
 /** The slot of the current context, bound to it on first use. */
 export function currentSlot(): SessionSlot {
   let slot = sessionContext.getStore();

@@ -45,6 +45,7 @@ let counter = 0;
 /** The runtime's session: the set of objects it will commit. */
 export class ManagedSession implements Session, PendingOwner {
   readonly id: string;
+  /** Objects this session will commit. Change it only through {@link track} and {@link forget}: `core.lastOwner` relies on it. */
   readonly pending = new Set<ObjectCore>();
   /** Set once the session can no longer take objects (its scope ended). */
   closed = false;
@@ -77,6 +78,9 @@ export class ManagedSession implements Session, PendingOwner {
 
   /** Adds an object to this session's pending set. */
   track(core: ObjectCore): void {
+    // `lastOwner` is this session only while the object is in `pending`: with many live objects the field is a cheaper check than the set.
+    if (core.lastOwner === this) return;
+    core.lastOwner = this;
     if (this.pending.has(core)) return;
     this.pending.add(core);
     const owners = (core.owners ??= new Set());
@@ -86,6 +90,7 @@ export class ManagedSession implements Session, PendingOwner {
   }
 
   forget(core: ObjectCore): void {
+    if (core.lastOwner === this) core.lastOwner = undefined;
     if (!this.pending.delete(core)) return;
     const owners = core.owners;
     if (owners?.delete(this) === true && owners.size === 0) {

@@ -1,10 +1,13 @@
+// The module's binding, not the global: `globalThis.performance` is a getter, read on every call.
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, InvocationCancelledError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
 import { toStateValue } from '../object/codec.js';
 import type { Logger } from 'pino';
-import { chainContext } from './async-context.js';
+import { callInChain, chainContext } from './async-context.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { ObjectCore } from '../object/object-core.js';
+import type { LockHolder } from '../object/object-lock.js';
 import type { AccessorMeta, MethodMeta } from '../registry/class-meta.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from './call-chain.js';
 import { UndoFrame } from './undo-frame.js';
@@ -26,7 +29,8 @@ export interface TurnHost {
 type Method = (...args: unknown[]) => unknown;
 
 function methodOf(core: ObjectCore, method: MethodMeta): Method {
-  return Reflect.get(core.target, method.propertyKey) as Method;
+  // A property load, not `Reflect.get`: the load site keeps its inline cache (a call's hot path).
+  return core.target[method.propertyKey] as Method;
 }
 
 /**
@@ -109,15 +113,15 @@ export async function takeTurn(host: TurnHost, core: ObjectCore, chain: ChainLin
 /** One run of a method as a turn. `started` set: this run is the whole call, so it records the invocation. */
 function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[], started: number | undefined): Promise<unknown> {
   const chain = chainContext.getStore();
-  let turn: Turn | undefined;
+  let call: MethodCall | undefined;
   try {
     host.assertAcceptingWork(chain);
     core.assertUsable();
-    if (host.admit(chain) === undefined) turn = takeTurnNow(core, chain);
+    if (host.admit(chain) === undefined) call = callNow(host, core, method, chain, started);
   } catch (error) {
     return rejected(error);
   }
-  if (turn !== undefined) return execute(host, core, method, args, chain, turn, started);
+  if (call !== undefined) return execute(call, args, false);
   return (async () => {
     const admission = host.admit(chain);
     if (admission !== undefined) await admission;
@@ -126,54 +130,85 @@ function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unk
       if (waited.owned) core.releaseLock(waited.holder);
       return host.forward(core, method, args);
     }
-    return execute(host, core, method, args, chain, waited, started);
+    return execute(new MethodCall(host, core, method, chain, waited.holder, waited.owned, started), args, true);
   })();
 }
 
-function execute(
-  host: TurnHost,
-  core: ObjectCore,
-  method: MethodMeta,
-  args: unknown[],
-  chain: ChainLink | undefined,
-  { holder, owned }: Turn,
-  started: number | undefined,
-): Promise<unknown> {
-  const frame = new UndoFrame(core, frameFor(chain, core));
-  const link: ChainLink = { parent: chain, holder, core, frame };
-  host.turnStarted();
-  let ended = false;
-  const end = (ok: boolean, error?: unknown): void => {
-    if (ended) return;
-    ended = true;
-    if (ok) frame.mergeIntoParent();
-    else rollBack(host, core, method.name, frame, error);
-    host.turnEnded();
-    if (owned) core.releaseLock(holder);
-    if (started !== undefined) host.telemetry.invocation(core.key.clsId, method.name, ok, performance.now() - started);
-  };
+/** The call holding its turn, when the turn can be had without waiting; `undefined` when it must wait. */
+function callNow(host: TurnHost, core: ObjectCore, method: MethodMeta, chain: ChainLink | undefined, started: number | undefined): MethodCall | undefined {
+  if (chain === undefined) {
+    // A top-level call (no scope, nothing to re-enter): the call itself holds the turn.
+    const call = new MethodCall(host, core, method, undefined, undefined, true, started);
+    return core.ensureLock().tryAcquire(call) ? call : undefined;
+  }
+  const turn = takeTurnNow(core, chain);
+  return turn === undefined ? undefined : new MethodCall(host, core, method, chain, turn.holder, turn.owned, started);
+}
 
+/** Runs the call's body; `waited`: the turn came after a wait, in which the object may have been deleted. */
+function execute(call: MethodCall, args: unknown[], waited: boolean): Promise<unknown> {
+  const { host, core, method } = call;
+  host.turnStarted();
   let body: unknown;
   try {
-    core.assertUsable();
+    if (waited) core.assertUsable();
     const fn = methodOf(core, method);
-    body = chainContext.run(link, () => fn.apply(core.proxy, args));
+    body = callInChain(call, fn, core.proxy, args, call.parent);
   } catch (error) {
-    end(false, error);
+    call.end(false, error);
     return rejected(error);
   }
   const settled = body instanceof Promise ? (body as Promise<unknown>) : Promise.resolve(body);
-  if (method.timeoutMs !== undefined) return raceTimeout(settled, method, end);
+  if (method.timeoutMs !== undefined) return raceTimeout(settled, method, call);
   return settled.then(
     (result) => {
-      end(true);
+      call.end(true);
       return result;
     },
     (error: unknown) => {
-      end(false, error);
+      call.end(false, error);
       throw error;
     },
   );
+}
+
+/**
+ * One running `@method` call: its link in the call chain (holding the
+ * object's turn and its rollback record) and what it must do once when its
+ * body settles: keep or roll back its changes, release its turn, count it.
+ * One object per call rather than a link, a holder and closures.
+ */
+class MethodCall implements ChainLink {
+  readonly holder: LockHolder;
+  readonly frame: UndoFrame;
+  readonly scope: undefined = undefined;
+  private ended = false;
+
+  constructor(
+    readonly host: TurnHost,
+    readonly core: ObjectCore,
+    readonly method: MethodMeta,
+    readonly parent: ChainLink | undefined,
+    /** `undefined`: the call holds the turn itself. */
+    holder: LockHolder | undefined,
+    private readonly owned: boolean,
+    private readonly started: number | undefined,
+  ) {
+    this.holder = holder ?? this;
+    this.frame = new UndoFrame(core, parent === undefined ? undefined : frameFor(parent, core));
+  }
+
+  end(ok: boolean, error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    const { host, core, method } = this;
+    if (ok) this.frame.mergeIntoParent();
+    else rollBack(host, core, method.name, this.frame, error);
+    host.turnEnded();
+    if (this.owned) core.releaseLock(this.holder);
+    // The class's id is the key's, read from the class record every call shares.
+    if (this.started !== undefined) host.telemetry.invocation(core.meta.clsId, method.name, ok, performance.now() - this.started);
+  }
 }
 
 /**
@@ -181,7 +216,7 @@ function execute(
  * settles: only then are its changes rolled back, so nothing else sees (or
  * commits) a half-done call.
  */
-async function raceTimeout(body: Promise<unknown>, method: MethodMeta, end: (ok: boolean, error?: unknown) => void): Promise<unknown> {
+async function raceTimeout(body: Promise<unknown>, method: MethodMeta, call: MethodCall): Promise<unknown> {
   const ms = method.timeoutMs!;
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
@@ -193,20 +228,20 @@ async function raceTimeout(body: Promise<unknown>, method: MethodMeta, end: (ok:
   });
   try {
     const result = await Promise.race([body, timeout]);
-    end(true);
+    call.end(true);
     return result;
   } catch (error) {
     if (timedOut) {
       body.then(
         () => {
-          end(false, error);
+          call.end(false, error);
         },
         () => {
-          end(false, error);
+          call.end(false, error);
         },
       );
     } else {
-      end(false, error);
+      call.end(false, error);
     }
     throw error;
   } finally {

@@ -1,4 +1,4 @@
-import { toStateValue } from '../object/codec.js';
+import { isPlainScalar, toStateValue } from '../object/codec.js';
 import type { ObjectCore } from '../object/object-core.js';
 
 /**
@@ -6,22 +6,31 @@ import type { ObjectCore } from '../object/object-core.js';
  * rollback record. A frame copies a field the first time it is written in
  * that frame; on success it hands its copies to the enclosing frame (which
  * keeps its own older ones), on failure it puts them back.
+ *
+ * Every call has a frame and most write one or two fields, so the first copy
+ * sits in the frame itself and the rest in one flat array of prop, value
+ * pairs, not a Map. The props are top-level state fields, so a search is
+ * bounded by the class's field count.
  */
 export class UndoFrame {
-  private saved: Map<string, unknown> | undefined;
+  private firstProp: string | undefined;
+  private firstValue: unknown;
+  private more: unknown[] | undefined;
   private deletedBefore: boolean | undefined;
   /** The object was created inside this frame: rolling back discards it. */
   created = false;
 
   constructor(
     readonly core: ObjectCore,
-    readonly parent: UndoFrame | undefined,
+    /** The enclosing frame of the same object, which a success hands its records to. */
+    readonly enclosing: UndoFrame | undefined,
   ) {}
 
   /** Copies the field's current value unless this frame already has it. */
   record(prop: string): void {
-    if (this.created || this.saved?.has(prop) === true) return;
-    (this.saved ??= new Map()).set(prop, toStateValue(this.core.target[prop], this.core.location(prop)));
+    if (this.created || this.has(prop)) return;
+    const current = this.core.target[prop];
+    this.save(prop, isPlainScalar(current) ? current : toStateValue(current, this.core.location(prop)));
   }
 
   recordDelete(): void {
@@ -30,7 +39,7 @@ export class UndoFrame {
 
   /** Hands the records to the enclosing frame; the older record wins. */
   mergeIntoParent(): void {
-    if (this.parent !== undefined) this.mergeInto(this.parent);
+    if (this.enclosing !== undefined) this.mergeInto(this.enclosing);
   }
 
   /** Hands the records to `parent`; the older record wins. */
@@ -40,9 +49,15 @@ export class UndoFrame {
       return;
     }
     if (parent.created) return;
-    if (this.saved !== undefined) {
-      parent.saved ??= new Map();
-      for (const [prop, value] of this.saved) if (!parent.saved.has(prop)) parent.saved.set(prop, value);
+    if (this.firstProp !== undefined) {
+      if (!parent.has(this.firstProp)) parent.save(this.firstProp, this.firstValue);
+      const more = this.more;
+      if (more !== undefined) {
+        for (let i = 0; i < more.length; i += 2) {
+          const prop = more[i] as string;
+          if (!parent.has(prop)) parent.save(prop, more[i + 1]);
+        }
+      }
     }
     if (this.deletedBefore !== undefined) parent.deletedBefore ??= this.deletedBefore;
   }
@@ -50,10 +65,16 @@ export class UndoFrame {
   /** Puts the recorded values back. Creations are undone by the scope, not here. */
   restore(): void {
     const core = this.core;
-    if (this.saved !== undefined) {
-      for (const [prop, value] of this.saved) {
-        core.target[prop] = value;
-        core.markDirty(prop);
+    if (this.firstProp !== undefined) {
+      core.target[this.firstProp] = this.firstValue;
+      core.markDirty(this.firstProp);
+      const more = this.more;
+      if (more !== undefined) {
+        for (let i = 0; i < more.length; i += 2) {
+          const prop = more[i] as string;
+          core.target[prop] = more[i + 1];
+          core.markDirty(prop);
+        }
       }
     }
     if (this.deletedBefore !== undefined) core.restoreDeleted(this.deletedBefore);
@@ -62,7 +83,26 @@ export class UndoFrame {
 
   /** Forgets the records: the current state becomes the rollback point. */
   reset(): void {
-    this.saved = undefined;
+    this.firstProp = undefined;
+    this.firstValue = undefined;
+    this.more = undefined;
     this.deletedBefore = undefined;
+  }
+
+  private has(prop: string): boolean {
+    if (this.firstProp === undefined) return false;
+    if (this.firstProp === prop) return true;
+    const more = this.more;
+    if (more === undefined) return false;
+    for (let i = 0; i < more.length; i += 2) if (more[i] === prop) return true;
+    return false;
+  }
+
+  private save(prop: string, value: unknown): void {
+    if (this.firstProp === undefined) {
+      this.firstProp = prop;
+      this.firstValue = value;
+    } else if (this.more === undefined) this.more = [prop, value];
+    else this.more.push(prop, value);
   }
 }
