@@ -12,14 +12,15 @@ import type { ScenarioReport } from '../support/report.js';
 import { BenchCounter, PlainCounter } from '../support/services.js';
 import { dbPath, sdkStoreSpec } from '../support/sqlite.js';
 import { fmt, prng, ratioText, ratios, shuffle, spread, summarize, table, yieldToLoop } from '../support/stats.js';
+import { scaled } from '../support/size.js';
 
 /** Calls per timed sample; each sample ends with one yield to the event loop so timers (auto-commit) can fire. */
 const BATCH = 1000;
-const ROUNDS = 5;
+const ROUNDS = scaled(5, 1);
 const INTERVAL_MS = 100;
 const TARGET_RATIO = 4;
 /** Live objects of the many-objects contender, and how many times each is called per pass over the shuffled order. */
-const MANY = 10_000;
+const MANY = scaled(10_000, 500);
 const CALLS_PER_OBJECT = 10;
 const MANY_TARGET_RATIO = 1.5;
 
@@ -71,7 +72,7 @@ export async function methodOverhead(): Promise<ScenarioReport> {
       await yieldToLoop();
     };
     for (let round = 0; round < ROUNDS; round++) {
-      const bench = new Bench({ time: 300, warmupTime: 100, iterations: 20 });
+      const bench = new Bench({ time: scaled(300, 10), warmupTime: scaled(100, 5), iterations: scaled(20, 2) });
       bench
         .add(names[0]!, async () => {
           for (let i = 0; i < BATCH; i++) await counter.increment();
