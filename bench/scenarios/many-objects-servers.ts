@@ -209,8 +209,8 @@ export async function manyObjectsServers(): Promise<ScenarioReport> {
       },
     ],
     notes: [
-      `PostgreSQL settings: ${result.pgSettings}; the raw table is \`(id text primary key, count bigint)\`, the SDK uses its own table (layout 2: one row per object with its version and a state document of its fields, written by one upsert after one \`SELECT ... FOR UPDATE\` that checks the versions); MikroORM 6 writes its own \`mo_counter\` table (the EntitySchema of scenario 3: id, count, name, updated_at) with its batched \`UPDATE ... CASE\` statements in one transaction, in a fresh database of the same server.`,
-      `Redis settings: ${result.rSettings}; the raw baseline writes one hash per object with one field, the SDK's store checks and bumps each object's version and its class index in one Lua script.`,
+      `PostgreSQL settings: ${result.pgSettings}; the raw table is \`(id text primary key, count bigint)\`, the SDK uses its own table (layout 2: one row per object with its version and a state document of its fields, written by one version-checked \`UPDATE ... FROM unnest(...)\`); MikroORM 6 writes its own \`mo_counter\` table (the EntitySchema of scenario 3: id, count, name, updated_at) with its batched \`UPDATE ... CASE\` statements in one transaction, in a fresh database of the same server.`,
+      `Redis settings: ${result.rSettings}; the raw baseline writes one hash per object with one field, the SDK's store checks each object's version and writes it with the changed fields in one Lua script (two calls per object; new objects also join their class index).`,
     ],
   };
 }
