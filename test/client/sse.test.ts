@@ -7,7 +7,7 @@ function body(chunks: readonly string[], onCancel?: () => void): ReadableStream<
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      if (i < chunks.length) controller.enqueue(encoder.encode(chunks[i++]!));
+      if (i < chunks.length) controller.enqueue(encoder.encode(chunks[i++]));
       else controller.close();
     },
     cancel() {
