@@ -1,0 +1,220 @@
+/**
+ * How the PostgreSQL store writes a batch: one transaction per `apply`, with
+ * the SDK's own batches written by version-checked set-based statements and
+ * any other batch locked, checked, merged and upserted. The change events of
+ * a batch are notified in its transaction (`notifyAndCommit`).
+ */
+import type { Pool, PoolClient } from 'pg';
+import { ConflictError, type VersionConflict } from '../../errors.js';
+import { applyDelta, decodeDocument, encodeDocument, type EncodedDocument } from '../state-document.js';
+import { keyString, type CommitFence, type Isolation, type WriteOp } from '../store.js';
+import { isSerializationFailure, translateError } from './errors.js';
+import { notifyAndCommit } from './events.js';
+import { checkFence, fencedBegin } from './fence.js';
+import { BEGIN, checkStorableEntryKeys, checkStorableKey, columns, keyOf, SQL, type KeyRow, type ReadRow } from './schema.js';
+
+/** An op ready to write: a put's delta copied (the caller may change its buffers afterwards), or its whole state. */
+export interface Prepared {
+  readonly op: WriteOp;
+  readonly id: string;
+  /** A put's bytes to set, unless it carries its state. */
+  readonly set: ReadonlyMap<string, Uint8Array> | undefined;
+  /** A put's whole state (a trusted batch's). */
+  readonly state: string | undefined;
+  readonly entryCount: number | undefined;
+}
+
+/**
+ * Checks what `checkBatch` leaves to the backend and copies the bytes, so
+ * later changes by the caller cannot leak in. A trusted batch (the SDK's own)
+ * is used as it is.
+ */
+export function prepare(op: WriteOp, i: number, trusted: boolean): Prepared {
+  const id = keyString(op.key);
+  if (op.kind === 'delete') return { op, id, set: undefined, state: undefined, entryCount: undefined };
+  if (trusted && op.state !== undefined && op.entryCount !== undefined && op.expectedVersion !== undefined) {
+    return { op, id, set: undefined, state: op.state, entryCount: op.entryCount };
+  }
+  checkStorableKey(op.key, 'ops', `ops[${i}].key`);
+  const set = new Map([...(op.set ?? [])].map(([k, v]) => [k, new Uint8Array(v)]));
+  checkStorableEntryKeys([...set.keys(), ...(op.remove ?? [])], `ops[${i}]`);
+  return { op, id, set, state: undefined, entryCount: undefined };
+}
+
+/** A put of a whole state, or a delete, each with the version it expects: what {@link applyStates} writes. */
+export function isWholeState(p: Prepared): boolean {
+  return p.op.expectedVersion !== undefined && (p.op.kind === 'delete' || p.state !== undefined);
+}
+
+export interface Fenced { fence: CommitFence; timeoutMs: number; statementTimeoutMs: number }
+
+/**
+ * The SDK's own batches: one transaction with at most one statement per kind
+ * of op, each checking the expected versions as it writes (`WHERE version =`,
+ * `ON CONFLICT DO NOTHING`). Rows are locked as they are written, in the
+ * order of the sorted batch; an object whose version did not match is not
+ * written and not returned, which rolls the whole batch back as a conflict.
+ */
+export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined, origin: string): Promise<number[]> {
+  const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const updates = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion !== 0);
+  const inserts = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion === 0);
+  const deletes = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion !== 0);
+  return inTransaction(pool, batch, isolation, fenced, async (client) => {
+    const written = new Map<string, number>();
+    const keep = (rows: readonly KeyRow[]): void => { for (const row of rows) written.set(keyOf(row), Number(row.version)); };
+    if (updates.length > 0) {
+      const first = updates[0]!.op.key;
+      const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
+      const rest = [updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount)];
+      keep(
+        (onePartition
+          ? await client.query<KeyRow>(SQL.updateStatesIn, [first.clsId, first.partitionId, updates.map((p) => p.op.key.objectId), ...rest])
+          : await client.query<KeyRow>(SQL.updateStates, [...columns(updates.map((p) => p.op.key)), ...rest])
+        ).rows,
+      );
+    }
+    if (inserts.length > 0) keep((await client.query<KeyRow>(SQL.insertStates, [...columns(inserts.map((p) => p.op.key)), inserts.map((p) => p.state), inserts.map((p) => p.entryCount)])).rows);
+    const removed = new Set<string>();
+    if (deletes.length > 0) {
+      for (const row of (await client.query<KeyRow>(SQL.deleteAtVersions, [...columns(deletes.map((p) => p.op.key)), deletes.map((p) => p.op.expectedVersion)])).rows) removed.add(keyOf(row));
+    }
+    // A delete expecting no object only checks that there is none.
+    const absent = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion === 0);
+    const present = absent.length === 0 ? [] : (await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows;
+    const missed = sorted.filter((p) => (p.op.kind === 'put' ? !written.has(p.id) : p.op.expectedVersion === 0 ? present.some((row) => keyOf(row) === p.id) : !removed.has(p.id)));
+    if (missed.length > 0) throw new CreationRace(missed);
+    const deleted = (p: Prepared): number => (removed.has(p.id) ? (p.op.expectedVersion ?? 0) + 1 : 0);
+    await notifyAndCommit(client, origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : deleted(p))));
+    return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
+  });
+}
+
+/**
+ * One transaction: lock and check, then write set-based; versions come back
+ * aligned with `batch`.
+ */
+export function applyBatch(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined, origin: string): Promise<number[]> {
+  // Sorted, so concurrent batches lock and insert in one order.
+  const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return inTransaction(pool, batch, isolation, fenced, async (client, seen) => {
+    // Puts that carry only a delta need the stored state to merge it into.
+    const merging = sorted.some((p) => p.op.kind === 'put' && p.state === undefined);
+    const { rows } = await client.query<ReadRow>(merging ? SQL.lockWithState : SQL.lock, columns(sorted.map((p) => p.op.key)));
+    const current = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
+    const stored = merging ? new Map(rows.map((row) => [keyOf(row), row])) : undefined;
+    seen.read = current;
+    const conflicts = batch.flatMap(({ op, id }) => {
+      const actual = current.get(id) ?? 0;
+      return op.expectedVersion !== undefined && op.expectedVersion !== actual ? [conflict(op, op.expectedVersion, actual)] : [];
+    });
+    if (conflicts.length > 0) throw new ConflictError(conflicts);
+    const written = await writeBatch(client, sorted, current, stored);
+    const raced = batch.filter((p) => p.op.kind === 'put' && !written.has(p.id));
+    if (raced.length > 0) throw new CreationRace(raced);
+    const deleted = (id: string): number => (current.has(id) ? (current.get(id) ?? 0) + 1 : 0);
+    await notifyAndCommit(client, origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : deleted(p.id))));
+    return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
+  });
+}
+
+/**
+ * Runs `write` in one transaction on a client of its own; `write` commits it. A
+ * fenced batch checks (and share-locks) its slots before anything else,
+ * under the timeouts of {@link fencedBegin}. A lost race (`CreationRace`)
+ * or a serialization failure is rolled back and reported as a conflict with
+ * the versions found after the rollback (`seen.read`: what the batch had
+ * read, for ops that expected no version).
+ */
+async function inTransaction(
+  pool: Pool,
+  batch: readonly Prepared[],
+  isolation: Isolation,
+  fenced: Fenced | undefined,
+  write: (client: PoolClient, seen: { read?: Map<string, number> }) => Promise<number[]>,
+): Promise<number[]> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error): void => { broken = error; }; // a checked-out client without a listener would crash the process
+  client.on('error', onError);
+  const seen: { read?: Map<string, number> } = {};
+  try {
+    await client.query(fenced === undefined ? BEGIN[isolation] : fencedBegin(isolation, fenced.timeoutMs, fenced.statementTimeoutMs));
+    if (fenced !== undefined) await checkFence(client, fenced.fence);
+    // `write` ends with notifyAndCommit: the change events go out with the commit, in its round trip.
+    return await write(client, seen);
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken ??= rollbackError instanceof Error ? rollbackError : translateError('rollback', rollbackError);
+    });
+    const lost = error instanceof CreationRace ? error.raced : isSerializationFailure(error) ? batch : undefined;
+    if (lost === undefined) throw error;
+    if (broken !== undefined) throw broken;
+    // On this connection, not another from the pool: a pool of one would wait for itself.
+    throw await freshConflict(client, lost, seen.read, error instanceof CreationRace ? undefined : error);
+  } finally {
+    client.off('error', onError);
+    client.release(broken); // a broken client is destroyed, not pooled
+  }
+}
+
+/** Writes a checked batch with one statement per kind of change; returns the new version of each put's object. */
+async function writeBatch(
+  client: PoolClient,
+  sorted: readonly Prepared[],
+  current: ReadonlyMap<string, number>,
+  stored: ReadonlyMap<string, ReadRow> | undefined,
+): Promise<Map<string, number>> {
+  const puts = sorted.filter((p) => p.op.kind === 'put');
+  const written = new Map<string, number>();
+  if (puts.length > 0) {
+    const documents = puts.map((p) => documentOf(p, stored?.get(p.id)));
+    const unchecked = puts.filter((p) => p.op.expectedVersion === undefined && !current.has(p.id)).map((p) => p.op.key);
+    const versions = puts.map((p) => (current.get(p.id) ?? 0) + 1);
+    const { rows } = await client.query<KeyRow>(SQL.putObjects, [
+      ...columns(puts.map((p) => p.op.key)),
+      versions,
+      documents.map((d) => d.state),
+      documents.map((d) => d.raw),
+      documents.map((d) => d.entryCount),
+      ...columns(unchecked),
+    ]);
+    for (const row of rows) written.set(keyOf(row), Number(row.version));
+  }
+  const deleted = sorted.filter((p) => p.op.kind === 'delete' && current.has(p.id)).map((p) => p.op.key);
+  if (deleted.length > 0) await client.query(SQL.deleteObjects, columns(deleted));
+  return written;
+}
+
+/** The row a put writes: its own state, or its delta merged into what is stored. */
+function documentOf(p: Prepared, row: ReadRow | undefined): EncodedDocument {
+  if (p.state !== undefined && p.entryCount !== undefined) return { state: p.state, raw: null, entryCount: p.entryCount };
+  const op = p.op.kind === 'put' ? p.op : undefined;
+  return encodeDocument(applyDelta(row === undefined ? new Map<string, Uint8Array>() : decodeDocument(row.state, row.raw), p.set, op?.remove));
+}
+
+/** Ops whose expected version did not hold when they were written (a creation another transaction raced, say). */
+class CreationRace extends Error {
+  constructor(readonly raced: readonly Prepared[]) {
+    super('objects were created concurrently');
+  }
+}
+
+/**
+ * The conflict a lost race reports, with versions read after the rollback. An
+ * op that expected no version reports the version the batch had read (or the
+ * current one, when the batch never got to read) as the one it expected.
+ */
+async function freshConflict(client: PoolClient, ops: readonly Prepared[], read: ReadonlyMap<string, number> | undefined, cause: unknown): Promise<ConflictError> {
+  const { rows } = await client.query<KeyRow>(SQL.versions, columns(ops.map((p) => p.op.key)));
+  const fresh = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
+  const conflicts = ops.map(({ op, id }) => {
+    const actual = fresh.get(id) ?? 0;
+    return conflict(op, op.expectedVersion ?? (read === undefined ? actual : read.get(id) ?? 0), actual);
+  });
+  return new ConflictError(conflicts, cause === undefined ? undefined : { cause });
+}
+
+function conflict(op: WriteOp, expected: number, actual: number): VersionConflict {
+  return { ref: { clsId: op.key.clsId, partitionId: op.key.partitionId, objectId: op.key.objectId }, expected, actual };
+}
