@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError } from '../../src/errors.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite/sqlite-store.js';
-import type { ObjectKey, Store } from '../../src/stores/store.js';
+import { TRUSTED_BATCH, type ObjectKey, type Store, type TrustedPut } from '../../src/stores/store.js';
 import { describeStoreContract } from './store-contract.js';
 import { rejection } from '../support/promises.js';
 
@@ -88,6 +88,22 @@ describe('SqliteStore', () => {
     expect((await b.get(key('x')))?.version).toBe(1);
     expect(await b.apply([{ kind: 'put', key: key('x'), expectedVersion: 1 }])).toEqual([2]);
     await expect(a.apply([{ kind: 'put', key: key('x'), expectedVersion: 1 }])).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('writes a trusted put whose row hint no longer holds (the object was re-created elsewhere) by its key, and hands back the new hint', async () => {
+    const a = makeStore();
+    const b = makeStore();
+    await a.apply([{ kind: 'put', key: key('x'), expectedVersion: 0, set: new Map([['n', bytes('1')]]) }]);
+    const stale = (await a.get(key('x')))?.hint;
+    expect(stale).toBeTypeOf('number');
+    await b.apply([{ kind: 'delete', key: key('x'), expectedVersion: 1 }]);
+    await b.apply([{ kind: 'put', key: key('x'), expectedVersion: 0, set: new Map([['n', bytes('5')]]) }]);
+    const put: TrustedPut = { kind: 'put', key: key('x'), expectedVersion: 1, state: '{"n":6}', entryCount: 1, hint: stale };
+    expect(await a.apply([put], { [TRUSTED_BATCH]: true })).toEqual([2]);
+    const fresh = await b.get(key('x'));
+    expect(new TextDecoder().decode(fresh?.entries.get('n'))).toBe('6');
+    expect(put.hint).toBe(fresh?.hint);
+    expect(put.hint).not.toBe(stale);
   });
 
   it('refuses a database with another schema version', async () => {

@@ -580,6 +580,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect((await store.get(key('b')))?.version).toBe(1);
       });
 
+      it.skipIf(oneObjectPerBatch)('writes a trusted batch across classes and partitions', async () => {
+        const keys = [key('a'), key('a', 'cls', 1), key('a', 'other')];
+        expect(await store.apply(keys.map((k, i) => statePut(k, 0, { n: i }, { n: i })), trusted)).toEqual([1, 1, 1]);
+        expect(await store.apply(keys.map((k, i) => statePut(k, 1, { n: i + 10 }, { n: i + 10 })), trusted)).toEqual([2, 2, 2]);
+        expect((await store.getMany(keys)).map(texts)).toEqual([{ n: '10' }, { n: '11' }, { n: '12' }]);
+        expect(await conflictsOf(store.apply(keys.map((k, i) => statePut(k, i === 1 ? 1 : 2, { n: 0 }, { n: 0 })), trusted))).toEqual([{ ref: key('a', 'cls', 1), expected: 1, actual: 2 }]);
+      });
+
       it('keeps entries that are not canonical JSON byte-exact beside ones the SDK writes', async () => {
         const odd = new Map([['blob', new Uint8Array([0, 255, 7])], ['spaced', bytes('{ "a" : 1 }')], ['number', bytes('1.0')], ['n', bytes('1')]]);
         await store.apply([{ kind: 'put', key: key('a'), expectedVersion: 0, set: odd }]);
