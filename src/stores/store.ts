@@ -62,6 +62,14 @@ export interface PutOp {
    * that a store publishing changes need not build `set` to name them.
    */
   readonly changed?: readonly string[] | undefined;
+  /**
+   * When the object next wants the runtime's attention (ms since the epoch,
+   * an integer): a reminder falls due, say. The store indexes it so that
+   * {@link Store.due} finds the object without scanning the others. `null`
+   * clears it; `undefined` leaves it as it is (a new object has none). A
+   * delete clears it. In a {@link TRUSTED_BATCH} every put carries it.
+   */
+  readonly wakeAt?: number | null | undefined;
 }
 
 /**
@@ -182,6 +190,25 @@ export interface Store {
    * has no events from other processes.
    */
   subscribe?(listener: StoreChangeListener): Promise<() => Promise<void>>;
+  /**
+   * Optional: the objects whose {@link PutOp.wakeAt} is at or before `until`,
+   * earliest first (ties by key), found through an index on the wake time.
+   * A store without it (ODGM) cannot run reminders or triggers.
+   */
+  due?(until: number, options?: DueOptions): Promise<readonly DueObject[]>;
+}
+
+/** Options of {@link Store.due}. */
+export interface DueOptions {
+  /** At most this many objects, 1 to 1000. @default 100 */
+  readonly limit?: number | undefined;
+}
+
+/** One object {@link Store.due} found. */
+export interface DueObject {
+  readonly key: ObjectKey;
+  readonly wakeAt: number;
+  readonly version: number;
 }
 
 /** One object's committed version, as a store publishes it (see {@link Store.subscribe}). */
@@ -214,4 +241,7 @@ export function changeOf(op: WriteOp, version: number, deletedVersion?: number):
 
 /** Default and maximum page size of {@link Store.list}. */
 export const LIST_LIMIT = { default: 100, max: 1000 } as const;
+
+/** Default and maximum of {@link DueOptions.limit}. */
+export const DUE_LIMIT = { default: 100, max: 1000 } as const;
 
