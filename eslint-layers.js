@@ -7,7 +7,7 @@ export const FLOORS = [
   ['registry'], // define
   ['object'], // represent
   ['stores', 'cluster'], // persist; cluster: the slot space and the membership contract the shared stores keep
-  ['config'],
+  ['config', 'config-checks', 'reminder-config'],
   ['session'], // track and scope: sessions, turns, scopes, commits
   ['runtime'], // the runtime's parts and the process-wide runtime
   ['invocation'], // invoke: the gateway and the dispatcher

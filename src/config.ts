@@ -2,6 +2,11 @@ import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { describeValue } from './describe.js';
 import { ConfigurationError } from './errors.js';
+import { checkBool, checkInt, checkKnownOptions, fromEnv, parseBool, parseNumber, type Env } from './config-checks.js';
+import { resolveReminders, type ReminderConfig, type ResolvedReminderConfig } from './reminder-config.js';
+
+export { checkKnownOptions } from './config-checks.js';
+export type { ReminderConfig, ResolvedReminderConfig } from './reminder-config.js';
 import { CLOCK_FUNCTIONS, systemClock, type Clock } from './clock.js';
 import type { Store } from './stores/store.js';
 import { redisDatabaseProblem } from './stores/redis/connection.js';
@@ -71,6 +76,8 @@ export interface OaasConfig {
    * @default from OAAS_CLUSTER_URL, OAAS_CLUSTER_LEASE_MS and OAAS_CLUSTER_ID; off when OAAS_CLUSTER_URL is unset
    */
   cluster?: ClusterConfig | undefined;
+  /** Reminders (`schedule()`): whether this process fires them, how often it looks for due ones, how failures retry (see docs/reminders.md). */
+  reminders?: ReminderConfig | undefined;
 }
 
 /** Options of cluster mode. */
@@ -106,6 +113,7 @@ export interface ResolvedConfig {
   readonly logLevel: LogLevel;
   readonly clock: Clock;
   readonly cluster: ResolvedClusterConfig | undefined;
+  readonly reminders: ResolvedReminderConfig;
 }
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -126,53 +134,8 @@ export const CONFIG_FIELDS: ReadonlySet<string> = new Set([
   'logLevel',
   'clock',
   'cluster',
+  'reminders',
 ]);
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * Refuses option names outside `known` with a `ConfigurationError` naming
- * every one of them (its `field` is their list), so a misspelt option fails
- * instead of being ignored.
- */
-export function checkKnownOptions(options: object, known: ReadonlySet<string>): void {
-  const unknown = Object.keys(options).filter((key) => !known.has(key));
-  if (unknown.length === 0) return;
-  throw new ConfigurationError(unknown.join(', '), `unknown option${unknown.length === 1 ? '' : 's'} (known: ${[...known].join(', ')})`);
-}
-
-function fromEnv<T>(env: Env, name: string, field: string, parse: (raw: string, field: string) => T): T | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  return parse(raw, `${field} (${name})`);
-}
-
-function parseBool(raw: string, field: string): boolean {
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new ConfigurationError(field, `expected true or false, got ${JSON.stringify(raw)}`);
-}
-
-function parseNumber(raw: string, field: string): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigurationError(field, `expected a number, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-function checkBool(value: unknown, field: string): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') throw new ConfigurationError(field, `expected a boolean, got ${typeof value}`);
-  return value;
-}
-
-function checkInt(value: unknown, field: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigurationError(field, `expected an integer >= ${min}, got ${describeValue(value)}`);
-  }
-  return value;
-}
 
 function checkLevel(value: unknown, field: string): LogLevel | undefined {
   if (value === undefined) return undefined;
@@ -265,6 +228,7 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     logger: config.logger,
     logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'warn',
     clock: checkClock(config.clock, 'clock') ?? systemClock,
+    reminders: resolveReminders(config.reminders, env),
   };
 }
 

@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 
 // Configuration and the runtime
-export type { OaasConfig, LogLevel } from './config.js';
+export type { OaasConfig, LogLevel, ReminderConfig } from './config.js';
 export type { Clock } from './clock.js';
 export {
   configureOaas,
@@ -18,6 +18,7 @@ export {
   commitAll,
   shutdown,
   onCommitError,
+  onReminderError,
   enableAutoCommit,
   disableAutoCommit,
   setAutoCommitInterval,
@@ -27,7 +28,8 @@ export {
   watch,
 } from './runtime/process-runtime.js';
 export type { ChangeEvent, GapEvent, WatchEvent, WatchListener, WatchOptions, WatchTarget, Unwatch } from './runtime/events/watch-types.js';
-export type { OaasStats, DurationStats, EventStats } from './observability/telemetry.js';
+export type { OaasStats, DurationStats, EventStats, ReminderStats } from './observability/telemetry.js';
+export type { ReminderErrorEvent, ReminderErrorListener } from './runtime/reminders/reminder-reports.js';
 export { OaasRuntime as AutoSessionManager } from './runtime/oaas-runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource, ShutdownOptions, HealthReport } from './runtime/runtime-types.js';
@@ -40,6 +42,7 @@ export type { StandardSchemaV1, StandardSchemaProps, StandardSchemaResult, Stand
 // Objects
 export { OaasObject } from './object/oaas-object.js';
 export type { CreateOptions, LoadOptions, StateOf, StateInit } from './object/oaas-object.js';
+export type { ScheduleOptions, ScheduledReminder } from './object/reminders.js';
 export { ObjectRef } from './object/object-ref.js';
 
 // Sessions and scopes
@@ -63,6 +66,8 @@ export type {
   ListedObject,
   StoreChange,
   StoreChangeListener,
+  DueObject,
+  DueOptions,
 } from './stores/store.js';
 export { MemoryStore } from './stores/memory/memory-store.js';
 

@@ -4,6 +4,7 @@ import { ObjectRef, TO_REF, runtimeNotLoaded } from './object-ref.js';
 import type { ObjectCore } from './object-core.js';
 import { callUnchecked, classMetaOf, detachedError } from './method-calls.js';
 import { rawOf, registerProxy } from './raw.js';
+import { buildReminder, describeReminders, withReminder, type ScheduledReminder, type ScheduleOptions } from './reminders.js';
 import { CORE, instanceHandler, type Instance } from './tracking.js';
 
 /** Options of `Cls.create()`. */
@@ -171,6 +172,41 @@ export abstract class OaasObject {
    */
   refresh(): Promise<void> {
     return withOwnCore(this, 'refresh', (core) => core.host.refresh(core));
+  }
+
+  /**
+   * Asks the runtime to call one of this object's `@method`s later: once
+   * (`inMs`, `at`) or every `everyMs`. The reminder is state: the commit
+   * that writes this call's changes writes it, and a rollback removes it.
+   * When due, the method runs in a fresh scope that also advances (or
+   * removes) the reminder, so each firing takes effect once. Scheduling a
+   * name again replaces that reminder. Returns the reminder's name.
+   *
+   * @example
+   * \@method() async issue() { this.status = 'issued'; this.schedule('charge', { inMs: 30 * DAY }); }
+   */
+  schedule(method: string, options: ScheduleOptions): string {
+    const core = ownCore(this, 'schedule');
+    core.assertUsable();
+    const reminder = buildReminder(core.meta, method, options, core.host.reminderClock(core), core.key);
+    core.writeReminders(withReminder(core.reminders, reminder));
+    return reminder.name;
+  }
+
+  /** Removes a reminder by name (part of this call's changes, like `schedule`); `false` when there was none. */
+  unschedule(name: string): boolean {
+    const core = ownCore(this, 'unschedule');
+    core.assertUsable();
+    if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('name', 'expected the name of a reminder');
+    const reminders = core.reminders ?? [];
+    if (!reminders.some((r) => r.name === name)) return false;
+    core.writeReminders(reminders.filter((r) => r.name !== name));
+    return true;
+  }
+
+  /** The object's reminders, ordered by name (a frozen copy). */
+  get schedules(): readonly ScheduledReminder[] {
+    return describeReminders(ownCore(this, 'schedules').reminders);
   }
 
   [TO_REF](): ObjectRef {

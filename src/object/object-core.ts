@@ -2,8 +2,19 @@ import { ObjectDeletedError } from '../errors.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { keyString, type ObjectKey } from '../identity.js';
 import type { ValueLocation } from './codec.js';
+import { REMINDERS_ENTRY, type Reminder } from './reminders.js';
 import { ObjectLock } from './object-lock.js';
 import type { StateFields } from './state-fields.js';
+
+/**
+ * Keeps reminders on the instance under a property that is not enumerable,
+ * so the object's own keys and JSON never show them; once defined, a
+ * rollback's plain assignment keeps it so.
+ */
+function setReminders(target: Record<string, unknown>, reminders: readonly Reminder[] | undefined): void {
+  if (Object.prototype.hasOwnProperty.call(target, REMINDERS_ENTRY)) target[REMINDERS_ENTRY] = reminders;
+  else if (reminders !== undefined) Object.defineProperty(target, REMINDERS_ENTRY, { value: reminders, writable: true, enumerable: false, configurable: false });
+}
 
 /**
  * Where an object stands towards the store:
@@ -41,6 +52,8 @@ export interface ObjectHost {
   deleteObject(core: ObjectCore): Promise<void>;
   checkpoint(core: ObjectCore): Promise<void>;
   refresh(core: ObjectCore): Promise<void>;
+  /** The time a reminder of this object counts from; throws when the runtime's store cannot keep reminders. */
+  reminderClock(core: ObjectCore): number;
 }
 
 /**
@@ -81,6 +94,8 @@ export class ObjectCore {
   storeHint: number | undefined;
   private elsewhere = false;
   private foreign = false;
+  /** The reminders entry as the store last saw it (`undefined`: none). */
+  private committedReminderText: string | undefined;
 
   constructor(
     readonly key: ObjectKey,
@@ -121,6 +136,32 @@ export class ObjectCore {
     return this.seq;
   }
 
+  /** The object's reminders (kept on the plain instance, so that rollback records treat them as a field). */
+  get reminders(): readonly Reminder[] | undefined {
+    return this.target[REMINDERS_ENTRY] as readonly Reminder[] | undefined;
+  }
+
+  /** The reminders entry as the store last saw it. */
+  get committedReminders(): string | undefined {
+    return this.committedReminderText;
+  }
+
+  /**
+   * Replaces the reminders, as a write of the object (its rollback record
+   * and session see it like a field's): `undefined` or empty removes them.
+   */
+  writeReminders(reminders: readonly Reminder[] | undefined): void {
+    this.write(REMINDERS_ENTRY, () => {
+      setReminders(this.target, reminders === undefined || reminders.length === 0 ? undefined : reminders);
+    });
+  }
+
+  /** Takes the reminders the store holds (`text` and their value), on a load or a reload. */
+  adoptReminders(reminders: readonly Reminder[] | undefined, text: string | undefined): void {
+    setReminders(this.target, reminders);
+    this.committedReminderText = text;
+  }
+
   // Transitions
 
   /** A field was written (or must be written again). */
@@ -152,7 +193,12 @@ export class ObjectCore {
    * `'clean'` when nothing changed since the change was computed, `'dirty'`
    * otherwise.
    */
-  committedChange(seq: number, version: number | undefined, encoded: readonly (string | undefined)[] | undefined): 'removed' | 'clean' | 'dirty' {
+  committedChange(
+    seq: number,
+    version: number | undefined,
+    encoded: readonly (string | undefined)[] | undefined,
+    reminders?: string | null,
+  ): 'removed' | 'clean' | 'dirty' {
     if (this.deletePending && this.seq === seq) {
       this.phase = version === undefined && this.phase === 'new' ? 'discarded' : 'gone';
       this.changed = undefined;
@@ -164,6 +210,7 @@ export class ObjectCore {
       this.phase = 'stored';
       const committed = (this.committed ??= new Array<string | undefined>(this.fields.props.length));
       for (let i = 0; i < encoded.length; i++) if (encoded[i] !== undefined) committed[i] = encoded[i];
+      if (reminders !== undefined) this.committedReminderText = reminders ?? undefined;
     }
     if (this.seq !== seq) return 'dirty';
     this.changed = undefined;

@@ -2,7 +2,10 @@ import { RegistrationError } from '../errors.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 
 /** Members of every object; a state field may not shadow them. */
-const RESERVED = new Set(['id', 'partitionId', 'clsId', 'version', 'delete', 'asRef', 'checkpoint', 'refresh', 'constructor']);
+const RESERVED = new Set(['id', 'partitionId', 'clsId', 'version', 'delete', 'asRef', 'checkpoint', 'refresh', 'schedule', 'unschedule', 'schedules', 'constructor']);
+
+/** Entry keys the SDK keeps for itself (reminders, ...): no field may be stored under one. */
+const RESERVED_KEY_PREFIX = '__oaas_';
 
 /**
  * What a property of a live object is, for the proxy's traps: one lookup
@@ -126,6 +129,7 @@ export function stateFieldsOf(meta: ClassMeta, instance: object, rule?: EntryKey
 }
 
 function storedKey(meta: ClassMeta, prop: string, key: string, rule: EntryKeyRule | undefined): string {
+  if (key.startsWith(RESERVED_KEY_PREFIX)) throw new RegistrationError(`${meta.clsId}: field ${prop} is stored as ${key}; keys starting with ${RESERVED_KEY_PREFIX} are the SDK's own; give it another key with @field({ key })`);
   if (rule === undefined) return key;
   const normalized = rule.normalize(key);
   const problem = rule.problem(normalized);

@@ -45,6 +45,22 @@ export interface OaasStats {
   readonly cluster?: ClusterStats | undefined;
   /** Change events (`watch`). */
   readonly events?: EventStats | undefined;
+  /** Reminders (`schedule()`). */
+  readonly reminders?: ReminderStats | undefined;
+}
+
+/** The figures of reminders (`getStats().reminders`, `/metrics`). */
+export interface ReminderStats {
+  /** Objects with a due reminder at the last look. */
+  readonly due: number;
+  /** How late the most overdue of them was, in ms, at the last look. */
+  readonly overdueMs: number;
+  /** Firings that took effect. */
+  readonly fired: number;
+  /** Firings that threw (each is retried or given up). */
+  readonly failed: number;
+  /** Reminders given up after their last attempt. */
+  readonly dropped: number;
 }
 
 /** The figures of the change events (`watch`). */
@@ -140,6 +156,7 @@ export class Telemetry {
   private readonly prom;
   private clusterSource: (() => ClusterStats) | undefined;
   private eventSource: (() => EventStats) | undefined;
+  private reminderSource: (() => ReminderStats) | undefined;
 
   constructor(private readonly source: GaugeSource) {
     const meter = metrics.getMeter('oaas-sdk');
@@ -254,6 +271,19 @@ export class Telemetry {
     eventCounter('oaas_events_delivered_total', 'Change events handed to watch listeners.', (s) => s.delivered);
     eventCounter('oaas_event_gaps_total', 'Gap markers handed to watch listeners (versions they missed).', (s) => s.gaps);
     gauge('oaas_watches', 'Watches registered (event streams included).', events((s) => s.watches));
+    const reminders = (read: (stats: ReminderStats) => number) => (): number => {
+      const stats = this.reminderSource?.();
+      return stats === undefined ? 0 : read(stats);
+    };
+    const reminderCounter = (name: string, help: string, read: (stats: ReminderStats) => number) =>
+      counter(name, help, [], (set) => {
+        set({}, reminders(read)());
+      });
+    reminderCounter('oaas_reminders_fired_total', 'Reminder firings that took effect.', (s) => s.fired);
+    reminderCounter('oaas_reminders_failed_total', 'Reminder firings whose method threw or whose commit failed (each retried or given up).', (s) => s.failed);
+    reminderCounter('oaas_reminders_dropped_total', 'Reminders given up after their last attempt.', (s) => s.dropped);
+    gauge('oaas_reminders_due', 'Objects with a due reminder at the last look.', reminders((s) => s.due));
+    gauge('oaas_reminders_overdue_seconds', 'How late the most overdue reminder was at the last look.', reminders((s) => s.overdueMs / 1000));
     gauge('oaas_pending_objects', 'Objects waiting for a commit.', () => this.source.pendingObjects());
     gauge('oaas_oldest_pending_age_seconds', 'Age of the oldest change not yet committed.', () => this.source.oldestPendingAgeMs() / 1000);
     gauge('oaas_open_sessions', 'Sessions alive.', () => this.source.openSessions());
@@ -363,12 +393,18 @@ export class Telemetry {
       openScopes: this.source.openScopes(),
       ...(this.clusterSource === undefined ? {} : { cluster: this.clusterSource() }),
       ...(this.eventSource === undefined ? {} : { events: this.eventSource() }),
+      ...(this.reminderSource === undefined ? {} : { reminders: this.reminderSource() }),
     };
   }
 
   /** Cluster mode: where the cluster figures are read from. */
   attachCluster(source: () => ClusterStats): void {
     this.clusterSource = source;
+  }
+
+  /** Where the reminder figures are read from. */
+  attachReminders(source: () => ReminderStats): void {
+    this.reminderSource = source;
   }
 
   /** Where the change-event figures are read from. */

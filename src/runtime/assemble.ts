@@ -13,7 +13,7 @@ import type { ScopeHost } from '../session/scope.js';
 import type { SessionHost } from '../session/session.js';
 import type { TurnHost } from '../session/turn.js';
 import { entryKeyRuleOf } from '../stores/resolve-store.js';
-import type { Store } from '../stores/store.js';
+import type { ObjectKey, Store } from '../stores/store.js';
 import type { ObjectCore } from '../object/object-core.js';
 import { AutoCommitScheduler } from './auto-commit-scheduler.js';
 import { BackgroundCommits } from './background-commits.js';
@@ -26,6 +26,10 @@ import { RunState } from './run-state.js';
 import { SessionBinding } from './session-binding.js';
 import { Shutdown } from './shutdown.js';
 import { EventHub } from './events/event-hub.js';
+import { ReminderFiring } from './reminders/reminder-firing.js';
+import { ReminderReports } from './reminders/reminder-reports.js';
+import { ReminderService } from './reminders/reminder-service.js';
+import { runScope } from '../session/scope.js';
 
 /** The parts of one runtime, each owning its state, wired to each other. */
 export interface RuntimeParts {
@@ -47,6 +51,8 @@ export interface RuntimeParts {
   /** Cluster mode only. */
   readonly cluster: ClusterNode | undefined;
   readonly events: EventHub;
+  readonly reminders: ReminderService;
+  readonly reminderReports: ReminderReports;
 }
 
 /**
@@ -64,7 +70,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
   const pending = new PendingWork(config.maxPendingObjects, clock);
   const reports = new CommitReports(logger);
   // Set below; the hooks that read them run only after this function returns.
-  const late: { commits?: Commits; background?: BackgroundCommits; cluster?: ClusterNode; objects?: ObjectAccess } = {};
+  const late: { commits?: Commits; background?: BackgroundCommits; cluster?: ClusterNode; objects?: ObjectAccess; reminders?: ReminderService } = {};
   const sessionHost: SessionHost = {
     logger,
     commitSession: (session) => late.commits!.commitSession(session),
@@ -91,7 +97,11 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
         };
   const events = new EventHub(() => store, logger);
   telemetry.attachEvents(() => events.stats());
-  const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger, fencing, events);
+  const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger, fencing, events, {
+    wake: (at) => {
+      late.reminders!.wake(at);
+    },
+  });
   const turns: TurnHost = {
     telemetry,
     logger,
@@ -104,7 +114,23 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
   };
   const cluster = config.cluster === undefined ? undefined : buildCluster(config, config.cluster, store, identity, pipeline, logger, reports, () => late.objects!);
   late.cluster = cluster?.node;
-  const objects = (late.objects = new ObjectAccess({ identity, store: () => store, pipeline, sessions, run, turns, defaultPartition: config.defaultPartition, entryKeys: entryKeyRuleOf(config.store), cluster }));
+  const storeName = config.store.kind === 'custom' ? config.store.store.name : config.store.kind;
+  const reminderClock = (): number => {
+    late.reminders!.assertSupported(storeName);
+    return clock.now();
+  };
+  const objects = (late.objects = new ObjectAccess({
+    identity,
+    store: () => store,
+    pipeline,
+    sessions,
+    run,
+    turns,
+    defaultPartition: config.defaultPartition,
+    reminderClock,
+    entryKeys: entryKeyRuleOf(config.store),
+    cluster,
+  }));
   if (cluster !== undefined) telemetry.attachCluster(() => cluster.node.stats());
   const scheduler = new AutoCommitScheduler(config.autoCommitIntervalMs, () => (run.isOpen ? late.background!.tick() : Promise.resolve()), clock);
   const background = (late.background = new BackgroundCommits({
@@ -147,8 +173,28 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     scopeOpened: () => run.scopeOpened(),
     scopeClosed: () => run.scopeClosed(),
   };
-  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock, cluster: cluster?.node });
-  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: cluster?.node, events };
+  const reminderReports = new ReminderReports(logger);
+  const firing = new ReminderFiring({
+    clock,
+    logger,
+    config: config.reminders,
+    reports: reminderReports,
+    scope: (fn, options) => runScope(scopes, fn, options),
+    load: (ctor, id, options) => objects.load(ctor, id, options),
+  });
+  const clusterNode = cluster?.node;
+  const reminders = (late.reminders = new ReminderService({
+    store,
+    clock,
+    logger,
+    config: config.reminders,
+    firing,
+    isOpen: () => run.isOpen,
+    ...(clusterNode === undefined ? {} : { owns: (key: ObjectKey) => clusterNode.ownsKey(key) }),
+  }));
+  telemetry.attachReminders(() => reminders.stats());
+  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock, cluster: clusterNode, reminders });
+  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: clusterNode, events, reminders, reminderReports };
 }
 
 /** Cluster mode: this process as a member, joining once the store is open, and its client for the other members. */

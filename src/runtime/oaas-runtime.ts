@@ -14,6 +14,7 @@ import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events
 import { checkHealth } from './health.js';
 import { storeView } from './open-store.js';
 import type { Runtime } from './runtime.js';
+import type { ReminderErrorListener } from './reminders/reminder-reports.js';
 import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 
 let runtimeCounter = 0;
@@ -46,6 +47,7 @@ export class OaasRuntime implements Runtime, ObjectFactory {
     this.logger = this.parts.logger;
     this.telemetry = this.parts.telemetry;
     if (config.autoCommit) this.parts.scheduler.start();
+    this.parts.reminders.start();
   }
 
   /** Resolves once the store is open; rejects with the reason it could not be. */
@@ -178,6 +180,11 @@ export class OaasRuntime implements Runtime, ObjectFactory {
   /** Subscribes to failed commits, background and explicit; returns the unsubscribe function. */
   onCommitError(listener: CommitErrorListener): () => void {
     return this.parts.reports.onCommitError(listener);
+  }
+
+  /** Subscribes to failed reminder firings (each is retried or given up; see docs/reminders.md); returns the unsubscribe function. */
+  onReminderError(listener: ReminderErrorListener): () => void {
+    return this.parts.reminderReports.onReminderError(listener);
   }
 
   /** Resolves when the background commit in progress, if any, is done. */

@@ -32,6 +32,8 @@ export interface ObjectAccessParts {
   readonly run: RunState;
   readonly turns: TurnHost;
   readonly defaultPartition: number;
+  /** The time reminders count from; throws when the store cannot keep them. */
+  readonly reminderClock: () => number;
   /** How the store keeps entry keys, when not as given (ODGM lowercases them). */
   readonly entryKeys?: EntryKeyRule | undefined;
   /** Cluster mode only: who owns what, and how to reach the owners. */
@@ -254,6 +256,10 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   // ObjectHost: every write, call and delete of a live object comes here.
+
+  reminderClock(): number {
+    return this.parts.reminderClock();
+  }
 
   beforeWrite(core: ObjectCore, prop: string): void {
     this.parts.run.assertNotClosed();

@@ -3,6 +3,7 @@
  * A runtime is created from the environment on first use, or explicitly by
  * `configureOaas`.
  */
+import type { ReminderErrorListener } from './reminders/reminder-reports.js';
 import { resolveConfig, type OaasConfig } from '../config.js';
 import { OaasRuntime } from './oaas-runtime.js';
 import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
@@ -151,6 +152,11 @@ export async function metricsText(): Promise<string> {
 /** Subscribes to background commit failures; returns the unsubscribe function. */
 export function onCommitError(listener: CommitErrorListener): () => void {
   return getAutoSessionManager().onCommitError(listener);
+}
+
+/** Subscribes to failed reminder firings; returns the unsubscribe function. */
+export function onReminderError(listener: ReminderErrorListener): () => void {
+  return getAutoSessionManager().onReminderError(listener);
 }
 
 /** Starts the background commit. */

@@ -37,6 +37,8 @@ export interface ShutdownParts {
   readonly clock: Clock;
   /** Cluster mode: the member that hands everything over once the flush is done. */
   readonly cluster?: { beginLeaving(): void; leave(): Promise<void> } | undefined;
+  /** Stops firing reminders (a firing in progress is a scope, which the wait for running work covers). */
+  readonly reminders: { stop(): Promise<void> };
 }
 
 /**
@@ -72,8 +74,10 @@ export class Shutdown {
     // New calls go to the other members from now on; what runs here finishes and is flushed first.
     this.parts.cluster?.beginLeaving();
     scheduler.stop();
+    const remindersStopped = this.parts.reminders.stop();
     process.off('beforeExit', this.onBeforeExit);
     await run.waitForIdle(deadline, clock);
+    await remindersStopped;
     await scheduler.idle();
     const failure = await this.flush(deadline);
     await pipeline.drain();

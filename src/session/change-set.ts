@@ -1,5 +1,6 @@
 import { encodeState, textToBytes } from '../object/codec.js';
 import type { ObjectCore } from '../object/object-core.js';
+import { encodeReminders, nextWake, REMINDERS_ENTRY } from '../object/reminders.js';
 import type { StateFields } from '../object/state-fields.js';
 import type { ObjectKey, TrustedPut, WriteOp } from '../stores/store.js';
 
@@ -12,7 +13,11 @@ export interface ObjectChange {
   readonly seq: number;
   /** Encodings this change writes, by field position (`undefined` where a field is unchanged). */
   readonly encoded: readonly (string | undefined)[] | undefined;
+  /** The reminders entry this change writes: its text, `null` when it removes it, `undefined` when it leaves it. */
+  readonly reminders?: string | null | undefined;
 }
+
+const REMINDERS_JSON_KEY = JSON.stringify(REMINDERS_ENTRY);
 
 /**
  * A put computed from a live object. It carries the object's whole state as
@@ -32,20 +37,29 @@ export class ObjectPut implements TrustedPut {
     readonly entryCount: number | undefined,
     private readonly fields: StateFields,
     private readonly texts: readonly (string | undefined)[],
+    /** The reminders entry: its new text, `null` to remove it, `undefined` to leave it. */
+    private readonly reminders: string | null | undefined,
+    readonly wakeAt: number | null,
   ) {}
 
   get setTexts(): Iterable<readonly [string, string]> {
     return this.changedTexts();
   }
 
+  /** Each entry written with its text: the changed fields, then the reminders entry. */
   private *changedTexts(): Generator<readonly [string, string]> {
     for (let i = 0; i < this.texts.length; i++) {
       const text = this.texts[i];
       if (text !== undefined) yield [this.fields.keyOf(this.fields.props[i]!), text];
     }
+    if (typeof this.reminders === 'string') yield [REMINDERS_ENTRY, this.reminders];
   }
 
-  /** The entry keys this put writes, without encoding their bytes. */
+  /**
+   * The fields this put writes, without encoding their bytes: what change
+   * events name. The reminders entry is the SDK's, not the application's,
+   * so it is left out.
+   */
   get changed(): readonly string[] {
     const keys: string[] = [];
     for (let i = 0; i < this.texts.length; i++) if (this.texts[i] !== undefined) keys.push(this.fields.keyOf(this.fields.props[i]!));
@@ -55,12 +69,13 @@ export class ObjectPut implements TrustedPut {
   get set(): ReadonlyMap<string, Uint8Array> {
     if (this.delta === undefined) {
       this.delta = new Map();
-      for (let i = 0; i < this.texts.length; i++) {
-        const text = this.texts[i];
-        if (text !== undefined) this.delta.set(this.fields.keyOf(this.fields.props[i]!), textToBytes(text));
-      }
+      for (const [key, text] of this.changedTexts()) this.delta.set(key, textToBytes(text));
     }
     return this.delta;
+  }
+
+  get remove(): readonly string[] | undefined {
+    return this.reminders === null ? [REMINDERS_ENTRY] : undefined;
   }
 }
 
@@ -93,7 +108,14 @@ export function computeChange(core: ObjectCore): ObjectChange {
       changed += 1;
     }
   }
-  if (!isNew && changed === 0) return { core, op: undefined, seq, encoded: undefined };
+  // Reminders are state too: a new object writes them if it has any, a stored one when they changed.
+  let reminders: string | null | undefined;
+  const current = core.reminders;
+  if (isNew ? current !== undefined : core.dirty?.has(REMINDERS_ENTRY) === true) {
+    const text = encodeReminders(current) ?? null;
+    if (text !== (core.committedReminders ?? null)) reminders = text;
+  }
+  if (!isNew && changed === 0 && reminders === undefined) return { core, op: undefined, seq, encoded: undefined };
   // The whole state, unless the store holds entries this class does not know (they must stay as they are).
   let state: string | undefined;
   let entryCount: number | undefined;
@@ -106,7 +128,13 @@ export function computeChange(core: ObjectCore): ObjectChange {
       state += entryCount === 0 ? `${fields.jsonKeys[i]!}:${text}` : `,${fields.jsonKeys[i]!}:${text}`;
       entryCount += 1;
     }
+    const remindersText = reminders === undefined ? core.committedReminders : (reminders ?? undefined);
+    if (remindersText !== undefined) {
+      state += entryCount === 0 ? `${REMINDERS_JSON_KEY}:${remindersText}` : `,${REMINDERS_JSON_KEY}:${remindersText}`;
+      entryCount += 1;
+    }
     state += '}';
   }
-  return { core, op: new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts), seq, encoded: texts };
+  const op = new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts, reminders, nextWake(current));
+  return { core, op, seq, encoded: texts, reminders };
 }

@@ -49,6 +49,11 @@ export interface ChangeSink {
   committed(changes: readonly StoreChange[]): void;
 }
 
+/** Where the wake times commits write go (the reminder service), so it looks for due reminders at the earliest. */
+export interface WakeSink {
+  wake(at: number): void;
+}
+
 /**
  * Persists change sets. Commits run one at a time in arrival order, so two
  * commits never race on the same object's version; waiting for other
@@ -69,6 +74,7 @@ export class CommitPipeline {
     /** Cluster mode only. */
     private readonly fencing?: CommitFencing | undefined,
     private readonly changes?: ChangeSink | undefined,
+    private readonly wakes?: WakeSink | undefined,
   ) {}
 
   /** Commits waiting in line or running. */
@@ -155,6 +161,9 @@ export class CommitPipeline {
       this.settle(change, change.op === undefined ? undefined : versions[i++]);
     }
     if (withOps.length > 0 && this.changes?.active === true) this.report(withOps, versions);
+    if (this.wakes !== undefined) {
+      for (const c of withOps) if (typeof c.reminders === 'string' && c.op instanceof ObjectPut && c.op.wakeAt !== null) this.wakes.wake(c.op.wakeAt);
+    }
     return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
   }
 
@@ -207,7 +216,7 @@ export class CommitPipeline {
   private settle(change: ObjectChange, version: number | undefined): void {
     const core = change.core;
     const written = version !== undefined && change.op?.kind === 'put';
-    const outcome = core.committedChange(change.seq, written ? version : undefined, written ? change.encoded : undefined);
+    const outcome = core.committedChange(change.seq, written ? version : undefined, written ? change.encoded : undefined, change.reminders);
     if (written && change.op instanceof ObjectPut) core.storeHint = change.op.hint;
     if (outcome === 'removed') this.identity.remove(core);
     if (outcome !== 'dirty') forgetEverywhere(core);

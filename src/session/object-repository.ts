@@ -3,6 +3,7 @@ import { bytesToText, decodeState, toStateValue } from '../object/codec.js';
 import { ObjectCore, type Lifecycle, type ObjectHost, type PendingOwner } from '../object/object-core.js';
 import type { OaasObject } from '../object/oaas-object.js';
 import { rawOf } from '../object/raw.js';
+import { parseReminders, REMINDERS_ENTRY } from '../object/reminders.js';
 import { stateFieldsOf, type EntryKeyRule } from '../object/state-fields.js';
 import { CORE, type Instance } from '../object/tracking.js';
 import type { ClassMeta } from '../registry/class-meta.js';
@@ -162,9 +163,14 @@ export class ObjectRepository {
 function applyStored(core: ObjectCore, stored: StoredObject): void {
   const fields: [string, unknown, string][] = [];
   let foreign = false;
+  let reminders: string | undefined;
   for (const [key, bytes] of stored.entries) {
     const prop = core.fields.propOf(key);
     if (prop === undefined) {
+      if (key === REMINDERS_ENTRY) {
+        reminders = bytesToText(bytes);
+        continue;
+      }
       foreign = true;
       continue;
     }
@@ -172,5 +178,6 @@ function applyStored(core: ObjectCore, stored: StoredObject): void {
     fields.push([prop, decodeState(text), text]);
   }
   core.adoptStored(stored.version, fields, foreign);
+  core.adoptReminders(reminders === undefined ? undefined : parseReminders(decodeState(reminders)), reminders);
   core.storeHint = stored.hint;
 }
