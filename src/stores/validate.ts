@@ -7,7 +7,7 @@ import { checkMemberId } from '../cluster/membership.js';
 import { isSlot, slotOf, SLOT_COUNT } from '../cluster/slots.js';
 import { describeValue as describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
-import { LIST_LIMIT, MAX_PARTITION_ID, keyString, type ApplyOptions, type ObjectKey, type WriteOp } from './store.js';
+import { DUE_LIMIT, LIST_LIMIT, MAX_PARTITION_ID, keyString, type ApplyOptions, type ObjectKey, type WriteOp } from './store.js';
 
 function isPartitionId(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_PARTITION_ID;
@@ -55,7 +55,7 @@ export function checkBatch(ops: unknown, options: unknown): asserts ops is reado
   (ops as unknown[]).forEach((op, i) => {
     const path = `ops[${i}]`;
     if (typeof op !== 'object' || op === null) throw new InvalidArgumentError('ops', `${path} must be an object, got ${describe(op)}`);
-    const { kind, key, expectedVersion, set, remove } = op as Record<string, unknown>;
+    const { kind, key, expectedVersion, set, remove, wakeAt } = op as Record<string, unknown>;
     if (kind !== 'put' && kind !== 'delete') throw new InvalidArgumentError('ops', `${path}.kind must be 'put' or 'delete', got ${describe(kind)}`);
     checkKey(key, 'ops', `${path}.key`);
     if (expectedVersion !== undefined && (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0)) {
@@ -64,7 +64,10 @@ export function checkBatch(ops: unknown, options: unknown): asserts ops is reado
     const id = keyString(key);
     if (seen.has(id)) throw new InvalidArgumentError('ops', `${path} names ${key.clsId}/${key.partitionId}/${key.objectId} a second time; a batch may name each object once`);
     seen.add(id);
-    if (kind === 'put') checkChanges(set, remove, path);
+    if (kind === 'put') {
+      checkChanges(set, remove, path);
+      checkWakeAt(wakeAt, path);
+    }
     // A fence protects only the slots it names: an object outside them would be written unguarded.
     if (fenced !== undefined && !fenced.has(slotOf(key))) {
       throw new InvalidArgumentError('options.fence', `${path} writes ${key.clsId}/${key.partitionId}/${key.objectId}, which is in slot ${slotOf(key)}, not one the fence names`);
@@ -111,6 +114,29 @@ function checkChanges(set: unknown, remove: unknown, path: string): void {
       throw new InvalidArgumentError('ops', `${path} both sets and removes entry ${JSON.stringify(entryKey)}`);
     }
   }
+}
+
+/** A wake time is ms since the epoch as a safe integer: every backend stores it exactly (a bigint column, a Redis score). */
+function checkWakeAt(wakeAt: unknown, path: string): void {
+  if (wakeAt === undefined || wakeAt === null) return;
+  if (typeof wakeAt !== 'number' || !Number.isSafeInteger(wakeAt) || wakeAt < 0) {
+    throw new InvalidArgumentError('ops', `${path}.wakeAt must be a non-negative safe integer (ms since the epoch), null or undefined, got ${describe(wakeAt)}`);
+  }
+}
+
+/**
+ * Checks the arguments of `due`. Wake times are integers, so `until` is
+ * returned rounded down and brought within the range they can take (-1 when
+ * nothing can be due): a bound every backend can send as an integer.
+ */
+export function checkDueArgs(until: unknown, options: unknown): { until: number; limit: number } {
+  if (typeof until !== 'number' || !Number.isFinite(until)) throw new InvalidArgumentError('until', `must be a finite number (ms since the epoch), got ${describe(until)}`);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', `must be an object, got ${describe(options)}`);
+  const { limit = DUE_LIMIT.default } = (options ?? {}) as Record<string, unknown>;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > DUE_LIMIT.max) {
+    throw new InvalidArgumentError('limit', `must be an integer from 1 to ${DUE_LIMIT.max}, got ${describe(limit)}`);
+  }
+  return { until: Math.max(-1, Math.min(Math.floor(until), Number.MAX_SAFE_INTEGER)), limit };
 }
 
 /** Checks `list` options; `after` is the object id the cursor points past. */

@@ -83,6 +83,22 @@ describe('SQLite layout 1 to 2', () => {
     expect(schemaOf(path).version).toBe('2');
   });
 
+  it('gives the migrated objects no wake time, with the wake index in place for the ones set later', async () => {
+    const store = open();
+    await store.open();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare<[], number>('SELECT count(*) FROM oaas_objects WHERE wake_at IS NOT NULL').pluck().get()).toBe(0);
+      expect(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'oaas_objects' AND name = 'oaas_objects_wake'").pluck().all()).toEqual(['oaas_objects_wake']);
+    } finally {
+      db.close();
+    }
+    expect(await store.due(Number.MAX_SAFE_INTEGER)).toEqual([]);
+    const key = { clsId: 'fixture.Account', partitionId: 0, objectId: 'alice' };
+    await store.apply([{ kind: 'put', key, expectedVersion: 3, wakeAt: 1234 }]);
+    expect(await store.due(2000)).toEqual([{ key, wakeAt: 1234, version: 4 }]);
+  });
+
   it('serves the migrated objects to decorated classes', async () => {
     @service('Account', { package: 'fixture' })
     class Account extends OaasObject {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError } from '../../src/errors.js';
-import { SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite/sqlite-store.js';
+import { DUE_SQL, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite/sqlite-store.js';
 import { TRUSTED_BATCH, type ObjectKey, type Store, type TrustedPut } from '../../src/stores/store.js';
 import { describeStoreContract } from './store-contract.js';
 import { rejection } from '../support/promises.js';
@@ -104,6 +104,20 @@ describe('SqliteStore', () => {
     expect(new TextDecoder().decode(fresh?.entries.get('n'))).toBe('6');
     expect(put.hint).toBe(fresh?.hint);
     expect(put.hint).not.toBe(stale);
+  });
+
+  it('finds due objects through the partial wake index, in its order (no sort), among many objects without a wake time', async () => {
+    const store = makeStore();
+    await store.apply(Array.from({ length: 2000 }, (_, i) => ({ kind: 'put' as const, key: key(`plain-${i}`) })));
+    await store.apply([{ kind: 'put', key: key('late'), wakeAt: 300 }, { kind: 'put', key: key('soon'), wakeAt: 100 }]);
+    const db = raw();
+    db.exec('ANALYZE');
+    const plan = db.prepare<[number, number], { detail: string }>(`EXPLAIN QUERY PLAN ${DUE_SQL}`).all(200, 100).map((row) => row.detail);
+    // One step, a search of the index: no scan of the table, no temporary b-tree to sort in.
+    expect(plan).toHaveLength(1);
+    expect(plan[0]).toMatch(/^SEARCH oaas_objects USING INDEX oaas_objects_wake \(.*wake_at<\?\)$/);
+    expect(db.prepare<[], number>('SELECT count(*) FROM oaas_objects INDEXED BY oaas_objects_wake WHERE wake_at IS NOT NULL').pluck().get()).toBe(2);
+    expect(await store.due(200)).toEqual([{ key: key('soon'), wakeAt: 100, version: 1 }]);
   });
 
   it('refuses a database with another schema version', async () => {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../src/errors.js';
-import { TRUSTED_BATCH, type ObjectKey, type Store, type TrustedPut, type StoredObject, type WriteOp } from '../../src/stores/store.js';
+import { TRUSTED_BATCH, type DueObject, type DueOptions, type ObjectKey, type Store, type TrustedPut, type StoredObject, type WriteOp } from '../../src/stores/store.js';
 import { rejection } from '../support/promises.js';
 
 /**
@@ -39,7 +39,7 @@ function key(objectId: string, clsId = 'cls', partitionId = 0): ObjectKey {
   return { clsId, partitionId, objectId };
 }
 
-function put(k: ObjectKey, set: Record<string, string> = {}, more: { expectedVersion?: number; remove?: string[] } = {}): WriteOp {
+function put(k: ObjectKey, set: Record<string, string> = {}, more: { expectedVersion?: number; remove?: string[]; wakeAt?: number | null } = {}): WriteOp {
   return { kind: 'put', key: k, set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(value)])), ...more };
 }
 
@@ -48,17 +48,25 @@ function del(k: ObjectKey, expectedVersion?: number): WriteOp {
 }
 
 /** A put as the SDK builds it: the delta (as bytes and as text) and, for stores that keep an object in one row, its whole state. */
-function statePut(k: ObjectKey, expectedVersion: number, state: Record<string, unknown>, set: Record<string, unknown>): TrustedPut {
+function statePut(
+  k: ObjectKey,
+  expectedVersion: number,
+  state: Record<string, unknown>,
+  set: Record<string, unknown>,
+  more: { wakeAt?: number | null; hint?: number } = {},
+): TrustedPut {
   const members = Object.entries(state).map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`);
   return {
     kind: 'put',
     key: k,
     expectedVersion,
+    // The SDK's puts always say what the wake time becomes; `undefined` is tested apart.
+    wakeAt: 'wakeAt' in more ? more.wakeAt : null,
     set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(JSON.stringify(value))])),
     setTexts: Object.entries(set).map(([name, value]) => [name, JSON.stringify(value)] as const),
     state: `{${members.join(',')}}`,
     entryCount: members.length,
-    hint: undefined,
+    hint: more.hint,
   };
 }
 
@@ -600,6 +608,149 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect([...(after?.entries.get('blob') ?? [])]).toEqual([0, 255, 7]);
         expect(texts(after)).toMatchObject({ number: '1.0', n: '2' });
         expect(after?.entries.has('spaced')).toBe(false);
+      });
+    });
+
+    describe('wake times and due()', () => {
+      /**
+       * `store.due`; a store without it (ODGM) keeps no wake times, so these
+       * tests are skipped for it, visibly (its own test file checks that it
+       * has no `due` and refuses a wake time).
+       */
+      function dueOf(skip: (note?: string) => void): NonNullable<Store['due']> {
+        if (store.due === undefined) skip(`${name} has no due(): it keeps no wake times`);
+        return store.due!.bind(store);
+      }
+      /** What due() found, as (object id, wake time, version) triples, for readable assertions. */
+      const found = (objects: readonly DueObject[]): [string, number, number][] => objects.map((o) => [o.key.objectId, o.wakeAt, o.version]);
+
+      it('finds an object whose wake time is set at creation, with its key and version', async ({ skip }) => {
+        const due = dueOf(skip);
+        expect(await due(Date.now())).toEqual([]);
+        await store.apply([put(key('a'), { x: '1' }, { wakeAt: 1000 }), put(key('b'), { x: '1' })]);
+        expect(await due(1000)).toEqual([{ key: key('a'), wakeAt: 1000, version: 1 }]);
+        expect(await due(999)).toEqual([]);
+      });
+
+      it('leaves the wake time as it is when a put says nothing of it, clears it on null', async ({ skip }) => {
+        const due = dueOf(skip);
+        await store.apply([put(key('a'), { x: '1' }, { wakeAt: 50 })]);
+        await store.apply([put(key('a'), { x: '2' })]);
+        await store.apply([put(key('a'), {}, { wakeAt: undefined, remove: ['x'] })]);
+        expect(found(await due(50))).toEqual([['a', 50, 3]]);
+        await store.apply([put(key('a'), { x: '3' }, { wakeAt: 70 })]);
+        expect(found(await due(100))).toEqual([['a', 70, 4]]);
+        await store.apply([put(key('a'), {}, { wakeAt: null })]);
+        expect(await due(Number.MAX_SAFE_INTEGER)).toEqual([]);
+        expect((await store.get(key('a')))?.version).toBe(5);
+      });
+
+      it('clears the wake time with the object: a delete, and a new object under the key has none', async ({ skip }) => {
+        const due = dueOf(skip);
+        await seed([put(key('a'), {}, { wakeAt: 10 }), put(key('b'), {}, { wakeAt: 20 })]);
+        await store.apply([del(key('a'), 1)]);
+        expect(found(await due(100))).toEqual([['b', 20, 1]]);
+        await store.apply([put(key('a'), {}, { expectedVersion: 0 })]);
+        await store.apply([del(key('b'))]);
+        expect(await due(100)).toEqual([]);
+      });
+
+      it('orders by wake time, then by class, partition and object id', async ({ skip }) => {
+        const due = dueOf(skip);
+        // Partition 10 after 9 (numbers, not strings); class 'a' before 'a.b' before 'b'; ids in binary order.
+        const tied = [key('y', 'b', 0), key('x', 'a', 10), key('x', 'a', 9), key('z', 'a.b', 0), key('x', 'a', 0), key('x.1', 'a', 0), key('x-', 'a', 0)];
+        await seed([...tied.map((k) => put(k, {}, { wakeAt: 500 })), put(key('late'), {}, { wakeAt: 501 }), put(key('early'), {}, { wakeAt: 2 }), put(key('zero'), {}, { wakeAt: 0 })]);
+        const all = await due(1000);
+        expect(all.map((o) => [o.key.clsId, o.key.partitionId, o.key.objectId, o.wakeAt])).toEqual([
+          ['cls', 0, 'zero', 0],
+          ['cls', 0, 'early', 2],
+          ['a', 0, 'x', 500],
+          ['a', 0, 'x-', 500],
+          ['a', 0, 'x.1', 500],
+          ['a', 9, 'x', 500],
+          ['a', 10, 'x', 500],
+          ['a.b', 0, 'z', 500],
+          ['b', 0, 'y', 500],
+          ['cls', 0, 'late', 501],
+        ]);
+        expect(all.every((o) => o.version === 1)).toBe(true);
+      });
+
+      it('returns at most limit objects, 100 unless told, the earliest first', async ({ skip }) => {
+        const due = dueOf(skip);
+        const ids = Array.from({ length: 105 }, (_, i) => `o${String(i).padStart(3, '0')}`);
+        // Wake times against the order of the ids, so that only the wake time can put them in order.
+        await seed(ids.map((id, i) => put(key(id), {}, { wakeAt: 10_000 - i })));
+        const first = await due(10_000);
+        expect(first).toHaveLength(100);
+        expect(first[0]?.key.objectId).toBe('o104');
+        expect(first[99]?.key.objectId).toBe('o005');
+        expect(found(await due(10_000, { limit: 2 }))).toEqual([['o104', 9896, 1], ['o103', 9897, 1]]);
+        expect(await due(10_000, { limit: 1000 })).toHaveLength(105);
+        expect(await due(10_000, {})).toHaveLength(100);
+      });
+
+      it('excludes wake times after until, which may be a fraction', async ({ skip }) => {
+        const due = dueOf(skip);
+        await seed([put(key('a'), {}, { wakeAt: 1000 }), put(key('b'), {}, { wakeAt: 1001 }), put(key('c'), {}, { wakeAt: Number.MAX_SAFE_INTEGER })]);
+        expect(found(await due(1000.5))).toEqual([['a', 1000, 1]]);
+        expect(found(await due(1001))).toEqual([['a', 1000, 1], ['b', 1001, 1]]);
+        expect(await due(999.9)).toEqual([]);
+        expect(await due(-1)).toEqual([]);
+        expect(await due(-1e300)).toEqual([]);
+        expect(found(await due(1e300))).toEqual([['a', 1000, 1], ['b', 1001, 1], ['c', Number.MAX_SAFE_INTEGER, 1]]);
+      });
+
+      it('changes no wake time when a batch conflicts', async ({ skip }) => {
+        const due = dueOf(skip);
+        await seed([put(key('a'), {}, { wakeAt: 10 }), put(key('b'), {}, { wakeAt: 20 })]);
+        await conflictsOf(store.apply([put(key('a'), {}, { wakeAt: 999, expectedVersion: 1 }), put(key('c'), {}, { wakeAt: 1 }), del(key('b'), 1), put(key('d'), {}, { expectedVersion: 3 })]));
+        await conflictsOf(store.apply([put(key('a'), {}, { wakeAt: null, expectedVersion: 4 })]));
+        await conflictsOf(store.apply([statePut(key('b'), 1, {}, {}, { wakeAt: 5 }), statePut(key('a'), 2, {}, {}, { wakeAt: null })], trusted));
+        expect(found(await due(1000))).toEqual([['a', 10, 1], ['b', 20, 1]]);
+      });
+
+      it('sets, keeps and clears the wake time in trusted batches, by key and by hint', async ({ skip }) => {
+        const due = dueOf(skip);
+        await store.apply([statePut(key('a'), 0, { n: 1 }, { n: 1 }, { wakeAt: 30 }), statePut(key('b'), 0, { n: 1 }, { n: 1 })], trusted);
+        expect(found(await due(100))).toEqual([['a', 30, 1]]);
+        // By key (no hint): set on b, moved on a.
+        await store.apply([statePut(key('a'), 1, { n: 2 }, { n: 2 }, { wakeAt: 40 }), statePut(key('b'), 1, { n: 2 }, { n: 2 }, { wakeAt: 20 })], trusted);
+        expect(found(await due(100))).toEqual([['b', 20, 2], ['a', 40, 2]]);
+        // By hint, where the store keeps one: undefined keeps it (defensively), null clears it.
+        const [a, b] = await store.getMany([key('a'), key('b')]);
+        await store.apply([statePut(key('a'), 2, { n: 3 }, { n: 3 }, { wakeAt: undefined, hint: a?.hint }), statePut(key('b'), 2, { n: 3 }, { n: 3 }, { wakeAt: null, hint: b?.hint })], trusted);
+        expect(found(await due(100))).toEqual([['a', 40, 3]]);
+        await store.apply([statePut(key('a'), 3, { n: 4 }, { n: 4 }, { wakeAt: null })], trusted);
+        expect(await due(100)).toEqual([]);
+        expect(texts(await store.get(key('a')))).toEqual({ n: '4' });
+        // A trusted delete clears it too.
+        await store.apply([statePut(key('c'), 0, {}, {}, { wakeAt: 1 })], trusted);
+        await store.apply([del(key('c'), 1)], trusted);
+        expect(await due(100)).toEqual([]);
+      });
+
+      it('refuses a malformed wake time and writes nothing of the batch', async ({ skip }) => {
+        dueOf(skip);
+        await store.apply([put(key('a'), {}, { wakeAt: 5 })]);
+        for (const wakeAt of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '5' as unknown as number, {} as unknown as number]) {
+          const error = await rejection(store.apply([put(key('fine'), {}, { wakeAt: 1 }), put(key('a'), {}, { wakeAt })]));
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+          expect((error as Error).message).toContain('wakeAt');
+        }
+        expect(await store.get(key('fine'))).toBeUndefined();
+        expect(found(await store.due!(100))).toEqual([['a', 5, 1]]);
+      });
+
+      it('refuses a malformed until or limit', async ({ skip }) => {
+        const due = dueOf(skip);
+        for (const until of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '5' as unknown as number, undefined as unknown as number, 5n as unknown as number]) {
+          await expectInvalid(due(until), 'until');
+        }
+        for (const limit of [0, -1, 1001, 1.5, Number.NaN, '10' as unknown as number, null as unknown as number]) {
+          await expectInvalid(due(100, { limit }), 'limit');
+        }
+        await expectInvalid(due(100, 'all' as unknown as DueOptions), 'options');
       });
     });
 

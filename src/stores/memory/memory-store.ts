@@ -5,8 +5,20 @@
  */
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import { describeValue as describe } from '../../describe.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, refuseFence } from '../validate.js';
-import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
+import { checkBatch, checkDueArgs, checkKey, checkListOptions, checkPartition, encodeCursor, refuseFence } from '../validate.js';
+import {
+  keyString,
+  TRUSTED_BATCH,
+  type ApplyOptions,
+  type DueObject,
+  type DueOptions,
+  type ListOptions,
+  type ListPage,
+  type ObjectKey,
+  type Store,
+  type StoredObject,
+  type WriteOp,
+} from '../store.js';
 
 interface MemoryObject {
   version: number;
@@ -31,6 +43,8 @@ export class MemoryStore implements Store {
   readonly name = 'memory';
   /** Partition (class id + partition id) -> object id -> object, so `list` only looks at one partition. */
   private readonly partitions = new Map<string, Map<string, MemoryObject>>();
+  /** keyString -> wake time, beside the objects: `due` looks only at objects that have one. */
+  private readonly wakes = new Map<string, { readonly key: ObjectKey; readonly wakeAt: number }>();
   private closed = false;
 
   open(): Promise<void> {
@@ -67,7 +81,11 @@ export class MemoryStore implements Store {
         }
       }
       if (conflicts.length > 0) throw new ConflictError(conflicts);
-      return ops.map((op) => (op.kind === 'delete' ? this.delete(op.key) : this.put(op.key, op.set, op.remove)));
+      return ops.map((op) => {
+        if (op.kind === 'delete') return this.delete(op.key);
+        this.wake(op.key, op.wakeAt);
+        return this.put(op.key, op.set, op.remove);
+      });
     });
   }
 
@@ -88,9 +106,22 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** Sorts the objects that have a wake time: for memory, a scan of those is the index. */
+  due(until: number, options?: DueOptions): Promise<readonly DueObject[]> {
+    return this.run(() => {
+      const bound = checkDueArgs(until, options);
+      return [...this.wakes.values()]
+        .filter((wake) => wake.wakeAt <= bound.until)
+        .sort((a, b) => a.wakeAt - b.wakeAt || compareKeys(a.key, b.key))
+        .slice(0, bound.limit)
+        .map(({ key, wakeAt }) => ({ key: copyKey(key), wakeAt, version: this.find(key)?.version ?? 0 }));
+    });
+  }
+
   close(): Promise<void> {
     this.closed = true;
     this.partitions.clear();
+    this.wakes.clear();
     return Promise.resolve();
   }
 
@@ -134,7 +165,15 @@ export class MemoryStore implements Store {
     return object.version;
   }
 
+  /** A number sets the wake time, null clears it, undefined leaves it. */
+  private wake(key: ObjectKey, wakeAt: number | null | undefined): void {
+    if (wakeAt === undefined) return;
+    if (wakeAt === null) this.wakes.delete(keyString(key));
+    else this.wakes.set(keyString(key), { key: copyKey(key), wakeAt });
+  }
+
   private delete(key: ObjectKey): number {
+    this.wakes.delete(keyString(key));
     const pk = partitionKey(key.clsId, key.partitionId);
     const objects = this.partitions.get(pk);
     objects?.delete(key.objectId);
@@ -151,6 +190,11 @@ function partitionKey(clsId: string, partitionId: number): string {
 
 function copyKey(key: ObjectKey): ObjectKey {
   return { clsId: key.clsId, partitionId: key.partitionId, objectId: key.objectId };
+}
+
+/** The order of keys every store gives: class, then partition, then object id. */
+function compareKeys(a: ObjectKey, b: ObjectKey): number {
+  return compareBinary(a.clsId, b.clsId) || a.partitionId - b.partitionId || compareBinary(a.objectId, b.objectId);
 }
 
 /**

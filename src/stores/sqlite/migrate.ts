@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { encodeDocument } from '../state-document.js';
-import { objectsDdl, SCHEMA_VERSION } from './layout.js';
+import { objectsDdl, SCHEMA_VERSION, WAKE_INDEX_DDL } from './layout.js';
 
 /** Objects copied per round: bounds memory on large files. */
 const CHUNK = 1000;
@@ -17,7 +17,7 @@ type Key = [clsId: string, partitionId: number, objectId: string];
 interface OldObject { cls_id: string; partition_id: number; object_id: string; version: number }
 interface OldEntry { entry_key: string; value: Buffer }
 
-/** Rewrites every object of layout 1 into a new table, swaps the tables and records schema version 2. */
+/** Rewrites every object of layout 1 into a new table, swaps the tables and records schema version 2. Layout 1 had no wake times: `wake_at` stays null. */
 export function migrateFromLayout1(db: Database.Database): void {
   db.exec(objectsDdl('oaas_objects_v2'));
   const first = db.prepare<[number], OldObject>('SELECT cls_id, partition_id, object_id, version FROM oaas_objects ORDER BY cls_id, partition_id, object_id LIMIT ?');
@@ -41,5 +41,6 @@ export function migrateFromLayout1(db: Database.Database): void {
     rows = after.all(last.cls_id, last.partition_id, last.object_id, CHUNK);
   }
   db.exec('DROP TABLE oaas_entries; DROP TABLE oaas_objects; ALTER TABLE oaas_objects_v2 RENAME TO oaas_objects');
+  db.exec(WAKE_INDEX_DDL);
   db.prepare("UPDATE oaas_meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
 }

@@ -1,16 +1,16 @@
 /**
  * The SQLite schema and connection settings.
  *
- * Layout 2: one row per object in a WITHOUT ROWID table clustered on its
- * key, holding the version and the entries as one state document (see
- * `../state-document.ts`), so writing an object is one statement and `list`
- * walks the primary key in order. `oaas_meta` records the schema version: a
+ * Layout 2: one row per object (see `layout.ts`), holding the version, the
+ * entries as one state document (see `../state-document.ts`) and the wake
+ * time, so writing an object is one statement and `list` walks the key's
+ * unique index in order. `oaas_meta` records the schema version: a
  * file of layout 1 is migrated on open (`migrate.ts`), a newer one is
  * refused instead of being misread.
  */
 import type Database from 'better-sqlite3';
 import { StoreError } from '../../errors.js';
-import { LAYOUT_1, objectsDdl, SCHEMA_VERSION } from './layout.js';
+import { LAYOUT_1, objectsDdl, SCHEMA_VERSION, WAKE_INDEX_DDL } from './layout.js';
 import { migrateFromLayout1 } from './migrate.js';
 
 export { SCHEMA_VERSION } from './layout.js';
@@ -66,6 +66,7 @@ export function ensureSchema(db: Database.Database): void {
       migrateFromLayout1(db);
     } else if (!checkVersion(db, found)) {
       db.exec(objectsDdl('oaas_objects'));
+      db.exec(WAKE_INDEX_DDL);
       db.prepare("INSERT INTO oaas_meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
     }
   }).immediate();

@@ -4,10 +4,24 @@
  */
 import Database from 'better-sqlite3';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
-import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ListedObject, type ObjectKey, type PutOp, type Store, type StoredObject, type TrustedPut, type WriteOp } from '../store.js';
+import {
+  TRUSTED_BATCH,
+  type ApplyOptions,
+  type DueObject,
+  type DueOptions,
+  type ListOptions,
+  type ListPage,
+  type ListedObject,
+  type ObjectKey,
+  type PutOp,
+  type Store,
+  type StoredObject,
+  type TrustedPut,
+  type WriteOp,
+} from '../store.js';
 import { applyDelta, decodeDocument, encodeDocument } from '../state-document.js';
 import { describeValue as describe } from '../../describe.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd, refuseFence } from '../validate.js';
+import { checkBatch, checkDueArgs, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd, refuseFence } from '../validate.js';
 import { translateError } from './errors.js';
 import { configure, ensureSchema } from './schema.js';
 
@@ -36,10 +50,21 @@ interface ObjectRow {
   readonly version: number;
   readonly state: string;
   readonly raw: string | null;
+  readonly wake_at: number | null;
+}
+
+interface DueRow {
+  readonly clsId: string;
+  readonly partitionId: number;
+  readonly objectId: string;
+  readonly wakeAt: number;
+  readonly version: number;
 }
 
 type KeyParams = [clsId: string, partitionId: number, objectId: string];
-type RowParams = [...KeyParams, version: number, state: string, raw: string | null, entryCount: number];
+type RowParams = [...KeyParams, version: number, state: string, raw: string | null, entryCount: number, wakeAt: number | null];
+/** A put's wake time as an update binds it: keep (1: leave the stored one, the put said nothing of it), else the new value. */
+type WakeParams = [keep: 0 | 1, wakeAt: number | null];
 type ListParams = [clsId: string, partitionId: number, lower: string, limit: number];
 type BoundedListParams = [clsId: string, partitionId: number, lower: string, upper: string, limit: number];
 
@@ -49,29 +74,39 @@ function listSql(lower: '>' | '>=', bounded: boolean): string {
     ORDER BY object_id LIMIT ?`;
 }
 
+const ROW_COLUMNS = 'cls_id, partition_id, object_id, version, state, raw, entry_count, wake_at';
+/** Binds {@link WakeParams}. */
+const SET_WAKE = 'wake_at = CASE WHEN ? THEN wake_at ELSE ? END';
+
+/** The objects due by `until`, through `oaas_objects_wake`; exported for the test that checks the plan. */
+export const DUE_SQL = `SELECT cls_id AS clsId, partition_id AS partitionId, object_id AS objectId, wake_at AS wakeAt, version FROM oaas_objects
+  WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, cls_id, partition_id, object_id LIMIT ?`;
+
 /** Every statement the store runs, prepared once per connection. */
 function prepareStatements(db: Database.Database) {
   const where = 'cls_id = ? AND partition_id = ? AND object_id = ?';
   return {
     version: db.prepare<KeyParams, number>(`SELECT version FROM oaas_objects WHERE ${where}`).pluck(),
-    object: db.prepare<KeyParams, ObjectRow>(`SELECT id, version, state, raw FROM oaas_objects WHERE ${where}`),
+    object: db.prepare<KeyParams, ObjectRow>(`SELECT id, version, state, raw, wake_at FROM oaas_objects WHERE ${where}`),
     // The SDK's writes: the version check is part of the statement, so an object costs one statement.
-    updateById: db.prepare<[version: number, state: string, entryCount: number, id: number, expected: number]>(
-      'UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE id = ? AND version = ?',
+    updateById: db.prepare<[version: number, state: string, entryCount: number, ...WakeParams, id: number, expected: number]>(
+      `UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ?, ${SET_WAKE} WHERE id = ? AND version = ?`,
     ),
-    update: db.prepare<[version: number, state: string, entryCount: number, ...KeyParams, expected: number], number>(
-      `UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ? WHERE ${where} AND version = ? RETURNING id`,
+    update: db.prepare<[version: number, state: string, entryCount: number, ...WakeParams, ...KeyParams, expected: number], number>(
+      `UPDATE oaas_objects SET version = ?, state = ?, raw = NULL, entry_count = ?, ${SET_WAKE} WHERE ${where} AND version = ? RETURNING id`,
     ).pluck(),
     insert: db.prepare<RowParams, number>(
-      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, raw, entry_count) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO oaas_objects (${ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cls_id, partition_id, object_id) DO NOTHING RETURNING id`,
     ).pluck(),
-    // Other writes, after the version was checked under the write lock.
+    // Other writes, after the version was checked (and the stored wake time read) under the write lock.
     write: db.prepare<RowParams>(
-      `INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, raw, entry_count) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO oaas_objects (${ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (cls_id, partition_id, object_id) DO UPDATE
-       SET version = excluded.version, state = excluded.state, raw = excluded.raw, entry_count = excluded.entry_count`,
+       SET version = excluded.version, state = excluded.state, raw = excluded.raw, entry_count = excluded.entry_count, wake_at = excluded.wake_at`,
     ),
+    // The partial index on wake_at holds these rows in this order: the scan stops after `limit` rows.
+    due: db.prepare<[until: number, limit: number], DueRow>(DUE_SQL),
     deleteAtVersion: db.prepare<[...KeyParams, number]>(`DELETE FROM oaas_objects WHERE ${where} AND version = ?`),
     deleteObject: db.prepare<KeyParams>(`DELETE FROM oaas_objects WHERE ${where}`),
     listAfter: db.prepare<ListParams, ListedObject>(listSql('>', false)),
@@ -186,6 +221,18 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Reads the partial index `oaas_objects_wake`: only objects with a wake time, in due order. */
+  due(until: number, options?: DueOptions): Promise<readonly DueObject[]> {
+    return this.run('due', () => {
+      const bound = checkDueArgs(until, options);
+      return this.connect().statements.due.all(bound.until, bound.limit).map((row) => ({
+        key: { clsId: row.clsId, partitionId: row.partitionId, objectId: row.objectId },
+        wakeAt: row.wakeAt,
+        version: row.version,
+      }));
+    });
+  }
+
   close(): Promise<void> {
     this.closed = true;
     const connection = this.connection;
@@ -276,9 +323,13 @@ function writeObject(s: Statements, op: PutOp, expected: number | undefined, tru
   const { clsId, partitionId, objectId } = op.key;
   if (trusted && op.state !== undefined && op.entryCount !== undefined && expected !== undefined) {
     const put = op as TrustedPut;
-    if (expected > 0 && put.hint !== undefined && s.updateById.run(expected + 1, op.state, op.entryCount, put.hint, expected).changes === 1) return expected + 1;
+    const wake: WakeParams = op.wakeAt === undefined ? [1, null] : [0, op.wakeAt];
+    if (expected > 0 && put.hint !== undefined && s.updateById.run(expected + 1, op.state, op.entryCount, ...wake, put.hint, expected).changes === 1) return expected + 1;
     // No hint, or it no longer holds (the row was deleted or re-created since): find the row by its key.
-    const id = expected === 0 ? s.insert.get(clsId, partitionId, objectId, 1, op.state, null, op.entryCount) : s.update.get(expected + 1, op.state, op.entryCount, clsId, partitionId, objectId, expected);
+    const id =
+      expected === 0
+        ? s.insert.get(clsId, partitionId, objectId, 1, op.state, null, op.entryCount, op.wakeAt ?? null)
+        : s.update.get(expected + 1, op.state, op.entryCount, ...wake, clsId, partitionId, objectId, expected);
     if (id === undefined) return undefined;
     put.hint = id;
     return expected + 1;
@@ -288,6 +339,8 @@ function writeObject(s: Statements, op: PutOp, expected: number | undefined, tru
   if (expected !== undefined && expected !== actual) return undefined;
   const entries = applyDelta(row === undefined ? new Map<string, Uint8Array>() : decodeDocument(row.state, row.raw), op.set, op.remove);
   const document = encodeDocument(entries);
-  s.write.run(clsId, partitionId, objectId, actual + 1, document.state, document.raw, document.entryCount);
+  // A put that says nothing of the wake time leaves the stored one (none for a new object).
+  const wakeAt = op.wakeAt === undefined ? (row?.wake_at ?? null) : op.wakeAt;
+  s.write.run(clsId, partitionId, objectId, actual + 1, document.state, document.raw, document.entryCount, wakeAt);
   return actual + 1;
 }
