@@ -85,6 +85,30 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL layout 1 to 2', () => {
     expect(await store.apply([{ kind: 'put', key, expectedVersion: 3, set: new Map([['balance', new TextEncoder().encode('1')]]) }])).toEqual([4]);
   });
 
+  it('gives the migrated objects no wake time, and the columns and indexes of a new database', async () => {
+    const store = open();
+    await store.open();
+    expect(await query(url, 'SELECT count(*)::int AS n FROM oaas_objects WHERE wake_at IS NOT NULL')).toEqual([{ n: 0 }]);
+    const shape = async (of: string): Promise<unknown> => ({
+      columns: await query(of, "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'oaas_objects' ORDER BY column_name"),
+      indexes: await query(of, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'oaas_objects' ORDER BY indexname"),
+    });
+    const fresh = await server.createDatabase();
+    const other = new PostgresStore({ url: fresh, poolSize: 1 });
+    try {
+      await other.open();
+      expect(await shape(url)).toEqual(await shape(fresh));
+    } finally {
+      await other.close();
+      await server.dropDatabase(fresh);
+    }
+    expect(await query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'oaas_objects' AND indexname = 'oaas_objects_wake'")).toHaveLength(1);
+    expect(await store.due(Number.MAX_SAFE_INTEGER)).toEqual([]);
+    const key = { clsId: 'fixture.Account', partitionId: 0, objectId: 'alice' };
+    await store.apply([{ kind: 'put', key, expectedVersion: 3, wakeAt: 1234 }]);
+    expect(await store.due(2000)).toEqual([{ key, wakeAt: 1234, version: 4 }]);
+  });
+
   it('migrates once when two processes open the database at the same time', async () => {
     const [a, b] = [open(), open()];
     await Promise.all([a.open(), b.open()]);

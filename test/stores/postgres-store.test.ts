@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, isRetryable, StoreError } from '../../src/errors.js';
 import { isSerializationFailure, isTransient, translateError } from '../../src/stores/postgres/errors.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres/postgres-store.js';
+import { SQL } from '../../src/stores/postgres/schema.js';
 import type { ObjectKey, WriteOp } from '../../src/stores/store.js';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../servers/postgres-server.js';
 import { describeStoreContract } from './store-contract.js';
@@ -155,6 +156,20 @@ describe.skipIf(unavailable !== undefined)('postgres', () => {
       for (const store of stores.splice(0)) await store.close().catch(() => undefined);
       for (const pool of pools.splice(0)) await pool.end();
       await wipe(url);
+    });
+
+    it('finds due objects by a scan of the partial wake index, in its order (no sort), among many objects without a wake time', async () => {
+      const store = makeStore();
+      await store.apply([put('late', { wakeAt: 300 }), put('soon', { wakeAt: 100 })]);
+      const client = await admin();
+      await client.query(`INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, entry_count)
+        SELECT 'cls', 0, 'plain-' || i, 1, '{}', 0 FROM generate_series(1, 20000) AS i`);
+      await client.query('ANALYZE oaas_objects');
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${SQL.due}`, [200, 100]);
+      const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Index Scan using oaas_objects_wake on oaas_objects/);
+      expect(plan).not.toMatch(/Sort|Seq Scan/);
+      expect(await store.due(200)).toEqual([{ key: key('soon'), wakeAt: 100, version: 1 }]);
     });
 
     it('runs each batch at the isolation level it asks for', async () => {

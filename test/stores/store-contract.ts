@@ -712,21 +712,24 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('sets, keeps and clears the wake time in trusted batches, by key and by hint', async ({ skip }) => {
         const due = dueOf(skip);
+        const o = key('o', 'other', 2);
         await store.apply([statePut(key('a'), 0, { n: 1 }, { n: 1 }, { wakeAt: 30 }), statePut(key('b'), 0, { n: 1 }, { n: 1 })], trusted);
         expect(found(await due(100))).toEqual([['a', 30, 1]]);
-        // By key (no hint): set on b, moved on a.
+        await store.apply([statePut(o, 0, {}, {}, { wakeAt: 60 })], trusted);
+        // By key (no hint), within one partition and across partitions: set on b, moved on a and o.
         await store.apply([statePut(key('a'), 1, { n: 2 }, { n: 2 }, { wakeAt: 40 }), statePut(key('b'), 1, { n: 2 }, { n: 2 }, { wakeAt: 20 })], trusted);
-        expect(found(await due(100))).toEqual([['b', 20, 2], ['a', 40, 2]]);
+        await store.apply([statePut(key('a'), 2, { n: 3 }, { n: 3 }, { wakeAt: 45 }), statePut(o, 1, {}, {}, { wakeAt: 50 })], trusted);
+        expect(found(await due(100))).toEqual([['b', 20, 2], ['a', 45, 3], ['o', 50, 2]]);
         // By hint, where the store keeps one: undefined keeps it (defensively), null clears it.
         const [a, b] = await store.getMany([key('a'), key('b')]);
-        await store.apply([statePut(key('a'), 2, { n: 3 }, { n: 3 }, { wakeAt: undefined, hint: a?.hint }), statePut(key('b'), 2, { n: 3 }, { n: 3 }, { wakeAt: null, hint: b?.hint })], trusted);
-        expect(found(await due(100))).toEqual([['a', 40, 3]]);
-        await store.apply([statePut(key('a'), 3, { n: 4 }, { n: 4 }, { wakeAt: null })], trusted);
-        expect(await due(100)).toEqual([]);
-        expect(texts(await store.get(key('a')))).toEqual({ n: '4' });
+        await store.apply([statePut(key('a'), 3, { n: 4 }, { n: 4 }, { wakeAt: undefined, hint: a?.hint }), statePut(key('b'), 2, { n: 3 }, { n: 3 }, { wakeAt: null, hint: b?.hint })], trusted);
+        expect(found(await due(100))).toEqual([['a', 45, 4], ['o', 50, 2]]);
+        // Across partitions, by key: undefined keeps, null clears.
+        await store.apply([statePut(key('a'), 4, { n: 5 }, { n: 5 }, { wakeAt: null }), statePut(o, 2, {}, {}, { wakeAt: undefined })], trusted);
+        expect(found(await due(100))).toEqual([['o', 50, 3]]);
+        expect(texts(await store.get(key('a')))).toEqual({ n: '5' });
         // A trusted delete clears it too.
-        await store.apply([statePut(key('c'), 0, {}, {}, { wakeAt: 1 })], trusted);
-        await store.apply([del(key('c'), 1)], trusted);
+        await store.apply([del(o, 3)], trusted);
         expect(await due(100)).toEqual([]);
       });
 

@@ -28,7 +28,8 @@ const WRITE = `UPDATE oaas_objects o SET state = u.state, raw = u.raw, entry_cou
 const idOf = (row: KeyRow): string => `${row.cls_id}\u0000${row.partition_id}\u0000${row.object_id}`;
 
 export async function migrateFromLayout1(client: PoolClient): Promise<void> {
-  await client.query('ALTER TABLE oaas_objects ADD COLUMN state text, ADD COLUMN raw text, ADD COLUMN entry_count integer');
+  // Layout 1 had no wake times: wake_at stays null (its index is created by the layout's DDL, which runs next).
+  await client.query('ALTER TABLE oaas_objects ADD COLUMN state text, ADD COLUMN raw text, ADD COLUMN entry_count integer, ADD COLUMN wake_at bigint');
   let rows = (await client.query<KeyRow>(FIRST, [CHUNK])).rows;
   while (rows.length > 0) {
     const keys = [rows.map((r) => r.cls_id), rows.map((r) => r.partition_id), rows.map((r) => r.object_id)];

@@ -7,15 +7,28 @@ import type { Pool } from 'pg';
 import { describeValue as describe } from '../../describe.js';
 import { InvalidArgumentError, StoreError } from '../../errors.js';
 import { createPool } from './pool.js';
-import { keyString, TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ObjectKey, type Store, type StoreChangeListener, type StoredObject, type WriteOp } from '../store.js';
+import {
+  keyString,
+  TRUSTED_BATCH,
+  type ApplyOptions,
+  type DueObject,
+  type DueOptions,
+  type ListOptions,
+  type ListPage,
+  type ObjectKey,
+  type Store,
+  type StoreChangeListener,
+  type StoredObject,
+  type WriteOp,
+} from '../store.js';
 import { decodeDocument } from '../state-document.js';
-import { checkBatch, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
+import { checkBatch, checkDueArgs, checkListOptions, checkPartition, encodeCursor, prefixEnd } from '../validate.js';
 import { ensureClusterSchema } from './cluster-schema.js';
 import { translateError } from './errors.js';
 import { PostgresListener } from './events.js';
 import { applyBatch, applyStates, isWholeState, prepare } from './writes.js';
 import { ChangeListeners, newOrigin } from '../change-feed.js';
-import { checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, SQL, type ListRow, type ReadRow } from './schema.js';
+import { checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, SQL, type DueRow, type ListRow, type ReadRow } from './schema.js';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -203,6 +216,19 @@ export class PostgresStore implements Store {
       const objects = rows.slice(0, limit).map((row) => ({ objectId: row.object_id, version: Number(row.version), entryCount: Number(row.entry_count) }));
       const last = objects.at(-1);
       return rows.length > limit && last !== undefined ? { objects, nextCursor: encodeCursor(last.objectId) } : { objects };
+    });
+  }
+
+  /** One statement over the partial index `oaas_objects_wake`: only objects with a wake time, in due order. */
+  due(until: number, options?: DueOptions): Promise<readonly DueObject[]> {
+    return this.run('due', async () => {
+      const bound = checkDueArgs(until, options);
+      const { rows } = await (await this.ready()).query<DueRow>(SQL.due, [bound.until, bound.limit]);
+      return rows.map((row) => ({
+        key: { clsId: row.cls_id, partitionId: row.partition_id, objectId: row.object_id },
+        wakeAt: Number(row.wake_at),
+        version: Number(row.version),
+      }));
     });
   }
 

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS oaas_meta (
 
 // `state` is text, not jsonb: it is written and read back byte-exact, and the
 // server does not parse it (cast it, `state::jsonb`, to query fields).
+// `wake_at` is the object's wake time (ms since the epoch), null when it has
+// none. `oaas_objects_wake` holds only the rows that have one, in the order
+// `due` returns them (wake time, then key in "C" order), so `due` reads
+// `limit` index entries instead of sorting every due row.
 const TABLES_DDL = `
 CREATE TABLE IF NOT EXISTS oaas_objects (
   cls_id text NOT NULL,
@@ -45,8 +49,10 @@ CREATE TABLE IF NOT EXISTS oaas_objects (
   state text NOT NULL,
   raw text,
   entry_count integer NOT NULL,
+  wake_at bigint,
   PRIMARY KEY (cls_id, partition_id, object_id)
-);`;
+);
+CREATE INDEX IF NOT EXISTS oaas_objects_wake ON oaas_objects (wake_at, cls_id COLLATE "C", partition_id, object_id) WHERE wake_at IS NOT NULL;`;
 
 /**
  * Tables created together and versioned by one key of `oaas_meta`. The
@@ -61,7 +67,12 @@ export interface SchemaPart {
   readonly ddl: string;
   /** How messages name the version, e.g. `schema version`. */
   readonly label: string;
-  /** Older versions this release migrates, run in the creating transaction (under the lock). */
+  /**
+   * Older versions this release migrates, run in the creating transaction
+   * (under the lock). `ddl` runs after the migration, so it must be written
+   * `IF NOT EXISTS` throughout: it then adds only what the migration left
+   * to it (an index, say).
+   */
   readonly migrations?: Readonly<Record<string, (client: PoolClient) => Promise<void>>> | undefined;
 }
 
@@ -98,6 +109,7 @@ export async function ensureSchema(pool: Pool, part: SchemaPart = OBJECT_TABLES)
     if (migrate !== undefined) {
       // In this transaction: a crash or a failure leaves the old layout as it was.
       await migrate(client);
+      await client.query(part.ddl);
       await client.query('UPDATE oaas_meta SET value = $2 WHERE key = $1', [part.key, part.version]);
     } else if (!checkVersion(found, part)) {
       await client.query(part.ddl);
@@ -145,7 +157,13 @@ export const BEGIN: Readonly<Record<Isolation, string>> = {
 const KEY_COLUMNS = '(cls_id, partition_id, object_id)';
 /** Keys arrive as three parallel arrays (see {@link columns}) that `unnest` zips back into rows: one statement for any number. */
 const KEYS = (first: number): string => `SELECT * FROM unnest($${first}::text[], $${first + 1}::int[], $${first + 2}::text[])`;
-const OBJECT_COLUMNS = '(cls_id, partition_id, object_id, version, state, raw, entry_count)';
+const OBJECT_COLUMNS = '(cls_id, partition_id, object_id, version, state, raw, entry_count, wake_at)';
+/**
+ * A put's wake time in an `UPDATE … FROM unnest(…) AS u`: `u.wake_keep` (the
+ * put said nothing of it) leaves the stored one, else `u.wake_at` (a number,
+ * or null to clear it) replaces it.
+ */
+const SET_WAKE = 'wake_at = CASE WHEN u.wake_keep THEN o.wake_at ELSE u.wake_at END';
 
 /** Every statement the store runs; each takes whole arrays, never one statement per object. */
 export const SQL = {
@@ -158,31 +176,37 @@ export const SQL = {
   lockWithState: `SELECT cls_id, partition_id, object_id, version, state, raw FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})
     ORDER BY cls_id, partition_id, object_id FOR UPDATE`,
   // Rows read as present are locked, so `o.version = excluded.version - 1` holds for them. A row another transaction
-  // created since the read is only updated when its op expected no version ($8-$10); otherwise it is not returned.
+  // created since the read is only updated when its op expected no version ($9-$11); otherwise it is not returned.
+  // The puts that say nothing of the wake time ($12-$14) keep the stored one (a new row gets $8's null).
   putObjects: `INSERT INTO oaas_objects AS o ${OBJECT_COLUMNS}
-    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int[])
-    ON CONFLICT ${KEY_COLUMNS} DO UPDATE SET version = o.version + 1, state = excluded.state, raw = excluded.raw, entry_count = excluded.entry_count
-    WHERE o.version = excluded.version - 1 OR (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(8)})
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int[], $8::int8[])
+    ON CONFLICT ${KEY_COLUMNS} DO UPDATE SET version = o.version + 1, state = excluded.state, raw = excluded.raw, entry_count = excluded.entry_count,
+      wake_at = CASE WHEN (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(12)}) THEN o.wake_at ELSE excluded.wake_at END
+    WHERE o.version = excluded.version - 1 OR (o.cls_id, o.partition_id, o.object_id) IN (${KEYS(9)})
     RETURNING cls_id, partition_id, object_id, version`,
   deleteObjects: `DELETE FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
   // The SDK's own batches (whole states, expected versions): the version check is part of each write, so a batch
   // is at most one statement per kind of op, and a row that does not match is simply not returned.
-  updateStates: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count
-    FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::int[]) AS u(cls_id, partition_id, object_id, expected, state, entry_count)
+  updateStates: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count, ${SET_WAKE}
+    FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::int[], $7::int8[], $8::bool[])
+      AS u(cls_id, partition_id, object_id, expected, state, entry_count, wake_at, wake_keep)
     WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected
     RETURNING o.cls_id, o.partition_id, o.object_id, o.version`,
   /** {@link SQL.updateStates} for a batch in one class and partition ($1, $2): one key column to join on, fewer arrays to send. */
-  updateStatesIn: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count
-    FROM unnest($3::text[], $4::int8[], $5::text[], $6::int[]) AS u(object_id, expected, state, entry_count)
+  updateStatesIn: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count, ${SET_WAKE}
+    FROM unnest($3::text[], $4::int8[], $5::text[], $6::int[], $7::int8[], $8::bool[]) AS u(object_id, expected, state, entry_count, wake_at, wake_keep)
     WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id = u.object_id AND o.version = u.expected
     RETURNING o.cls_id, o.partition_id, o.object_id, o.version`,
   insertStates: `INSERT INTO oaas_objects ${OBJECT_COLUMNS}
-    SELECT cls_id, partition_id, object_id, 1, state, NULL, entry_count FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[])
-      AS u(cls_id, partition_id, object_id, state, entry_count)
+    SELECT cls_id, partition_id, object_id, 1, state, NULL, entry_count, wake_at FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::int8[])
+      AS u(cls_id, partition_id, object_id, state, entry_count, wake_at)
     ON CONFLICT ${KEY_COLUMNS} DO NOTHING RETURNING cls_id, partition_id, object_id, version`,
   deleteAtVersions: `DELETE FROM oaas_objects o USING unnest($1::text[], $2::int[], $3::text[], $4::int8[]) AS u(cls_id, partition_id, object_id, expected)
     WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected
     RETURNING o.cls_id, o.partition_id, o.object_id, o.version`,
+  /** `$1` the last wake time due, `$2` the limit: the condition and the order are `oaas_objects_wake`'s, so the plan is a scan of it. */
+  due: `SELECT cls_id, partition_id, object_id, wake_at, version FROM oaas_objects
+    WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, cls_id COLLATE "C", partition_id, object_id LIMIT $2`,
   /** `$3` is the lower bound (exclusive after a cursor), `$5` the prefix's upper bound, `$4` the limit. */
   list: (after: boolean, bounded: boolean): string => `SELECT object_id, version, entry_count
     FROM oaas_objects WHERE cls_id = $1 AND partition_id = $2 AND object_id ${after ? '>' : '>='} $3
@@ -193,6 +217,8 @@ export const SQL = {
 export interface KeyRow { cls_id: string; partition_id: number; object_id: string; version: string | number }
 /** A row of {@link SQL.read} and {@link SQL.lockWithState}: one per object. */
 export interface ReadRow extends KeyRow { state: string; raw: string | null }
+/** A row of {@link SQL.due}. */
+export interface DueRow extends KeyRow { wake_at: string | number }
 /** A row of {@link SQL.list}. */
 export interface ListRow { object_id: string; version: string | number; entry_count: string | number }
 

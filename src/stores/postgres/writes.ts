@@ -66,7 +66,7 @@ export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: I
     if (updates.length > 0) {
       const first = updates[0]!.op.key;
       const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
-      const rest = [updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount)];
+      const rest = [updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount), updates.map(wakeOf), updates.map(keepsWake)];
       keep(
         (onePartition
           ? await client.query<KeyRow>(SQL.updateStatesIn, [first.clsId, first.partitionId, updates.map((p) => p.op.key.objectId), ...rest])
@@ -74,7 +74,10 @@ export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: I
         ).rows,
       );
     }
-    if (inserts.length > 0) keep((await client.query<KeyRow>(SQL.insertStates, [...columns(inserts.map((p) => p.op.key)), inserts.map((p) => p.state), inserts.map((p) => p.entryCount)])).rows);
+    if (inserts.length > 0) {
+      const values = [...columns(inserts.map((p) => p.op.key)), inserts.map((p) => p.state), inserts.map((p) => p.entryCount), inserts.map(wakeOf)];
+      keep((await client.query<KeyRow>(SQL.insertStates, values)).rows);
+    }
     const removed = new Set<string>();
     if (deletes.length > 0) {
       for (const row of (await client.query<KeyRow>(SQL.deleteAtVersions, [...columns(deletes.map((p) => p.op.key)), deletes.map((p) => p.op.expectedVersion)])).rows) removed.add(keyOf(row));
@@ -177,13 +180,25 @@ async function writeBatch(
       documents.map((d) => d.state),
       documents.map((d) => d.raw),
       documents.map((d) => d.entryCount),
+      puts.map(wakeOf),
       ...columns(unchecked),
+      ...columns(puts.filter(keepsWake).map((p) => p.op.key)),
     ]);
     for (const row of rows) written.set(keyOf(row), Number(row.version));
   }
   const deleted = sorted.filter((p) => p.op.kind === 'delete' && current.has(p.id)).map((p) => p.op.key);
   if (deleted.length > 0) await client.query(SQL.deleteObjects, columns(deleted));
   return written;
+}
+
+/** The wake time a put writes: its own, or null (a new row's, or a cleared one's; see {@link keepsWake}). */
+function wakeOf(p: Prepared): number | null {
+  return p.op.kind === 'put' ? (p.op.wakeAt ?? null) : null;
+}
+
+/** A put that says nothing of the wake time leaves the stored one. */
+function keepsWake(p: Prepared): boolean {
+  return p.op.kind === 'put' && p.op.wakeAt === undefined;
 }
 
 /** The row a put writes: its own state, or its delta merged into what is stored. */
