@@ -178,17 +178,20 @@ await describeOnSharedStores(
         await killed.waitFor((line) => line.includes('"in-run"'), 20_000);
         killed.signal('SIGKILL');
         await killed.exit(10_000);
-        const paused = await startWorker(store, 'paused', { HANG_IN_RUN: '1' });
+        const paused = await startWorker(store, 'paused', { PAUSE_IN_RUN: '1' });
         await paused.waitFor((line) => line.includes('"in-run"'), 20_000);
         paused.signal('SIGSTOP');
         const others = await Promise.all(['b', 'c'].map((id) => startWorker(store, id)));
         await waitUntil(() => allFired(reader), 60_000, 'every job to fire');
         // The paused process wakes up inside a firing the others have since done: its commit must not count it again.
+        const pausedIn = JSON.parse(paused.lines.find((line) => line.includes('"in-run"'))!) as { id: string };
         paused.signal('SIGCONT');
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await new Promise((resolve) => setTimeout(resolve, 1500));
         await Promise.all([...others, paused].map((w) => stopWorker(w)));
         const jobs = await expectEachOnce(reader);
         expect(jobs.some((j) => j.firedBy.includes('killed'))).toBe(false);
+        // The job the paused process was firing was fired by another one.
+        expect((await reader.job(pausedIn.id))?.firedBy).not.toEqual(['paused']);
       } finally {
         await reader.close();
       }

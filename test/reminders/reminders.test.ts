@@ -249,6 +249,56 @@ describe('reminders after a pause of every process', () => {
   });
 });
 
+@service('Stuck', { package: 'rem' })
+class Stuck extends OaasObject {
+  entered = 0;
+  static entered = 0;
+
+  @method()
+  async arm(inMs: number): Promise<void> {
+    this.schedule('hang', { inMs });
+  }
+
+  @method()
+  async hang(): Promise<void> {
+    this.entered += 1;
+    Stuck.entered += 1;
+    await new Promise(() => undefined);
+  }
+}
+
+describe('reminders and shutdown', () => {
+  it('stop firing at shutdown, which a firing that never ends does not hold up past its deadline, and which commits no half of it', { timeout: 20_000 }, async () => {
+    const path = tempSqlite();
+    await freshRuntime({ store: path, reminders: { pollIntervalMs: 20 } });
+    const stuck = Stuck.create({}, { id: 'stuck' });
+    await stuck.arm(10);
+    await commitAll();
+    for (let i = 0; i < 500 && Stuck.entered === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(Stuck.entered).toBe(1);
+    const started = Date.now();
+    await shutdown({ timeoutMs: 300 }).catch(() => undefined);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const runtime = await freshRuntime({ store: path, reminders: { enabled: false } });
+    const object = await runtime.storeView.get({ clsId: 'rem.Stuck', partitionId: 0, objectId: 'stuck' });
+    expect(Buffer.from(object!.entries.get('entered')!).toString()).toBe('0');
+    expect(object!.entries.has(ENTRY)).toBe(true);
+  });
+
+  it('fire nothing once shut down', async () => {
+    const clock = new ManualClock(0);
+    const runtime = await freshRuntime({ clock });
+    await runtime.ready();
+    const invoice = Invoice.create({}, { id: 'after' });
+    await invoice.issue(1);
+    await commitAll();
+    await shutdown();
+    await advance(clock, 3000, 500);
+    expect(invoice.charges).toBe(0);
+    expect(clock.timerCount).toBe(0);
+  });
+});
+
 describe('schedule() input', () => {
   it('refuses malformed options with typed errors and changes nothing', async () => {
     const clock = new ManualClock(0);

@@ -70,7 +70,7 @@ export class ReminderService {
     this.arm(at);
   }
 
-  /** Stops looking and firing; resolves once the firing in progress has finished. */
+  /** Stops looking and firing; resolves once the sweep in progress has finished (which a hung method can delay without bound). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.parts.clock.clearTimeout(this.timer);
@@ -103,7 +103,8 @@ export class ReminderService {
     }
     this.sweeping = this.sweep()
       .catch((error: unknown) => {
-        this.parts.logger.warn({ err: error }, 'looking for due reminders failed; trying again at the next poll');
+        // Once stopped, the store may be closing under the sweep: nothing is lost, the next process looks again.
+        if (!this.stopped) this.parts.logger.warn({ err: error }, 'looking for due reminders failed; trying again at the next poll');
       })
       .finally(() => {
         this.sweeping = undefined;
