@@ -3,6 +3,8 @@ import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta
 import { keyString, type ObjectKey } from '../identity.js';
 import type { ValueLocation } from './codec.js';
 import { REMINDERS_ENTRY, type Reminder } from './reminders.js';
+import { OUTBOX_ENTRY, type OutboxEvent } from '../triggers/outbox.js';
+import type { ResolvedTriggers } from '../triggers/resolve-triggers.js';
 import { ObjectLock } from './object-lock.js';
 import type { StateFields } from './state-fields.js';
 
@@ -11,9 +13,21 @@ import type { StateFields } from './state-fields.js';
  * so the object's own keys and JSON never show them; once defined, a
  * rollback's plain assignment keeps it so.
  */
-function setReminders(target: Record<string, unknown>, reminders: readonly Reminder[] | undefined): void {
-  if (Object.prototype.hasOwnProperty.call(target, REMINDERS_ENTRY)) target[REMINDERS_ENTRY] = reminders;
-  else if (reminders !== undefined) Object.defineProperty(target, REMINDERS_ENTRY, { value: reminders, writable: true, enumerable: false, configurable: false });
+function setReserved(target: Record<string, unknown>, key: string, value: readonly unknown[] | undefined): void {
+  if (Object.prototype.hasOwnProperty.call(target, key)) target[key] = value;
+  else if (value !== undefined) Object.defineProperty(target, key, { value, writable: true, enumerable: false, configurable: false });
+}
+
+/** What a commit wrote of an object's outbox, for {@link ObjectCore.committedChange}. */
+export interface OutboxWrite {
+  /** The outbox as written (stamped events only). */
+  readonly list: readonly OutboxEvent[];
+  /** Its text, `null` when it is empty (the entry is removed). */
+  readonly text: string | null;
+  /** Events recorded by calls (on the instance, unstamped) that the write stamped. */
+  readonly recorded: number;
+  /** Failed-call events it stamped. */
+  readonly failed: number;
 }
 
 /**
@@ -152,14 +166,76 @@ export class ObjectCore {
    */
   writeReminders(reminders: readonly Reminder[] | undefined): void {
     this.write(REMINDERS_ENTRY, () => {
-      setReminders(this.target, reminders === undefined || reminders.length === 0 ? undefined : reminders);
+      setReserved(this.target, REMINDERS_ENTRY, reminders === undefined || reminders.length === 0 ? undefined : reminders);
     });
   }
 
   /** Takes the reminders the store holds (`text` and their value), on a load or a reload. */
   adoptReminders(reminders: readonly Reminder[] | undefined, text: string | undefined): void {
-    setReminders(this.target, reminders);
+    setReserved(this.target, REMINDERS_ENTRY, reminders);
     this.committedReminderText = text;
+  }
+
+  /** The class's triggers, when it has any (set once, when the instance is made). */
+  triggers: ResolvedTriggers | undefined;
+
+  /**
+   * Events of calls that failed, waiting for a commit to record them: kept
+   * apart from the instance's outbox so that no rollback undoes them (the
+   * failure happened, whatever is rolled back).
+   */
+  private failedCalls: OutboxEvent[] | undefined;
+  /** The outbox entry as the store last saw it. */
+  private committedOutboxText: string | undefined;
+
+  /** The outbox: stamped events (committed or being delivered), then events of calls not yet committed. */
+  get outbox(): readonly OutboxEvent[] | undefined {
+    return this.target[OUTBOX_ENTRY] as readonly OutboxEvent[] | undefined;
+  }
+
+  get committedOutbox(): string | undefined {
+    return this.committedOutboxText;
+  }
+
+  /** Failed-call events not yet committed. */
+  get pendingFailures(): readonly OutboxEvent[] | undefined {
+    return this.failedCalls;
+  }
+
+  /** Replaces the outbox as a write of the object (its rollback record and session see it). */
+  writeOutbox(events: readonly OutboxEvent[] | undefined): void {
+    this.write(OUTBOX_ENTRY, () => {
+      setReserved(this.target, OUTBOX_ENTRY, events === undefined || events.length === 0 ? undefined : events);
+    });
+  }
+
+  /** Appends a call's event; the caller has recorded the outbox in the rollback record it belongs to. */
+  appendOutbox(event: OutboxEvent): void {
+    setReserved(this.target, OUTBOX_ENTRY, [...(this.outbox ?? []), event]);
+    this.markDirty(OUTBOX_ENTRY);
+  }
+
+  /** Records a failed call's event, beyond the reach of rollbacks; the next commit of the object writes it. */
+  recordFailure(event: OutboxEvent): void {
+    (this.failedCalls ??= []).push(event);
+    this.markDirty(OUTBOX_ENTRY);
+  }
+
+  /** Takes the outbox the store holds, on a load or a reload. */
+  adoptOutbox(events: readonly OutboxEvent[] | undefined, text: string | undefined): void {
+    setReserved(this.target, OUTBOX_ENTRY, events);
+    this.committedOutboxText = text;
+  }
+
+  private outboxWritten(write: OutboxWrite): void {
+    // Events calls recorded while the commit ran (past the ones it stamped) stay, after the written ones.
+    const unstamped = (this.outbox ?? []).filter((e) => e.id === '');
+    const later = unstamped.slice(write.recorded);
+    const next = [...write.list, ...later];
+    setReserved(this.target, OUTBOX_ENTRY, next.length === 0 ? undefined : next);
+    this.failedCalls?.splice(0, write.failed);
+    if (this.failedCalls?.length === 0) this.failedCalls = undefined;
+    this.committedOutboxText = write.text ?? undefined;
   }
 
   // Transitions
@@ -198,6 +274,7 @@ export class ObjectCore {
     version: number | undefined,
     encoded: readonly (string | undefined)[] | undefined,
     reminders?: string | null,
+    outbox?: OutboxWrite,
   ): 'removed' | 'clean' | 'dirty' {
     if (this.deletePending && this.seq === seq) {
       this.phase = version === undefined && this.phase === 'new' ? 'discarded' : 'gone';
@@ -211,6 +288,7 @@ export class ObjectCore {
       const committed = (this.committed ??= new Array<string | undefined>(this.fields.props.length));
       for (let i = 0; i < encoded.length; i++) if (encoded[i] !== undefined) committed[i] = encoded[i];
       if (reminders !== undefined) this.committedReminderText = reminders ?? undefined;
+      if (outbox !== undefined) this.outboxWritten(outbox);
     }
     if (this.seq !== seq) return 'dirty';
     this.changed = undefined;

@@ -1,6 +1,9 @@
 import { encodeState, textToBytes } from '../object/codec.js';
 import type { ObjectCore } from '../object/object-core.js';
+import type { OutboxWrite } from '../object/object-core.js';
 import { encodeReminders, nextWake, REMINDERS_ENTRY } from '../object/reminders.js';
+import { OUTBOX_ENTRY, outboxWake } from '../triggers/outbox.js';
+import { outboxChange } from './outbox-change.js';
 import type { StateFields } from '../object/state-fields.js';
 import type { ObjectKey, TrustedPut, WriteOp } from '../stores/store.js';
 
@@ -15,9 +18,15 @@ export interface ObjectChange {
   readonly encoded: readonly (string | undefined)[] | undefined;
   /** The reminders entry this change writes: its text, `null` when it removes it, `undefined` when it leaves it. */
   readonly reminders?: string | null | undefined;
+  /** What it writes of the outbox, if anything. */
+  readonly outbox?: OutboxWrite | undefined;
 }
 
-const REMINDERS_JSON_KEY = JSON.stringify(REMINDERS_ENTRY);
+/** One of the SDK's own entries a put writes: its text, or `null` to remove it. */
+export interface ReservedWrite {
+  readonly key: string;
+  readonly text: string | null;
+}
 
 /**
  * A put computed from a live object. It carries the object's whole state as
@@ -37,8 +46,8 @@ export class ObjectPut implements TrustedPut {
     readonly entryCount: number | undefined,
     private readonly fields: StateFields,
     private readonly texts: readonly (string | undefined)[],
-    /** The reminders entry: its new text, `null` to remove it, `undefined` to leave it. */
-    private readonly reminders: string | null | undefined,
+    /** The SDK's own entries (reminders, outbox) this put writes or removes. */
+    private readonly reserved: readonly ReservedWrite[] | undefined,
     readonly wakeAt: number | null,
   ) {}
 
@@ -46,19 +55,19 @@ export class ObjectPut implements TrustedPut {
     return this.changedTexts();
   }
 
-  /** Each entry written with its text: the changed fields, then the reminders entry. */
+  /** Each entry written with its text: the changed fields, then the SDK's own entries. */
   private *changedTexts(): Generator<readonly [string, string]> {
     for (let i = 0; i < this.texts.length; i++) {
       const text = this.texts[i];
       if (text !== undefined) yield [this.fields.keyOf(this.fields.props[i]!), text];
     }
-    if (typeof this.reminders === 'string') yield [REMINDERS_ENTRY, this.reminders];
+    for (const { key, text } of this.reserved ?? []) if (text !== null) yield [key, text];
   }
 
   /**
    * The fields this put writes, without encoding their bytes: what change
-   * events name. The reminders entry is the SDK's, not the application's,
-   * so it is left out.
+   * events name. The SDK's own entries (reminders, outbox) are not the
+   * application's, so they are left out.
    */
   get changed(): readonly string[] {
     const keys: string[] = [];
@@ -75,7 +84,8 @@ export class ObjectPut implements TrustedPut {
   }
 
   get remove(): readonly string[] | undefined {
-    return this.reminders === null ? [REMINDERS_ENTRY] : undefined;
+    const removed = this.reserved?.filter((r) => r.text === null).map((r) => r.key);
+    return removed === undefined || removed.length === 0 ? undefined : removed;
   }
 }
 
@@ -115,7 +125,13 @@ export function computeChange(core: ObjectCore): ObjectChange {
     const text = encodeReminders(current) ?? null;
     if (text !== (core.committedReminders ?? null)) reminders = text;
   }
-  if (!isNew && changed === 0 && reminders === undefined) return { core, op: undefined, seq, encoded: undefined };
+  // So are trigger events (the outbox): the events this commit causes go into the same write.
+  const outbox =
+    core.triggers === undefined && core.outbox === undefined && core.committedOutbox === undefined ? undefined : outboxChange(core, isNew, changed === 0 ? [] : changedKeys(fields, texts));
+  if (!isNew && changed === 0 && reminders === undefined && outbox === undefined) return { core, op: undefined, seq, encoded: undefined };
+  const reserved: ReservedWrite[] = [];
+  if (reminders !== undefined) reserved.push({ key: REMINDERS_ENTRY, text: reminders });
+  if (outbox !== undefined) reserved.push({ key: OUTBOX_ENTRY, text: outbox.text });
   // The whole state, unless the store holds entries this class does not know (they must stay as they are).
   let state: string | undefined;
   let entryCount: number | undefined;
@@ -128,13 +144,31 @@ export function computeChange(core: ObjectCore): ObjectChange {
       state += entryCount === 0 ? `${fields.jsonKeys[i]!}:${text}` : `,${fields.jsonKeys[i]!}:${text}`;
       entryCount += 1;
     }
-    const remindersText = reminders === undefined ? core.committedReminders : (reminders ?? undefined);
-    if (remindersText !== undefined) {
-      state += entryCount === 0 ? `${REMINDERS_JSON_KEY}:${remindersText}` : `,${REMINDERS_JSON_KEY}:${remindersText}`;
+    const ownTexts = [reminders === undefined ? core.committedReminders : reminders, outbox === undefined ? core.committedOutbox : outbox.text];
+    for (let i = 0; i < RESERVED_JSON_KEYS.length; i++) {
+      const text = ownTexts[i];
+      if (text === undefined || text === null) continue;
+      state += entryCount === 0 ? `${RESERVED_JSON_KEYS[i]!}:${text}` : `,${RESERVED_JSON_KEYS[i]!}:${text}`;
       entryCount += 1;
     }
     state += '}';
   }
-  const op = new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts, reminders, nextWake(current));
-  return { core, op, seq, encoded: texts, reminders };
+  const wakeAt = earliest(nextWake(current), outboxWake(outbox === undefined ? core.outbox?.filter((e) => e.id !== '') : outbox.list));
+  const op = new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts, reserved.length === 0 ? undefined : reserved, wakeAt);
+  return { core, op, seq, encoded: texts, reminders, outbox };
+}
+
+/** The JSON member names of the SDK's own entries in a state document, in the order they are written. */
+const RESERVED_JSON_KEYS = [JSON.stringify(REMINDERS_ENTRY), JSON.stringify(OUTBOX_ENTRY)];
+
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
+}
+
+/** The entry keys of the fields a change writes. */
+function changedKeys(fields: StateFields, texts: readonly (string | undefined)[]): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < texts.length; i++) if (texts[i] !== undefined) keys.push(fields.keyOf(fields.props[i]!));
+  return keys;
 }

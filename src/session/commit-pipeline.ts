@@ -162,7 +162,7 @@ export class CommitPipeline {
     }
     if (withOps.length > 0 && this.changes?.active === true) this.report(withOps, versions);
     if (this.wakes !== undefined) {
-      for (const c of withOps) if (typeof c.reminders === 'string' && c.op instanceof ObjectPut && c.op.wakeAt !== null) this.wakes.wake(c.op.wakeAt);
+      for (const c of withOps) if ((typeof c.reminders === 'string' || c.outbox !== undefined) && c.op instanceof ObjectPut && c.op.wakeAt !== null) this.wakes.wake(c.op.wakeAt);
     }
     return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
   }
@@ -216,7 +216,7 @@ export class CommitPipeline {
   private settle(change: ObjectChange, version: number | undefined): void {
     const core = change.core;
     const written = version !== undefined && change.op?.kind === 'put';
-    const outcome = core.committedChange(change.seq, written ? version : undefined, written ? change.encoded : undefined, change.reminders);
+    const outcome = core.committedChange(change.seq, written ? version : undefined, written ? change.encoded : undefined, change.reminders, change.outbox);
     if (written && change.op instanceof ObjectPut) core.storeHint = change.op.hint;
     if (outcome === 'removed') this.identity.remove(core);
     if (outcome !== 'dirty') forgetEverywhere(core);

@@ -4,6 +4,7 @@ import { ObjectCore, type Lifecycle, type ObjectHost, type PendingOwner } from '
 import type { OaasObject } from '../object/oaas-object.js';
 import { rawOf } from '../object/raw.js';
 import { parseReminders, REMINDERS_ENTRY } from '../object/reminders.js';
+import { OUTBOX_ENTRY, parseOutbox } from '../triggers/outbox.js';
 import { stateFieldsOf, type EntryKeyRule } from '../object/state-fields.js';
 import { CORE, type Instance } from '../object/tracking.js';
 import type { ClassMeta } from '../registry/class-meta.js';
@@ -164,11 +165,16 @@ function applyStored(core: ObjectCore, stored: StoredObject): void {
   const fields: [string, unknown, string][] = [];
   let foreign = false;
   let reminders: string | undefined;
+  let outbox: string | undefined;
   for (const [key, bytes] of stored.entries) {
     const prop = core.fields.propOf(key);
     if (prop === undefined) {
       if (key === REMINDERS_ENTRY) {
         reminders = bytesToText(bytes);
+        continue;
+      }
+      if (key === OUTBOX_ENTRY) {
+        outbox = bytesToText(bytes);
         continue;
       }
       foreign = true;
@@ -179,5 +185,6 @@ function applyStored(core: ObjectCore, stored: StoredObject): void {
   }
   core.adoptStored(stored.version, fields, foreign);
   core.adoptReminders(reminders === undefined ? undefined : parseReminders(decodeState(reminders)), reminders);
+  core.adoptOutbox(outbox === undefined ? undefined : parseOutbox(decodeState(outbox)), outbox);
   core.storeHint = stored.hint;
 }
