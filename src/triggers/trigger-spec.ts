@@ -86,9 +86,6 @@ export interface ClassTriggerSpecs {
   readonly functions: ReadonlyMap<string, FunctionTriggerSpec>;
 }
 
-export const DATA_TRIGGER_LISTS = ['onCreate', 'onUpdate', 'onDelete'] as const;
-export const FUNCTION_TRIGGER_LISTS = ['onComplete', 'onError'] as const;
-
 const TARGET_KEYS: ReadonlySet<string> = new Set(['cls', 'method', 'objectId', 'partitionId']);
 
 /** `pkg.Name` or a bare `Name`: the shapes a class id can have. */
