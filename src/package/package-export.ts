@@ -11,9 +11,11 @@ import { rawOf } from '../object/raw.js';
 import { stateFieldsOf } from '../object/state-fields.js';
 import { OAAS_OBJECT_BRAND, PACKAGE_PATTERN, type ClassMeta, type MethodMeta } from '../registry/class-meta.js';
 import { findClassMeta, registeredClasses } from '../registry/registry.js';
+import { eventOf, isPrivateName, type PackageEvent } from './package-event.js';
 import { checkDeployOptions, checkOparacaPackage, deploymentOf, type DeployOptions, type PackageDeployment, type PackageProvisionConfig } from './oparaca-deploy.js';
 
 export type { DeployOptions, PackageDeployment, PackageProvisionConfig };
+export { CLASS_TRIGGER_KEY, type PackageDataTrigger, type PackageEvent, type PackageFuncTrigger, type PackageTriggerTarget } from './package-event.js';
 
 /** The kind of value a state key holds. */
 export type PackageKeyType = 'number' | 'string' | 'boolean' | 'array' | 'object' | 'bytes' | 'date' | 'map' | 'set' | 'bigint' | 'ref' | 'any';
@@ -44,6 +46,8 @@ export interface PackageClass {
   readonly description?: string;
   readonly state_spec: { readonly key_specs: readonly PackageKeySpec[] };
   readonly function_bindings: readonly PackageFunctionBinding[];
+  /** Present when the class declares triggers. */
+  readonly event?: PackageEvent;
 }
 
 /** One function: every `@method` of every class is one. */
@@ -199,11 +203,6 @@ function parametersOf(method: MethodMeta): string[] {
   return Array.from({ length: method.arity }, (_, i) => typeOfDesignType(method.paramTypes?.[i]));
 }
 
-/** Names starting with `_` are private: never served, so never exported. */
-function isPrivateName(name: string): boolean {
-  return name.startsWith('_');
-}
-
 function functionKey(meta: ClassMeta, method: MethodMeta): string {
   return `${meta.name}.${method.name}`;
 }
@@ -291,11 +290,13 @@ export function buildPackageDocument(options: PackageDocumentOptions = {}): Pack
       bindings.push({ name: method.name, function_key: key, access_modifier: 'PUBLIC', stateless: method.stateless, parameters: parametersOf(method) });
       functions.push({ key, function_type: 'CUSTOM', description: `${key} of ${meta.pkg}`, ...provisioned(), config: config() });
     }
+    const event = eventOf(meta);
     classes.push({
       key: meta.name,
       ...(meta.description === undefined ? {} : { description: meta.description }),
       state_spec: { key_specs: keySpecsOf(meta) },
       function_bindings: bindings,
+      ...(event === undefined ? {} : { event }),
     });
   }
   const document: PackageDocument = {

@@ -2,18 +2,22 @@
  * What the decorators record: plain data about a service class and its
  * members. The core reads it; nothing here runs application code.
  */
+import type { ClassTriggerSpecs, DataTriggerOptions, FunctionTriggerOptions } from '../triggers/trigger-spec.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
-/** Options of `@service`. */
-export interface ServiceOptions {
+/**
+ * Options of `@service`. `onCreate`, `onUpdate` and `onDelete` are the
+ * class's data triggers (see docs/triggers.md).
+ */
+export interface ServiceOptions extends DataTriggerOptions {
   /** Package the class belongs to; the class id is `<package>.<name>`. @default 'default' */
   readonly package?: string | undefined;
   /** Shown in the exported package description. */
   readonly description?: string | undefined;
 }
 
-/** Options of `@method`. */
-export interface MethodOptions {
+/** Options of `@method`. `onComplete` and `onError` are its function triggers (see docs/triggers.md). */
+export interface MethodOptions extends FunctionTriggerOptions {
   /** The name callers invoke it by. @default the property name */
   readonly name?: string | undefined;
   /** A stateless method does not read or write its object's state and takes no turn. @default false */
@@ -39,8 +43,11 @@ export interface MethodOptions {
   readonly validateLocal?: boolean | undefined;
 }
 
-/** Options of `@field`. */
-export interface FieldOptions {
+/**
+ * Options of `@field`. `onCreate`, `onUpdate` and `onDelete` are data
+ * triggers of the field: `onUpdate` fires when a commit changes it (see docs/triggers.md).
+ */
+export interface FieldOptions extends DataTriggerOptions {
   /** The entry key the field is stored under. @default the property name */
   readonly key?: string | undefined;
 }
@@ -115,6 +122,8 @@ export interface ClassMeta {
   readonly fieldKeys: ReadonlyMap<string, string>;
   /** Properties marked `@transient()`. */
   readonly transient: ReadonlySet<string>;
+  /** The triggers declared on the class, its fields and its methods, shapes checked; targets are resolved when the runtime starts. */
+  readonly triggers: ClassTriggerSpecs;
 }
 
 /** Set on `OaasObject.prototype`, so the registry can check the base class without importing it. */

@@ -144,7 +144,8 @@ function notCalled(decorator: string): RegistrationError {
 
 /**
  * Declares a durable service class. The class must extend `OaasObject`;
- * its id is `<package>.<name>`.
+ * its id is `<package>.<name>`. `onCreate`, `onUpdate` and `onDelete`
+ * declare its data triggers (docs/triggers.md).
  *
  * @example
  * \@service('Counter', { package: 'demo' })
@@ -152,6 +153,8 @@ function notCalled(decorator: string): RegistrationError {
  *   count = 0;
  *   \@method() async increment(by = 1) { this.count += by; return this.count; }
  * }
+ * @example
+ * \@service('Order', { package: 'shop', onCreate: [{ cls: () => Audit, method: 'record', objectId: 'orders' }] })
  */
 export function service(name: string, options?: ServiceOptions): ServiceClassDecorator {
   checkCalled('@service', name);
@@ -164,7 +167,13 @@ export function service(name: string, options?: ServiceOptions): ServiceClassDec
   };
 }
 
-/** Marks a method as invocable: calls run as turns, atomically on their object. */
+/**
+ * Marks a method as invocable: calls run as turns, atomically on their
+ * object. `onComplete` and `onError` declare its function triggers.
+ *
+ * @example
+ * \@method({ onComplete: [{ cls: 'Mailer', method: 'receipt' }] }) async pay() { ... }
+ */
 export function method(options?: MethodOptions): ServiceMethodDecorator {
   checkCalled('@method', options);
   return (...args: unknown[]): void => {
@@ -173,7 +182,13 @@ export function method(options?: MethodOptions): ServiceMethodDecorator {
   };
 }
 
-/** Sets the key a state field is stored under. */
+/**
+ * Sets the key a state field is stored under, and its data triggers:
+ * `onUpdate` targets run after a commit that changes the field.
+ *
+ * @example
+ * \@field({ onUpdate: [{ cls: 'Audit', method: 'statusChanged', objectId: 'orders' }] }) status = 'new';
+ */
 export function field(options?: FieldOptions): StateFieldDecorator {
   checkCalled('@field', options);
   return (...args: unknown[]): void => {

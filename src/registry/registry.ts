@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { describeValue } from '../describe.js';
 import { RegistrationError } from '../errors.js';
+import { checkDataTriggers, checkFunctionTriggers, type ClassTriggerSpecs, type DataTriggerSpec, type FunctionTriggerSpec } from '../triggers/trigger-spec.js';
 import {
   NAME_PATTERN,
   OAAS_OBJECT_BRAND,
@@ -26,6 +27,9 @@ const METHODS_KEY = 'oaas:methods';
 const FIELDS_KEY = 'oaas:fields';
 const TRANSIENT_KEY = 'oaas:transient';
 const ACCESSORS_KEY = 'oaas:accessors';
+// The options of each `@method` and `@field`, whose triggers are checked when the class registers (naming it).
+const METHOD_TRIGGERS_KEY = 'oaas:method-triggers';
+const FIELD_TRIGGERS_KEY = 'oaas:field-triggers';
 
 type MemberDrafts<T> = Map<string, T>;
 
@@ -121,6 +125,8 @@ export function recordMethod(
     ...argumentOptions(options, parameters, propertyKey),
   };
   ownDrafts<MethodMeta>(METHODS_KEY, holder).set(propertyKey, meta);
+  // Set even without triggers: an override declared again with `@method` drops the inherited ones.
+  ownDrafts<MethodOptions>(METHOD_TRIGGERS_KEY, holder).set(propertyKey, options);
 }
 
 /** The field an accessor named like `getCount` / `setCount` reads or writes: `count`. */
@@ -153,6 +159,7 @@ export function recordField(holder: object, propertyKey: string, options: FieldO
     throw new RegistrationError(`@field key for ${propertyKey} must be a non-empty string of at most 200 characters`);
   }
   ownDrafts<string>(FIELDS_KEY, holder).set(propertyKey, key);
+  ownDrafts<FieldOptions>(FIELD_TRIGGERS_KEY, holder).set(propertyKey, options);
 }
 
 /** Records a `@transient()` on a draft holder. */
@@ -200,6 +207,7 @@ export function registerClass(ctor: abstract new () => object, name: string, opt
   for (const name of accessors.keys()) {
     if (methodsByName.has(name)) throw new RegistrationError(`service ${clsId}: ${name} is both a method and an accessor`);
   }
+  const transient = new Set(inheritedDrafts<true>(TRANSIENT_KEY, holders).keys());
   const meta: ClassMeta = {
     clsId,
     accessors,
@@ -210,11 +218,38 @@ export function registerClass(ctor: abstract new () => object, name: string, opt
     methods,
     methodsByName,
     fieldKeys: inheritedDrafts<string>(FIELDS_KEY, holders),
-    transient: new Set(inheritedDrafts<true>(TRANSIENT_KEY, holders).keys()),
+    transient,
+    triggers: triggersOf(clsId, options, methods, holders, transient),
   };
   byId.set(clsId, meta);
   byCtor.set(ctor, meta);
   return meta;
+}
+
+/** The triggers of a class being registered, their shapes checked (each message names the class and the member). */
+function triggersOf(
+  clsId: string,
+  options: ServiceOptions,
+  methods: ReadonlyMap<string, MethodMeta>,
+  holders: readonly object[],
+  transient: ReadonlySet<string>,
+): ClassTriggerSpecs {
+  const fields = new Map<string, DataTriggerSpec>();
+  for (const [prop, fieldOptions] of inheritedDrafts<FieldOptions>(FIELD_TRIGGERS_KEY, holders)) {
+    const where = `service ${clsId}, @field ${prop}`;
+    const spec = checkDataTriggers(fieldOptions, where);
+    if (spec === undefined) continue;
+    // Such a field is never stored, so no commit would ever change it.
+    if (prop.startsWith('_') || transient.has(prop)) throw new RegistrationError(`${where}: a field that is not stored (transient or _-prefixed) cannot have data triggers`);
+    fields.set(prop, spec);
+  }
+  const methodOptions = inheritedDrafts<MethodOptions>(METHOD_TRIGGERS_KEY, holders);
+  const functions = new Map<string, FunctionTriggerSpec>();
+  for (const [prop, method] of methods) {
+    const spec = checkFunctionTriggers(methodOptions.get(prop) ?? {}, `service ${clsId}, @method ${prop}`);
+    if (spec !== undefined) functions.set(method.name, spec);
+  }
+  return { data: checkDataTriggers(options, `service ${clsId}`), fields, functions };
 }
 
 /** The metadata of a registered class, or `undefined`. */

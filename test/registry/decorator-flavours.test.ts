@@ -95,6 +95,27 @@ const MISUSES: readonly Misuse[] = [
     flavours: ['standard'],
   },
   {
+    name: 'trigger-without-method',
+    source: `@service('T1', { package: 'misuse', onCreate: [{ cls: 'X', method: '' }] }) class T1 extends OaasObject {}`,
+    message: /^service misuse\.T1: onCreate\[0\]\.method: expected a method name, got ""$/,
+    typeError: [],
+    flavours: FLAVOURS,
+  },
+  {
+    name: 'field-trigger-unknown-key',
+    source: `@service('T2', { package: 'misuse' }) class T2 extends OaasObject { @field({ onUpdate: [{ cls: 'X', method: 'm', fn: 'x' }] }) n = 0; }`,
+    message: /^service misuse\.T2, @field n: onUpdate\[0\]: unknown key fn; a trigger target has cls, method, objectId and partitionId$/,
+    typeError: ['standard', 'legacy'],
+    flavours: FLAVOURS,
+  },
+  {
+    name: 'method-trigger-not-a-list',
+    source: `@service('T3', { package: 'misuse' }) class T3 extends OaasObject { @method({ onError: {} as never }) async run(): Promise<void> {} }`,
+    message: /^service misuse\.T3, @method run: onError: expected an array of trigger targets, got an Object$/,
+    typeError: [],
+    flavours: FLAVOURS,
+  },
+  {
     // What a compiler without decorator metadata (TypeScript < 5.2) does; last, as it removes the symbol.
     name: 'no-decorator-metadata',
     source: `delete (Symbol as { metadata?: symbol }).metadata;\nclass H extends OaasObject { @method() async run(): Promise<void> {} }`,
@@ -108,8 +129,10 @@ const WRITTEN = { increment: 2, rename: 'b!', audited: 5, ping: 'pong', greet: '
 const RELOADED = { counter: { count: 2, label: 'c', seen: [] }, audited: { count: 5, log: ['+5'], label: '' } };
 
 interface SampleDocument {
-  classes: { key: string; state_spec: { key_specs: { name: string }[] }; function_bindings: { name: string; stateless: boolean; parameters: string[] }[] }[];
+  classes: { key: string; state_spec: { key_specs: { name: string }[] }; function_bindings: { name: string; stateless: boolean; parameters: string[] }[]; event?: unknown }[];
 }
+
+const PING = { cls_id: 'decorators.AuditedCounter', fn_id: 'ping' };
 
 function lastLine(run: Finished): unknown {
   expect(run.stderr).toBe('');
@@ -136,6 +159,16 @@ function expectSampleDocument(document: SampleDocument, rename: readonly string[
   ]);
   expect(greeter?.key).toBe('Greeter');
   expect(greeter?.function_bindings.map((b) => b.name)).toEqual(['greet']);
+  // Triggers on the class, an inherited method and a field, by either flavour; the override of `increment` drops its trigger.
+  expect(counter?.event).toEqual({
+    func_trigger: { increment: { on_complete: [PING], on_error: [] } },
+    data_trigger: {
+      '*': { on_create: [{ ...PING, partition_id: 1 }], on_update: [], on_delete: [] },
+      title: { on_create: [], on_update: [PING], on_delete: [] },
+    },
+  });
+  expect(audited?.event).toEqual({ func_trigger: {}, data_trigger: { title: { on_create: [], on_update: [PING], on_delete: [] } } });
+  expect(greeter).not.toHaveProperty('event');
 }
 
 const project = new ConsumerProject();
