@@ -19,6 +19,7 @@ export {
   shutdown,
   onCommitError,
   onReminderError,
+  onTriggerError,
   enableAutoCommit,
   disableAutoCommit,
   setAutoCommitInterval,
@@ -28,8 +29,10 @@ export {
   watch,
 } from './runtime/process-runtime.js';
 export type { ChangeEvent, GapEvent, WatchEvent, WatchListener, WatchOptions, WatchTarget, Unwatch } from './runtime/events/watch-types.js';
-export type { OaasStats, DurationStats, EventStats, ReminderStats } from './observability/telemetry.js';
+export type { OaasStats, DurationStats, EventStats, ReminderStats, TriggerStats } from './observability/telemetry.js';
 export type { ReminderErrorEvent, ReminderErrorListener } from './runtime/reminders/reminder-reports.js';
+export type { TriggerErrorEvent, TriggerErrorListener } from './runtime/triggers/trigger-delivery.js';
+export type { TriggerEvent, TriggerKind } from './triggers/outbox.js';
 export { OaasRuntime as AutoSessionManager } from './runtime/oaas-runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource, ShutdownOptions, HealthReport } from './runtime/runtime-types.js';

@@ -5,7 +5,6 @@
  * its changes are committed; failures are `OaasError`s whose codes map to
  * HTTP statuses (see `ERROR_CODES`).
  */
-import { createHash } from 'node:crypto';
 import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import type { Runtime } from '../runtime/runtime.js';
 import {
@@ -29,7 +28,7 @@ import { findClassMetaById } from '../registry/registry.js';
 import { LIST_LIMIT } from '../stores/store.js';
 import { decodeArguments } from './dispatcher.js';
 import type { ObjectListing, ObjectState } from '../protocol/wire.js';
-import { IdempotencyRecord } from './idempotency-record.js';
+import { findIdempotentResult, IdempotencyRecord, idempotencyId } from '../runtime/idempotency.js';
 import { payloadArguments } from './payload-arguments.js';
 
 export type { ObjectListing, ObjectState };
@@ -344,17 +343,8 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function findRecord(runtime: Runtime, id: string, partitionId: number): Promise<unknown> {
-  try {
-    return ((await runtime.load(IdempotencyRecord, id, { partitionId })) as IdempotencyRecord).result;
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return undefined;
-    throw error;
-  }
-}
-
-function idempotencyId(clsId: string, objectId: string, method: string, key: string): string {
-  return createHash('sha256').update(`${clsId}\u0000${objectId}\u0000${method}\u0000${key}`).digest('hex');
+function findRecord(runtime: Runtime, id: string, partitionId: number): Promise<unknown> {
+  return findIdempotentResult((ctor, recordId, options) => runtime.load(ctor, recordId, options), id, partitionId);
 }
 
 /** A value as JSON sees it (what the reply carries), so a replayed result equals the first reply. */

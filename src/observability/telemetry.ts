@@ -47,6 +47,8 @@ export interface OaasStats {
   readonly events?: EventStats | undefined;
   /** Reminders (`schedule()`). */
   readonly reminders?: ReminderStats | undefined;
+  /** Trigger delivery. */
+  readonly triggers?: TriggerStats | undefined;
 }
 
 /** The figures of reminders (`getStats().reminders`, `/metrics`). */
@@ -61,6 +63,20 @@ export interface ReminderStats {
   readonly failed: number;
   /** Reminders given up after their last attempt. */
   readonly dropped: number;
+}
+
+/** The figures of trigger delivery. */
+export interface TriggerStats {
+  /** Events delivered to all their targets. */
+  readonly delivered: number;
+  /** Deliveries a target had already taken (after a crash between delivery and its record), skipped rather than run again. */
+  readonly redelivered: number;
+  /** Deliveries that failed (each retried or given up). */
+  readonly failed: number;
+  /** Events given up after their last attempt. */
+  readonly dropped: number;
+  /** Events waiting in the outbox of the object delivered last. */
+  readonly depth: number;
 }
 
 /** The figures of the change events (`watch`). */
@@ -157,6 +173,7 @@ export class Telemetry {
   private clusterSource: (() => ClusterStats) | undefined;
   private eventSource: (() => EventStats) | undefined;
   private reminderSource: (() => ReminderStats) | undefined;
+  private triggerSource: (() => TriggerStats) | undefined;
 
   constructor(private readonly source: GaugeSource) {
     const meter = metrics.getMeter('oaas-sdk');
@@ -284,6 +301,19 @@ export class Telemetry {
     reminderCounter('oaas_reminders_dropped_total', 'Reminders given up after their last attempt.', (s) => s.dropped);
     gauge('oaas_reminders_due', 'Objects with a due reminder at the last look.', reminders((s) => s.due));
     gauge('oaas_reminders_overdue_seconds', 'How late the most overdue reminder was at the last look.', reminders((s) => s.overdueMs / 1000));
+    const triggers = (read: (stats: TriggerStats) => number) => (): number => {
+      const stats = this.triggerSource?.();
+      return stats === undefined ? 0 : read(stats);
+    };
+    const triggerCounter = (name: string, help: string, read: (stats: TriggerStats) => number) =>
+      counter(name, help, [], (set) => {
+        set({}, triggers(read)());
+      });
+    triggerCounter('oaas_trigger_deliveries_total', 'Trigger events delivered to all their targets.', (s) => s.delivered);
+    triggerCounter('oaas_trigger_redeliveries_total', 'Trigger deliveries a target had already taken, skipped rather than run again.', (s) => s.redelivered);
+    triggerCounter('oaas_trigger_delivery_failures_total', 'Trigger deliveries that failed (each retried or given up).', (s) => s.failed);
+    triggerCounter('oaas_trigger_events_dropped_total', 'Trigger events given up after their last attempt.', (s) => s.dropped);
+    gauge('oaas_outbox_depth', 'Trigger events waiting in the outbox of the object delivered last.', triggers((s) => s.depth));
     gauge('oaas_pending_objects', 'Objects waiting for a commit.', () => this.source.pendingObjects());
     gauge('oaas_oldest_pending_age_seconds', 'Age of the oldest change not yet committed.', () => this.source.oldestPendingAgeMs() / 1000);
     gauge('oaas_open_sessions', 'Sessions alive.', () => this.source.openSessions());
@@ -394,6 +424,7 @@ export class Telemetry {
       ...(this.clusterSource === undefined ? {} : { cluster: this.clusterSource() }),
       ...(this.eventSource === undefined ? {} : { events: this.eventSource() }),
       ...(this.reminderSource === undefined ? {} : { reminders: this.reminderSource() }),
+      ...(this.triggerSource === undefined ? {} : { triggers: this.triggerSource() }),
     };
   }
 
@@ -402,9 +433,10 @@ export class Telemetry {
     this.clusterSource = source;
   }
 
-  /** Where the reminder figures are read from. */
-  attachReminders(source: () => ReminderStats): void {
-    this.reminderSource = source;
+  /** Where the reminder and trigger figures are read from. */
+  attachWakes(reminders: () => ReminderStats, triggers: () => TriggerStats): void {
+    this.reminderSource = reminders;
+    this.triggerSource = triggers;
   }
 
   /** Where the change-event figures are read from. */

@@ -27,8 +27,10 @@ import { SessionBinding } from './session-binding.js';
 import { Shutdown } from './shutdown.js';
 import { EventHub } from './events/event-hub.js';
 import { ReminderFiring } from './reminders/reminder-firing.js';
-import { ReminderReports } from './reminders/reminder-reports.js';
-import { ReminderService } from './reminders/reminder-service.js';
+import type { ReminderErrorEvent } from './reminders/reminder-reports.js';
+import { WakeService } from './wake-service.js';
+import { Listeners } from './listeners.js';
+import { TriggerDelivery, type TriggerErrorEvent } from './triggers/trigger-delivery.js';
 import { runScope } from '../session/scope.js';
 
 /** The parts of one runtime, each owning its state, wired to each other. */
@@ -51,8 +53,9 @@ export interface RuntimeParts {
   /** Cluster mode only. */
   readonly cluster: ClusterNode | undefined;
   readonly events: EventHub;
-  readonly reminders: ReminderService;
-  readonly reminderReports: ReminderReports;
+  readonly wakes: WakeService;
+  readonly reminderReports: Listeners<ReminderErrorEvent>;
+  readonly triggerReports: Listeners<TriggerErrorEvent>;
 }
 
 /**
@@ -70,7 +73,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
   const pending = new PendingWork(config.maxPendingObjects, clock);
   const reports = new CommitReports(logger);
   // Set below; the hooks that read them run only after this function returns.
-  const late: { commits?: Commits; background?: BackgroundCommits; cluster?: ClusterNode; objects?: ObjectAccess; reminders?: ReminderService } = {};
+  const late: { commits?: Commits; background?: BackgroundCommits; cluster?: ClusterNode; objects?: ObjectAccess; wakes?: WakeService } = {};
   const sessionHost: SessionHost = {
     logger,
     commitSession: (session) => late.commits!.commitSession(session),
@@ -99,7 +102,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
   telemetry.attachEvents(() => events.stats());
   const pipeline = new CommitPipeline(() => store, identity, () => config.lockTimeoutMs, telemetry, logger, fencing, events, {
     wake: (at) => {
-      late.reminders!.wake(at);
+      late.wakes!.wake(at);
     },
   });
   const turns: TurnHost = {
@@ -111,12 +114,15 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     turnStarted: () => run.turnStarted(),
     turnEnded: () => run.turnEnded(),
     ...(config.cluster === undefined ? {} : { forward: (core, method, args) => late.objects!.forwardMoved(core, method, args) }),
+    callEnded: (core, method, parent, ok, error) => {
+      late.objects!.callEnded(core, method, parent, ok, error);
+    },
   };
   const cluster = config.cluster === undefined ? undefined : buildCluster(config, config.cluster, store, identity, pipeline, logger, reports, () => late.objects!);
   late.cluster = cluster?.node;
   const storeName = config.store.kind === 'custom' ? config.store.store.name : config.store.kind;
   const reminderClock = (): number => {
-    late.reminders!.assertSupported(storeName);
+    late.wakes!.assertSupported(storeName);
     return clock.now();
   };
   const objects = (late.objects = new ObjectAccess({
@@ -173,7 +179,8 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     scopeOpened: () => run.scopeOpened(),
     scopeClosed: () => run.scopeClosed(),
   };
-  const reminderReports = new ReminderReports(logger);
+  const reminderReports = new Listeners<ReminderErrorEvent>('onReminderError', logger);
+  const triggerReports = new Listeners<TriggerErrorEvent>('onTriggerError', logger);
   const firing = new ReminderFiring({
     clock,
     logger,
@@ -182,19 +189,33 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     scope: (fn, options) => runScope(scopes, fn, options),
     load: (ctor, id, options) => objects.load(ctor, id, options),
   });
+  const delivery = new TriggerDelivery({
+    clock,
+    logger,
+    config: config.reminders,
+    reports: triggerReports,
+    scope: (fn, options) => runScope(scopes, fn, options),
+    runInSession: (fn) => sessions.runInSession(fn),
+    load: (ctor, id, options) => objects.load(ctor, id, options),
+    create: (ctor, init, options) => objects.create(ctor, init, options),
+  });
   const clusterNode = cluster?.node;
-  const reminders = (late.reminders = new ReminderService({
+  const wakes = (late.wakes = new WakeService({
     store,
     clock,
     logger,
     config: config.reminders,
     firing,
+    delivery,
     isOpen: () => run.isOpen,
     ...(clusterNode === undefined ? {} : { owns: (key: ObjectKey) => clusterNode.ownsKey(key) }),
   }));
-  telemetry.attachReminders(() => reminders.stats());
-  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock, cluster: clusterNode, reminders });
-  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: clusterNode, events, reminders, reminderReports };
+  telemetry.attachWakes(
+    () => wakes.stats(),
+    () => wakes.triggerStats(),
+  );
+  const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock, cluster: clusterNode, reminders: wakes });
+  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: clusterNode, events, wakes, reminderReports, triggerReports };
 }
 
 /** Cluster mode: this process as a member, joining once the store is open, and its client for the other members. */

@@ -15,6 +15,7 @@ import { checkHealth } from './health.js';
 import { storeView } from './open-store.js';
 import type { Runtime } from './runtime.js';
 import type { ReminderErrorListener } from './reminders/reminder-reports.js';
+import type { TriggerErrorListener } from './triggers/trigger-delivery.js';
 import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 
 let runtimeCounter = 0;
@@ -47,7 +48,7 @@ export class OaasRuntime implements Runtime, ObjectFactory {
     this.logger = this.parts.logger;
     this.telemetry = this.parts.telemetry;
     if (config.autoCommit) this.parts.scheduler.start();
-    this.parts.reminders.start();
+    this.parts.wakes.start();
   }
 
   /** Resolves once the store is open; rejects with the reason it could not be. */
@@ -184,7 +185,12 @@ export class OaasRuntime implements Runtime, ObjectFactory {
 
   /** Subscribes to failed reminder firings (each is retried or given up; see docs/reminders.md); returns the unsubscribe function. */
   onReminderError(listener: ReminderErrorListener): () => void {
-    return this.parts.reminderReports.onReminderError(listener);
+    return this.parts.reminderReports.add(listener);
+  }
+
+  /** Subscribes to failed trigger deliveries (each is retried or given up; see docs/triggers.md); returns the unsubscribe function. */
+  onTriggerError(listener: TriggerErrorListener): () => void {
+    return this.parts.triggerReports.add(listener);
   }
 
   /** Resolves when the background commit in progress, if any, is done. */

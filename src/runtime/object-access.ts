@@ -21,6 +21,7 @@ import { PeerUnreachable, traceparent, type PeerClient } from './cluster/peer-cl
 import { adoptWireState as adoptState, wireStateOf as stateOfLive } from '../object/wire-state.js';
 import { encodeArgs } from '../registry/encode-arguments.js';
 import type { RunState } from './run-state.js';
+import { recordCall, recordDeletion } from './triggers/record-events.js';
 import type { SessionBinding } from './session-binding.js';
 
 /** What object access works with. */
@@ -57,6 +58,8 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   private readonly repository: ObjectRepository;
   /** Cluster mode: creations sent to the owner, which the instance's calls wait for. */
   private readonly creations = new WeakMap<ObjectCore, Promise<void>>();
+  /** Commits the events of failed calls (which no rollback may undo), in the background like any session. */
+  private failures: ManagedSession | undefined;
 
   constructor(private readonly parts: ObjectAccessParts) {
     this.repository = new ObjectRepository(this, parts.store, parts.identity, parts.entryKeys);
@@ -261,6 +264,18 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     return this.parts.reminderClock();
   }
 
+  /** A call on an object with triggers ended: records its event (see `recordCall`). */
+  callEnded(core: ObjectCore, method: MethodMeta, parent: ChainLink | undefined, ok: boolean, error: unknown): void {
+    recordCall(core, method, parent, ok, error, () => this.parts.sessions.contextSession(), () => (this.failures ??= this.parts.sessions.openManual(core.key.partitionId)));
+  }
+
+  /** The id of a deleted object's outbox record: generated, and in cluster mode in a slot this process owns, so the deleting commit may write it. */
+  private outboxRecordId(core: ObjectCore): string {
+    const node = this.parts.cluster?.node;
+    if (node === undefined) return generateObjectId();
+    return node.localId(generateObjectId, (objectId) => ({ clsId: 'oaas.Outbox', partitionId: core.key.partitionId, objectId }));
+  }
+
   beforeWrite(core: ObjectCore, prop: string): void {
     this.parts.run.assertNotClosed();
     if (core.remote) throw new OwnedElsewhereError(core.key, this.ownerOf(core), `assigning ${prop} of`);
@@ -319,6 +334,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
       frameFor(chain, core)?.recordDelete();
       core.markDeleted();
       this.parts.sessions.contextSession().track(core);
+      if (core.triggers !== undefined || core.outbox !== undefined) recordDeletion(core, (ctor, init, options) => this.create(ctor, init, options), this.outboxRecordId(core));
     } finally {
       if (turn.owned) core.releaseLock(turn.holder);
     }

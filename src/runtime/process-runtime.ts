@@ -4,6 +4,7 @@
  * `configureOaas`.
  */
 import type { ReminderErrorListener } from './reminders/reminder-reports.js';
+import type { TriggerErrorListener } from './triggers/trigger-delivery.js';
 import { resolveConfig, type OaasConfig } from '../config.js';
 import { OaasRuntime } from './oaas-runtime.js';
 import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
@@ -157,6 +158,11 @@ export function onCommitError(listener: CommitErrorListener): () => void {
 /** Subscribes to failed reminder firings; returns the unsubscribe function. */
 export function onReminderError(listener: ReminderErrorListener): () => void {
   return getAutoSessionManager().onReminderError(listener);
+}
+
+/** Subscribes to failed trigger deliveries; returns the unsubscribe function. */
+export function onTriggerError(listener: TriggerErrorListener): () => void {
+  return getAutoSessionManager().onTriggerError(listener);
 }
 
 /** Starts the background commit. */

@@ -5,6 +5,7 @@ import type { OaasObject } from '../object/oaas-object.js';
 import { rawOf } from '../object/raw.js';
 import { parseReminders, REMINDERS_ENTRY } from '../object/reminders.js';
 import { OUTBOX_ENTRY, parseOutbox } from '../triggers/outbox.js';
+import { triggersOf } from '../triggers/class-triggers.js';
 import { stateFieldsOf, type EntryKeyRule } from '../object/state-fields.js';
 import { CORE, type Instance } from '../object/tracking.js';
 import type { ClassMeta } from '../registry/class-meta.js';
@@ -41,6 +42,7 @@ export class ObjectRepository {
     const target = rawOf(proxy) as unknown as Instance & Record<string, unknown>;
     const fields = stateFieldsOf(meta, target, this.entryKeys);
     const core = new ObjectCore(key, meta, fields, target, proxy, this.host, lifecycle);
+    core.triggers = triggersOf(meta);
     // Initialisers become independent, validated state (a shared default object would otherwise leak between objects).
     for (const prop of fields.props) target[prop] = toStateValue(target[prop], core.location(prop));
     target[CORE] = core;

@@ -24,6 +24,8 @@ export interface TurnHost {
   turnEnded(): void;
   /** Cluster mode: runs a call on the object's owner, for a call that waited here while the object moved away. */
   forward?(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown>;
+  /** A call on an object whose class has triggers ended (`parent`: the chain around it), after its changes were kept or rolled back. */
+  callEnded?(core: ObjectCore, method: MethodMeta, parent: ChainLink | undefined, ok: boolean, error: unknown): void;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -204,6 +206,8 @@ class MethodCall implements ChainLink {
     const { host, core, method } = this;
     if (ok) this.frame.mergeIntoParent();
     else rollBack(host, core, method.name, this.frame, error);
+    // After the rollback: a failed call's event must outlive it.
+    if (core.triggers !== undefined) host.callEnded?.(core, method, this.parent, ok, error);
     host.turnEnded();
     if (this.owned) core.releaseLock(this.holder);
     // The class's id is the key's, read from the class record every call shares.

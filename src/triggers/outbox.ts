@@ -8,6 +8,7 @@
  * outbox object of their own (`OutboxRecord`), created by the commit that
  * deletes it.
  */
+import { describeValue } from '../describe.js';
 import type { ObjectKey } from '../identity.js';
 import { keyString } from '../identity.js';
 import type { ResolvedTarget } from './resolve-triggers.js';
@@ -57,7 +58,7 @@ export interface TriggerEvent {
 
 /** An event of a call, to be stamped by the commit that records it. */
 export function callEvent(kind: 'complete' | 'error', method: string, targets: readonly ResolvedTarget[], at: number, error?: unknown): OutboxEvent {
-  const failure = error === undefined ? undefined : { name: error instanceof Error ? error.name : typeof error, message: error instanceof Error ? error.message : String(error) };
+  const failure = error === undefined ? undefined : { name: error instanceof Error ? error.name : typeof error, message: error instanceof Error ? error.message : describeValue(error) };
   return { id: '', kind, version: 0, method, ...(failure === undefined ? {} : { error: failure }), at, targets, attempts: 0 };
 }
 

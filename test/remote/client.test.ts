@@ -16,7 +16,7 @@ import {
   RemoteError,
   UnauthorizedError,
 } from '../../src/index.js';
-import { IdempotencyRecord } from '../../src/invocation/idempotency-record.js';
+import { IdempotencyRecord } from '../../src/runtime/idempotency.js';
 import { createApp } from '../../src/server/app.js';
 import { freshRuntime, holdInScope, shutdownAfterEach } from '../support/runtime.js';
 import { Counter } from './fixtures/services.js';

@@ -11,14 +11,15 @@ import { afterFiring, dueReminders, replaced, type Reminder } from '../../object
 import type { ClassMeta } from '../../registry/class-meta.js';
 import type { ScopeOptions } from '../../session/scope.js';
 import type { ResolvedReminderConfig } from '../../reminder-config.js';
-import type { ReminderReports } from './reminder-reports.js';
+import type { Listeners } from '../listeners.js';
+import type { ReminderErrorEvent } from './reminder-reports.js';
 
 /** What firing needs from the runtime. */
 export interface ReminderFiringParts {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly config: ResolvedReminderConfig;
-  readonly reports: ReminderReports;
+  readonly reports: Listeners<ReminderErrorEvent>;
   /** Runs `fn` as a root `sessionScope`. */
   scope<T>(fn: () => Promise<T>, options: ScopeOptions): Promise<T>;
   load(ctor: abstract new () => OaasObject, id: string, options: LoadOptions): Promise<OaasObject>;
@@ -118,7 +119,7 @@ export class ReminderFiring {
       // The reminder stays due as it was: the next look for due reminders fires it again.
       if (!(bookkeeping instanceof ObjectNotFoundError)) logger.error({ object: formatIdentity(key), reminder: fired.name, err: bookkeeping }, 'recording a failed reminder failed; it stays due');
     }
-    this.parts.reports.report({
+    this.parts.reports.emit({
       error,
       ref: new ObjectRef(key.clsId, key.partitionId, key.objectId),
       name: fired.name,

@@ -1,5 +1,3 @@
-import type { Logger } from 'pino';
-import { InvalidArgumentError } from '../../errors.js';
 import type { ObjectRef } from '../../object/object-ref.js';
 
 /** A firing of a reminder that failed (its method threw, or the commit of what it did failed). */
@@ -19,28 +17,3 @@ export interface ReminderErrorEvent {
 }
 
 export type ReminderErrorListener = (event: ReminderErrorEvent) => void;
-
-/** The `onReminderError` listeners; a listener that throws is logged, not rethrown. */
-export class ReminderReports {
-  private readonly listeners = new Set<ReminderErrorListener>();
-
-  constructor(private readonly logger: Logger) {}
-
-  onReminderError(listener: ReminderErrorListener): () => void {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function');
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  report(event: ReminderErrorEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (listenerError) {
-        this.logger.error({ err: listenerError }, 'onReminderError listener threw');
-      }
-    }
-  }
-}

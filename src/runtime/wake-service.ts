@@ -1,38 +1,41 @@
 import type { Logger } from 'pino';
-import { unrefTimer, type Clock } from '../../clock.js';
-import { ConfigurationError, formatIdentity } from '../../errors.js';
-import type { ObjectKey } from '../../identity.js';
-import { findClassMetaById } from '../../registry/registry.js';
-import { DUE_LIMIT, type DueObject, type Store } from '../../stores/store.js';
-import type { ReminderStats } from '../../observability/telemetry.js';
-import type { ResolvedReminderConfig } from '../../reminder-config.js';
-import type { ReminderFiring } from './reminder-firing.js';
+import { unrefTimer, type Clock } from '../clock.js';
+import { ConfigurationError, formatIdentity } from '../errors.js';
+import type { ObjectKey } from '../identity.js';
+import { findClassMetaById } from '../registry/registry.js';
+import { DUE_LIMIT, type DueObject, type Store } from '../stores/store.js';
+import type { ReminderStats, TriggerStats } from '../observability/telemetry.js';
+import type { ResolvedReminderConfig } from '../reminder-config.js';
+import type { ReminderFiring } from './reminders/reminder-firing.js';
+import type { TriggerDelivery } from './triggers/trigger-delivery.js';
 
 /** What the service needs. */
-export interface ReminderServiceParts {
+export interface WakeServiceParts {
   readonly store: Promise<Store>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly config: ResolvedReminderConfig;
   readonly firing: ReminderFiring;
+  readonly delivery: TriggerDelivery;
   /** Whether the runtime still takes work. */
   isOpen(): boolean;
   /** Cluster mode: whether this process owns the object (only the owner fires). */
   owns?(key: ObjectKey): boolean;
 }
 
-/** Firings of one object per look: a method that schedules itself at once cannot hold the loop. */
+/** Deliveries and firings of one object per look: a method that schedules itself at once cannot hold the loop. */
 const MAX_FIRINGS_PER_OBJECT = 100;
 
 /**
- * Finds due reminders and has them fired. It asks the store's wake index
- * (`Store.due`) every `pollIntervalMs`, and sooner when a commit of this
- * process set an earlier wake time, so reminders set here fire on time and
- * those set elsewhere (or before a restart) within a poll interval. Its
- * timer does not keep the process alive; `stop()` ends it and waits for the
- * firing in progress.
+ * Finds the objects that want attention (trigger events to deliver,
+ * reminders due) and has them served: first the object's outbox, then its
+ * reminders. It asks the store's wake index (`Store.due`) every
+ * `pollIntervalMs`, and sooner when a commit of this process set an earlier
+ * wake time, so work set here runs at once and work set elsewhere (or
+ * before a restart) within a poll interval. Its timer does not keep the
+ * process alive; `stop()` ends it.
  */
-export class ReminderService {
+export class WakeService {
   private timer: unknown;
   private timerAt = Number.POSITIVE_INFINITY;
   private sweeping: Promise<void> | undefined;
@@ -43,7 +46,7 @@ export class ReminderService {
   private lastOverdueMs = 0;
   private readonly unknownClasses = new Set<string>();
 
-  constructor(private readonly parts: ReminderServiceParts) {}
+  constructor(private readonly parts: WakeServiceParts) {}
 
   /** Begins once the store is open (a store without a wake index never begins). */
   start(): void {
@@ -81,6 +84,10 @@ export class ReminderService {
   stats(): ReminderStats {
     const { fired, failed, dropped } = this.parts.firing.counts;
     return { due: this.lastDue, overdueMs: this.lastOverdueMs, fired, failed, dropped };
+  }
+
+  triggerStats(): TriggerStats {
+    return { ...this.parts.delivery.counts };
   }
 
   private arm(at: number): void {
@@ -134,7 +141,7 @@ export class ReminderService {
     }
   }
 
-  /** Fires what is due on one object; `true` when anything was fired or failed (its wake time moved). */
+  /** Serves what is due on one object; `true` when anything was delivered, fired or failed (its wake time moved). */
   private async fireObject(object: DueObject): Promise<boolean> {
     const { key } = object;
     if (this.parts.owns !== undefined && !this.parts.owns(key)) return false;
@@ -147,6 +154,18 @@ export class ReminderService {
       return false;
     }
     let moved = false;
+    for (let n = 0; n < MAX_FIRINGS_PER_OBJECT; n++) {
+      if (this.stopped || !this.parts.isOpen()) return moved;
+      let outcome;
+      try {
+        outcome = await this.parts.delivery.deliverNext(meta, key);
+      } catch (error) {
+        this.parts.logger.warn({ object: formatIdentity(key), err: error }, 'delivering trigger events failed before a target ran; they stay due');
+        break;
+      }
+      if (outcome !== 'delivered') break;
+      moved = true;
+    }
     for (let n = 0; n < MAX_FIRINGS_PER_OBJECT; n++) {
       if (this.stopped || !this.parts.isOpen()) break;
       let outcome;
