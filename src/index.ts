@@ -61,6 +61,8 @@ export type {
   ListOptions,
   ListPage,
   ListedObject,
+  DueOptions,
+  DueObject,
   StoreChange,
   StoreChangeListener,
 } from './stores/store.js';
