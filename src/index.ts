@@ -61,10 +61,10 @@ export type {
   ListOptions,
   ListPage,
   ListedObject,
-  DueOptions,
-  DueObject,
   StoreChange,
   StoreChangeListener,
+  DueObject,
+  DueOptions,
 } from './stores/store.js';
 export { MemoryStore } from './stores/memory/memory-store.js';
 
