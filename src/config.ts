@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { describeValue } from './describe.js';
@@ -319,7 +320,9 @@ function defaultStore(url: string | undefined): ResolvedConfig['store'] {
   if (url === undefined) return parseSpec(DEFAULT_STORE, 'store');
   // Resolved now, against the current directory of the configuration, like an eager path.
   const path = resolvePath(DEFAULT_STORE.slice('sqlite:'.length));
-  return { kind: 'custom', store: new LazyStore('sqlite', () => createStore(parseStoreSpec(`sqlite:${path}`, 'store'))) };
+  // Asking for due objects opens the file only when it is there: a file that is not has nothing due.
+  const store = new LazyStore('sqlite', () => createStore(parseStoreSpec(`sqlite:${path}`, 'store')), { due: true, exists: () => existsSync(path) });
+  return { kind: 'custom', store };
 }
 
 /**

@@ -2,7 +2,25 @@
  * A store that is created and opened at its first use instead of by `open()`.
  */
 import { StoreError } from '../errors.js';
-import type { ApplyOptions, ListOptions, ListPage, ObjectKey, Store, StoredObject, WriteOp } from './store.js';
+import type { ApplyOptions, DueObject, DueOptions, ListOptions, ListPage, ObjectKey, Store, StoredObject, WriteOp } from './store.js';
+import { checkDueArgs } from './validate.js';
+
+/** Options of {@link LazyStore}. */
+export interface LazyStoreOptions {
+  /**
+   * Whether the store it creates answers `due` (SQLite does). A lazy store
+   * has no store to ask until it creates one, so its maker says.
+   * @default false
+   */
+  readonly due?: boolean | undefined;
+  /**
+   * Whether the store's data exists yet (its file, say). Until the store is
+   * created, `due` creates it only when it does: a store that does not exist
+   * has nothing due, and asking it must not bring it into being.
+   * @default () => true
+   */
+  readonly exists?: (() => boolean) | undefined;
+}
 
 /**
  * Defers creating a store until something reads or writes it. The runtime
@@ -13,6 +31,8 @@ import type { ApplyOptions, ListOptions, ListPage, ObjectKey, Store, StoredObjec
  * next call.
  */
 export class LazyStore implements Store {
+  /** Present when the store it creates answers `due` (see {@link LazyStoreOptions.due}). */
+  readonly due: Store['due'];
   private opening: Promise<Store> | undefined;
   private closed = false;
 
@@ -20,11 +40,15 @@ export class LazyStore implements Store {
   constructor(
     readonly name: string,
     private readonly create: () => Promise<Store>,
-  ) {}
+    options: LazyStoreOptions = {},
+  ) {
+    const exists = options.exists ?? (() => true);
+    this.due = options.due === true ? (until, dueOptions) => this.dueOf(exists, until, dueOptions) : undefined;
+  }
 
-  /** Opens nothing: the store is created at its first use. */
+  /** Opens nothing: the store is created at its first use. Rejects once closed, as every store's does. */
   open(): Promise<void> {
-    return Promise.resolve();
+    return this.closed ? Promise.reject(this.closedError()) : Promise.resolve();
   }
 
   get(key: ObjectKey): Promise<StoredObject | undefined> {
@@ -50,8 +74,22 @@ export class LazyStore implements Store {
     await store?.close();
   }
 
+  private async dueOf(exists: () => boolean, until: number, options: DueOptions | undefined): Promise<readonly DueObject[]> {
+    if (this.opening === undefined && !this.closed && !exists()) {
+      checkDueArgs(until, options); // bad arguments are refused whether or not the store exists
+      return [];
+    }
+    const store = await this.store();
+    if (store.due === undefined) throw new StoreError(`the ${this.name} store keeps no wake times: it has no due()`, { transient: false });
+    return store.due(until, options);
+  }
+
+  private closedError(): StoreError {
+    return new StoreError(`${this.name} store is closed`, { transient: false });
+  }
+
   private store(): Promise<Store> {
-    if (this.closed) return Promise.reject(new StoreError(`${this.name} store is closed`, { transient: false }));
+    if (this.closed) return Promise.reject(this.closedError());
     this.opening ??= this.create().catch((error: unknown) => {
       this.opening = undefined;
       throw error;

@@ -100,6 +100,15 @@ export function refuseFence(options: ApplyOptions | undefined, store: string): v
   throw new InvalidArgumentError('options.fence', `the ${store} store cannot check a fence: cluster mode needs a store shared by its processes (postgres or redis)`);
 }
 
+/** Stores that keep no wake times (they have no `due`) refuse one: a wake time dropped would never wake anything. Null asks for none: fine. */
+export function refuseWakeTimes(ops: readonly WriteOp[], store: string): void {
+  ops.forEach((op, i) => {
+    if (op.kind === 'put' && op.wakeAt !== undefined && op.wakeAt !== null) {
+      throw new InvalidArgumentError('ops', `ops[${i}].wakeAt: the ${store} store keeps no wake times (it has no due()), so it cannot wake an object at ${op.wakeAt}`);
+    }
+  });
+}
+
 function checkChanges(set: unknown, remove: unknown, path: string): void {
   if (set !== undefined && !(set instanceof Map)) throw new InvalidArgumentError('ops', `${path}.set must be a Map, got ${describe(set)}`);
   for (const [entryKey, value] of (set as Map<unknown, unknown> | undefined) ?? []) {

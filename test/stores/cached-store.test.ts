@@ -3,9 +3,18 @@ import { StoreError } from '../../src/errors.js';
 import { CachedStore } from '../../src/stores/cache/cached-store.js';
 import { RedisCache } from '../../src/stores/cache/redis-cache.js';
 import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { OdgmStore } from '../../src/stores/odgm/odgm-store.js';
 import { rejection } from '../support/promises.js';
 import { startServer, unavailable, type TestServer } from '../support/servers.js';
 import { describeStoreContract } from './store-contract.js';
+
+describe('a cached store', () => {
+  it('has due() exactly when the store behind it has', () => {
+    const cache = (): RedisCache => new RedisCache({ url: 'redis://127.0.0.1:1' });
+    expect(new CachedStore(new MemoryStore(), cache()).due).toBeTypeOf('function');
+    expect(new CachedStore(new OdgmStore({ address: '127.0.0.1:1' }), cache()).due).toBeUndefined();
+  });
+});
 
 const reason = await unavailable('redis');
 if (reason !== undefined) console.log(`cached store suites skipped: ${reason}`);

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, OaasError, StoreError } from '../../src/errors.js';
 import { OdgmStore } from '../../src/stores/odgm/odgm-store.js';
-import type { ObjectKey, WriteOp } from '../../src/stores/store.js';
+import type { ObjectKey, Store, WriteOp } from '../../src/stores/store.js';
 import { startOdgmDataService, type OdgmDataService, type OdgmDataServiceOptions } from '../support/odgm-data-service.js';
 import { rejection } from '../support/promises.js';
 import { describeStoreContract } from './store-contract.js';
@@ -67,6 +67,17 @@ describe('OdgmStore on a DataService', () => {
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));
     await Promise.all(services.splice(0).map((s) => s.stop()));
+  });
+
+  describe('wake times', () => {
+    it('has no due(), refuses a put that sets a wake time without calling ODGM, and takes one that sets none', async () => {
+      expect((store as Store).due).toBeUndefined();
+      const error = await rejection(store.apply([{ ...put(key('a'), { x: '1' }), wakeAt: 5 } as WriteOp]));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toMatch(/ops\[0\]\.wakeAt: the odgm store keeps no wake times/);
+      expect(service.calls).toEqual([]);
+      expect(await store.apply([{ ...put(key('a'), { x: '1' }), wakeAt: null } as WriteOp])).toEqual([1]);
+    });
   });
 
   describe('one object per batch', () => {

@@ -2,9 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Redis, ReplyError as UntypedReplyError } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError } from '../../src/errors.js';
+import { slotOf } from '../../src/cluster/slots.js';
 import { translateError } from '../../src/stores/redis/errors.js';
+import { RedisMembership } from '../../src/stores/redis/membership.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis-store.js';
-import type { ObjectKey, WriteOp } from '../../src/stores/store.js';
+import { KeyLayout, applyArguments } from '../../src/stores/redis/scripts.js';
+import { keyOfMember, wakeMember } from '../../src/stores/redis/wakes.js';
+import { TRUSTED_BATCH, type ObjectKey, type WriteOp } from '../../src/stores/store.js';
 import { redisUnavailableReason, startRedis, type RedisServer } from '../servers/redis-server.js';
 import { describeStoreContract } from './store-contract.js';
 import { rejection } from '../support/promises.js';
@@ -23,6 +27,14 @@ const put = (k: ObjectKey, set: Record<string, string> = {}, expectedVersion?: n
   key: k,
   expectedVersion,
   set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(value)])),
+});
+/** A put that sets (a number) or clears (null) the object's wake time; `state` makes it one of the SDK's. */
+const wakePut = (k: ObjectKey, wakeAt: number | null, expectedVersion?: number, state?: string): WriteOp => ({
+  kind: 'put',
+  key: k,
+  expectedVersion,
+  wakeAt,
+  ...(state === undefined ? {} : { state, entryCount: 0 }),
 });
 
 
@@ -58,6 +70,36 @@ describe('redis error translation', () => {
     }
     const conflict = new ConflictError([]);
     expect(translateError('apply', conflict)).toBe(conflict);
+  });
+});
+
+describe('redis wake set', () => {
+  it('orders members as due() orders keys (class, partition as a number, object id, by bytes), U+0000 and all, and reads each key back', () => {
+    // In the order due() promises; a member of each must sort the same way by its bytes, as Redis sorts members of one score.
+    const ordered = [
+      key('x', 'a', 0), key('x\u0000', 'a', 0), key('x\u0000\u0000', 'a', 0), key('x\u0001', 'a', 0), key('xy', 'a', 0), key('é', 'a', 0), key('😀', 'a', 0),
+      key('x', 'a', 2), key('x', 'a', 10), key('x', 'a', 2_147_483_647),
+      key('a', 'a\u0000', 0), key('a', 'a\u0000b', 0), key('a', 'a\u0001', 0), key('a', 'ab', 0), key('a', 'b{:}%', 0),
+    ];
+    const layout = new KeyLayout('p');
+    const shuffled = [...ordered].reverse().sort(() => Math.random() - 0.5);
+    const members = shuffled.map((k) => wakeMember(k, layout.object(k))).sort(Buffer.compare);
+    expect(members.map(keyOfMember)).toEqual(ordered);
+  });
+
+  it('names the wake set only in batches that set or clear a wake time or delete, always as the last key', () => {
+    const layout = new KeyLayout('p');
+    const fence = { memberId: 'm', slots: [{ slot: slotOf(key('a')), epoch: 1 }] };
+    const keysOf = (ops: WriteOp[], withFence = false): string[] => applyArguments(layout, ops, withFence ? fence : undefined).keys;
+    expect(keysOf([put(key('a')), { kind: 'put', key: key('a'), wakeAt: undefined }])).not.toContain('p:wake');
+    for (const op of [{ kind: 'put', key: key('a'), wakeAt: 5 }, { kind: 'put', key: key('a'), wakeAt: null }, { kind: 'delete', key: key('a') }] as WriteOp[]) {
+      expect(keysOf([op]).at(-1)).toBe('p:wake');
+      expect(keysOf([op], true).slice(-3)).toEqual(['p:cluster:members', 'p:cluster:slots', 'p:wake']);
+      // Odd exactly when the wake set is there: the script finds it by that.
+      expect(keysOf([op]).length % 2).toBe(1);
+      expect(keysOf([op], true).length % 2).toBe(1);
+    }
+    expect(keysOf([put(key('a'))], true).length % 2).toBe(0);
   });
 });
 
@@ -118,6 +160,53 @@ describe.skipIf(unavailable !== undefined)('redis', () => {
       expect(await admin.zrange('layout:i:{cls:0}', 0, -1, 'WITHSCORES')).toEqual(['a', '0']);
       expect(await admin.exists('layout:o:{c%3Al%7Ba%7Dss:3}:b')).toBe(1);
       expect(await admin.zrange('layout:i:{c%3Al%7Ba%7Dss:3}', 0, -1)).toEqual(['b']);
+    });
+
+    it('keeps wake times in one sorted set scored by wake time, written with the objects by every kind of batch', async () => {
+      const prefix = freshPrefix();
+      const store = makeStore({ keyPrefix: prefix });
+      const wakes = async (): Promise<[string, number][]> => {
+        const flat = await admin.zrangeBuffer(`${prefix}:wake`, 0, -1, 'WITHSCORES');
+        const pairs: [string, number][] = [];
+        for (let i = 0; i < flat.length; i += 2) pairs.push([keyOfMember(flat[i]!).objectId, Number(flat[i + 1]!.toString())]);
+        return pairs;
+      };
+      await store.apply([wakePut(key('a'), 20), wakePut(key('b'), 10), put(key('c'))]);
+      expect(await wakes()).toEqual([['b', 10], ['a', 20]]);
+      // The SDK's own batches.
+      await store.apply([wakePut(key('c'), 5, 1, '{}'), wakePut(key('b'), null, 1, '{}')], { [TRUSTED_BATCH]: true });
+      expect(await wakes()).toEqual([['c', 5], ['a', 20]]);
+      // Fenced batches (cluster mode): the wake set comes after the fence's keys.
+      const membership = new RedisMembership({ url: server.url, keyPrefix: prefix });
+      try {
+        const incarnation = await membership.join({ id: 'm', url: 'http://m.test' }, 60_000);
+        const leases = await membership.acquire('m', incarnation, [slotOf(key('a')), slotOf(key('c'))], 60_000);
+        const fence = { memberId: 'm', slots: (leases ?? []).map(({ slot, epoch }) => ({ slot, epoch })) };
+        await store.apply([wakePut(key('a'), 30, 1)], { fence });
+        expect(await wakes()).toEqual([['c', 5], ['a', 30]]);
+        await store.apply([{ kind: 'delete', key: key('c'), expectedVersion: 2 }], { fence });
+        expect(await wakes()).toEqual([['a', 30]]);
+      } finally {
+        await membership.close();
+      }
+      expect(await store.due(100)).toEqual([{ key: key('a'), wakeAt: 30, version: 2 }]);
+    });
+
+    it('writes nothing of a batch when the wake set key holds something else, and says so', async () => {
+      const prefix = freshPrefix();
+      await admin.set(`${prefix}:wake`, 'not a sorted set');
+      const store = makeStore({ keyPrefix: prefix });
+      const error = await rejection(store.apply([put(key('a')), wakePut(key('b'), 1)]));
+      expectStoreError(error, false);
+      expect((error as Error).message).toMatch(/not a wake set/);
+      expect(await store.getMany([key('a'), key('b')])).toEqual([undefined, undefined]);
+    });
+
+    it('finds due objects whose names hold U+0000, in key order', async () => {
+      const store = makeStore();
+      const keys = [key('x', 'a\u0000b'), key('x\u0000', 'a'), key('x', 'a'), key('x', 'a\u0000')];
+      await store.apply(keys.map((k) => wakePut(k, 7)));
+      expect((await store.due(7)).map((o) => o.key)).toEqual([key('x', 'a'), key('x\u0000', 'a'), key('x', 'a\u0000'), key('x', 'a\u0000b')]);
     });
 
     it('keeps keys apart that a naive layout would merge, and entry keys apart from the version field', async () => {

@@ -657,16 +657,19 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('orders by wake time, then by class, partition and object id', async ({ skip }) => {
         const due = dueOf(skip);
-        // Partition 10 after 9 (numbers, not strings); class 'a' before 'a.b' before 'b'; ids in binary order.
-        const tied = [key('y', 'b', 0), key('x', 'a', 10), key('x', 'a', 9), key('z', 'a.b', 0), key('x', 'a', 0), key('x.1', 'a', 0), key('x-', 'a', 0)];
-        await seed([...tied.map((k) => put(k, {}, { wakeAt: 500 })), put(key('late'), {}, { wakeAt: 501 }), put(key('early'), {}, { wakeAt: 2 }), put(key('zero'), {}, { wakeAt: 0 })]);
+        // Partition 10 after 9 (numbers, not strings); classes and ids in binary (UTF-8 byte) order: 'Z' before 'a' before 'a.b'.
+        const tied = [key('y', 'b', 0), key('x', 'a', 10), key('x', 'a', 9), key('z', 'a.b', 0), key('x', 'a', 0), key('x.1', 'a', 0), key('x-', 'a', 0), key('x', 'Z', 0)];
+        const names = plainNames ? [] : [key('😀', 'a', 0), key('\uFFFD', 'a', 0), key('é', 'a', 0)];
+        await seed([...[...tied, ...names].map((k) => put(k, {}, { wakeAt: 500 })), put(key('late'), {}, { wakeAt: 501 }), put(key('early'), {}, { wakeAt: 2 }), put(key('zero'), {}, { wakeAt: 0 })]);
         const all = await due(1000);
         expect(all.map((o) => [o.key.clsId, o.key.partitionId, o.key.objectId, o.wakeAt])).toEqual([
           ['cls', 0, 'zero', 0],
           ['cls', 0, 'early', 2],
+          ['Z', 0, 'x', 500],
           ['a', 0, 'x', 500],
           ['a', 0, 'x-', 500],
           ['a', 0, 'x.1', 500],
+          ...(plainNames ? [] : [['a', 0, 'é', 500], ['a', 0, '\uFFFD', 500], ['a', 0, '😀', 500]]),
           ['a', 9, 'x', 500],
           ['a', 10, 'x', 500],
           ['a.b', 0, 'z', 500],

@@ -25,6 +25,12 @@ export class RecordingStore implements Store {
     for (let i = 0; i < n; i++) this.failures.push(make);
   }
 
+  /** The inner store's due(), when it has one. */
+  get due(): Store['due'] {
+    const inner = this.inner;
+    return inner.due === undefined ? undefined : (until, options) => inner.due!(until, options);
+  }
+
   open(): Promise<void> {
     return this.inner.open();
   }

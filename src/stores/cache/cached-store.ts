@@ -34,6 +34,12 @@ export class CachedStore implements Store {
     return store.subscribe === undefined ? undefined : (listener) => store.subscribe!(listener);
   }
 
+  /** The wrapped store's due(), when it has one: wake times are read from the store, never cached. */
+  get due(): Store['due'] {
+    const store = this.store;
+    return store.due === undefined ? undefined : (until, options) => store.due!(until, options);
+  }
+
   async open(): Promise<void> {
     if (!this.closed) await this.cache.open?.();
     await this.store.open();

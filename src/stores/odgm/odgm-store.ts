@@ -8,7 +8,7 @@
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, InvalidArgumentError, StoreError, formatIdentity } from '../../errors.js';
 import type { ApplyOptions, ListOptions, ListPage, ListedObject, ObjectKey, Store, StoredObject, WriteOp } from '../store.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, refuseFence } from '../validate.js';
+import { checkBatch, checkKey, checkListOptions, checkPartition, refuseFence, refuseWakeTimes } from '../validate.js';
 import { ODGM_SERVICE_VARIABLE, addressProblem } from './address.js';
 import type { Found, OdgmCalls } from './calls.js';
 import { translateError } from './errors.js';
@@ -59,6 +59,11 @@ const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
  * A read is two calls, `GetValue` for the version then `Get` for the
  * entries; a commit is one `BatchSetValues` checked by ODGM against the
  * version read.
+ *
+ * It has no `due`: ODGM keeps no wake times and has no index to find them
+ * by, so a put that sets one (`wakeAt` a number) is refused with
+ * `InvalidArgumentError` rather than dropped, and reminders need another
+ * store. `wakeAt: null` (none) is accepted.
  *
  * @example
  * const store = new OdgmStore({ address: 'counter-odgm-svc:8080' });
@@ -131,6 +136,7 @@ export class OdgmStore implements Store {
       // ODGM has no isolation levels to choose: `options.isolation` is only checked.
       checkBatch(ops, options);
       refuseFence(options, 'odgm');
+      refuseWakeTimes(ops, 'odgm');
       checkOdgmBatch(ops);
       if (ops.length === 0) return [];
       const [op] = ops;

@@ -6,8 +6,21 @@
 import type { Redis } from 'ioredis';
 import { describeValue as describe } from '../../describe.js';
 import { ConflictError, FencedError, InvalidArgumentError, StoreError } from '../../errors.js';
-import { TRUSTED_BATCH, type ApplyOptions, type ListOptions, type ListPage, type ListedObject, type ObjectKey, type Store, type StoreChangeListener, type StoredObject, type WriteOp } from '../store.js';
-import { checkBatch, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
+import {
+  TRUSTED_BATCH,
+  type ApplyOptions,
+  type DueObject,
+  type DueOptions,
+  type ListOptions,
+  type ListPage,
+  type ListedObject,
+  type ObjectKey,
+  type Store,
+  type StoreChangeListener,
+  type StoredObject,
+  type WriteOp,
+} from '../store.js';
+import { checkBatch, checkDueArgs, checkKey, checkListOptions, checkPartition, encodeCursor } from '../validate.js';
 import { checkConnectionOptions, checkSchema, createClient, execAll, quit, waitUntilReady } from './connection.js';
 import { translateError, unexpectedReply } from './errors.js';
 import type { RedisClient } from './redis-client.js';
@@ -16,7 +29,8 @@ import { ChangeListeners, encodeHead, newOrigin } from '../change-feed.js';
 
 export type { RedisClient } from './redis-client.js';
 import type { KeyLayout} from './scripts.js';
-import { VERSION_FIELD, applyArguments, applyScript, parseApplyReply } from './scripts.js';
+import { VERSION_FIELD, applyArguments, applyScript, dueScript, parseApplyReply } from './scripts.js';
+import { parseDueReply } from './wakes.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -61,8 +75,10 @@ export interface RedisStoreOptions {
  * Redis Cluster: every key of the script carries the `{cls:partition}` hash
  * tag, so a batch within one class and partition runs on one node; a batch
  * that spans classes or partitions fails with `CROSSSLOT` there, and so does
- * every fenced batch (the slot table has no hash tag). A single
- * server, or a primary with replicas, has no such limit. Durability is the
+ * every fenced batch (the slot table has no hash tag) and every batch that
+ * sets or clears a wake time or deletes an object (the wake set has none
+ * either), so `due` and reminders need a single server, or a primary with
+ * replicas, as cluster mode does; those have no such limit. Durability is the
  * server's: run it with `appendonly yes` and `appendfsync always` so that an
  * acknowledged batch survives a crash.
  *
@@ -213,6 +229,15 @@ export class RedisStore implements Store {
       const objects = await this.describeObjects(client, clsId, partitionId, ids);
       const last = ids.at(-1);
       return found.length > limit && last !== undefined ? { objects, nextCursor: encodeCursor(last) } : { objects };
+    });
+  }
+
+  /** One script over the wake set: the due members with their versions, read in one run. */
+  due(until: number, options?: DueOptions): Promise<readonly DueObject[]> {
+    return this.run('due', async () => {
+      const bound = checkDueArgs(until, options);
+      const client = await this.connection();
+      return parseDueReply(await dueScript.run(client, [this.layout.wakes], [String(bound.until), String(bound.limit)], 'bytes'));
     });
   }
 

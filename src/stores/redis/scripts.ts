@@ -8,6 +8,9 @@
  * - `<prefix>:i:{<cls>:<partition>}`: a sorted set of the object ids of one
  *   class and partition, every score 0, so `ZRANGE ... BYLEX` walks them in
  *   byte order, which for UTF-8 is the code-point order `list` promises.
+ * - `<prefix>:wake`: a sorted set of the objects that have a wake time,
+ *   scored by it (see `wakes.ts`). A batch names it only when it sets or
+ *   clears a wake time or deletes an object.
  * - `<prefix>:meta`: a hash with `schema_version`.
  *
  * The version lives in the object's own hash, under a field name no entry key
@@ -27,6 +30,7 @@ import type { Redis } from 'ioredis';
 import type { CommitFence, ObjectKey, TrustedPut, WriteOp } from '../store.js';
 import { FENCE_LUA } from './cluster-lua.js';
 import { unexpectedReply } from './errors.js';
+import { DUE_LUA, wakeMember } from './wakes.js';
 
 /** The schema version this release reads and writes. */
 export const SCHEMA_VERSION = '1';
@@ -51,6 +55,11 @@ export class KeyLayout {
   /** The sorted set of the object ids of one class and partition. */
   index(clsId: string, partitionId: number): string {
     return `${this.prefix}:i:${slotTag(clsId, partitionId)}`;
+  }
+
+  /** The sorted set of wake times (see `wakes.ts`). */
+  get wakes(): string {
+    return `${this.prefix}:wake`;
   }
 
   /**
@@ -83,12 +92,16 @@ function slotTag(clsId: string, partitionId: number): string {
  *
  * KEYS: for op i (1-based), KEYS[2i-1] is the object's hash and KEYS[2i] its
  * partition's index; a fenced batch adds the cluster members and slots
- * hashes after them. ARGV[1] is the op count, then the fence (member id, slot
- * count, the (slot, epoch) pairs; `''` and 0 for none), then per op: kind
- * (`p` or `d`), expected version (`''` to skip the check), object id, number
- * of entries set, number removed, the set pairs (field, value), the removed
- * fields; last, the channel to publish the batch's change event on (`''`:
- * none) and the event's text without its versions (see `change-feed.ts`).
+ * hashes after them; a batch that changes wake times ends with the wake set
+ * (so it is there exactly when the count of KEYS is odd). ARGV[1] is the op
+ * count, then the fence (member id, slot count, the (slot, epoch) pairs;
+ * `''` and 0 for none), then per op: kind (`p` or `d`), expected version
+ * (`''` to skip the check), object id, number of entries set, number
+ * removed, the wake time (`''` leaves it, `-` clears it, else the new one),
+ * the object's wake set member (`''` when the wake set is not touched), the
+ * set pairs (field, value), the removed fields; last, the channel to publish
+ * the batch's change event on (`''`: none) and the event's text without its
+ * versions (see `change-feed.ts`).
  *
  * Replies `{0, v1, ..., vn}` with the new versions, `{1, i, actual, ...}`
  * naming every op whose expected version differs, or `{2, slot, epoch, ...}`
@@ -104,13 +117,19 @@ local VERSION = '\\255'
 local n = tonumber(ARGV[1])
 ${FENCE_LUA('KEYS[2 * n + 1]', 'KEYS[2 * n + 2]', '2')}
 if fence_failed then return fence_failed end
+local wakes = nil
+if #KEYS % 2 == 1 then
+  wakes = KEYS[#KEYS]
+  local wakesType = redis.call('TYPE', wakes)['ok']
+  if wakesType ~= 'none' and wakesType ~= 'zset' then return redis.error_reply('WRONGTYPE oaas: ' .. wakes .. ' is a ' .. wakesType .. ', not a wake set') end
+end
 local ops = {}
 local conflicts = {1}
 local indexes = {}
 local pos = fence_end
 for i = 1, n do
   local op = { kind = ARGV[pos], expected = ARGV[pos + 1], id = ARGV[pos + 2],
-    nset = tonumber(ARGV[pos + 3]), nremove = tonumber(ARGV[pos + 4]), at = pos + 5 }
+    nset = tonumber(ARGV[pos + 3]), nremove = tonumber(ARGV[pos + 4]), wake = ARGV[pos + 5], member = ARGV[pos + 6], at = pos + 7 }
   pos = op.at + 2 * op.nset + op.nremove
   ops[i] = op
   local key, index = KEYS[2 * i - 1], KEYS[2 * i]
@@ -150,6 +169,7 @@ for i = 1, n do
   if op.kind == 'd' then
     redis.call('DEL', key)
     redis.call('ZREM', index, op.id)
+    if wakes then redis.call('ZREM', wakes, op.member) end
     versions[i + 1] = 0
   else
     local version = op.actual + 1
@@ -164,6 +184,11 @@ for i = 1, n do
     versions[i + 1] = version
     -- An object that existed is in the index already.
     if op.actual == 0 then redis.call('ZADD', index, 0, op.id) end
+    if op.wake == '-' then
+      redis.call('ZREM', wakes, op.member)
+    elseif op.wake ~= '' then
+      redis.call('ZADD', wakes, op.wake, op.member)
+    end
   end
 end
 
@@ -191,20 +216,28 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  /** Runs the script; argument lists go as arrays, never spread, so large batches stay within call limits. */
-  async run(client: Redis, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
+  /**
+   * Runs the script; argument lists go as arrays, never spread, so large
+   * batches stay within call limits. `bytes` replies with Buffers, for
+   * replies that hold binary strings.
+   */
+  async run(client: Redis, keys: readonly string[], args: readonly (string | Buffer)[], replies: 'text' | 'bytes' = 'text'): Promise<unknown> {
     const rest = [keys.length, ...keys, ...args];
+    const call = (command: string, all: (string | number | Buffer)[]): Promise<unknown> => (replies === 'text' ? client.call(command, all) : client.callBuffer(command, all));
     try {
-      return await client.call('EVALSHA', [this.sha, ...rest]);
+      return await call('EVALSHA', [this.sha, ...rest]);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.call('EVAL', [this.source, ...rest]);
+      return call('EVAL', [this.source, ...rest]);
     }
   }
 }
 
 /** The batch script. */
 export const applyScript = new LuaScript(APPLY_LUA);
+
+/** The script of `due` (see `wakes.ts`). */
+export const dueScript = new LuaScript(DUE_LUA);
 
 /** The KEYS and ARGV of {@link applyScript} for a batch. */
 export function applyArguments(
@@ -218,6 +251,8 @@ export function applyArguments(
   const args: (string | Buffer)[] = [String(ops.length)];
   args.push(fence?.memberId ?? '', String(fence?.slots.length ?? 0));
   for (const { slot, epoch } of fence?.slots ?? []) args.push(String(slot), String(epoch));
+  // The wake set is named only when needed: under Redis Cluster it is in a slot of its own.
+  const touchesWakes = ops.some((op) => op.kind === 'delete' || op.wakeAt !== undefined);
   // Batches are mostly of one class and partition: its index key is built once.
   let lastCls: string | undefined;
   let lastPartition = -1;
@@ -228,17 +263,20 @@ export function applyArguments(
       lastPartition = op.key.partitionId;
       lastIndex = layout.index(lastCls, lastPartition);
     }
-    keys.push(layout.object(op.key), lastIndex);
+    const hash = layout.object(op.key);
+    keys.push(hash, lastIndex);
     const expected = op.expectedVersion === undefined ? '' : String(op.expectedVersion);
+    const wake = op.kind === 'delete' || op.wakeAt === undefined ? '' : op.wakeAt === null ? '-' : String(op.wakeAt);
+    const member = touchesWakes && (op.kind === 'delete' || wake !== '') ? wakeMember(op.key, hash) : '';
     if (op.kind === 'delete') {
-      args.push('d', expected, op.key.objectId, '0', '0');
+      args.push('d', expected, op.key.objectId, '0', '0', wake, member);
       continue;
     }
     const remove = op.remove ?? [];
     const texts = trusted ? (op as TrustedPut).setTexts : undefined;
     if (texts !== undefined) {
       // The SDK's own puts: entries as the JSON text they are, which ioredis sends as UTF-8, with no copy of bytes.
-      const counted = args.push('p', expected, op.key.objectId, '0', String(remove.length)) - 2;
+      const counted = args.push('p', expected, op.key.objectId, '0', String(remove.length), wake, member) - 4;
       let n = 0;
       for (const [entryKey, text] of texts) {
         args.push(entryKey, text);
@@ -247,7 +285,7 @@ export function applyArguments(
       args[counted] = String(n);
     } else {
       const set = op.set ?? new Map<string, Uint8Array>();
-      args.push('p', expected, op.key.objectId, String(set.size), String(remove.length));
+      args.push('p', expected, op.key.objectId, String(set.size), String(remove.length), wake, member);
       // Buffer.from copies: ioredis would otherwise send a caller-owned Uint8Array as text, and the copy
       // keeps the bytes fixed even if the caller reuses its buffer before the socket drains.
       for (const [entryKey, value] of set) args.push(entryKey, Buffer.from(value));
@@ -256,6 +294,7 @@ export function applyArguments(
   }
   args.push(event?.channel ?? '', event?.head ?? '');
   if (fence !== undefined) keys.push(layout.members, layout.slots);
+  if (touchesWakes) keys.push(layout.wakes);
   return { keys, args };
 }
 
