@@ -48,7 +48,7 @@ export class ObjectPut implements TrustedPut {
     private readonly texts: readonly (string | undefined)[],
     /** The SDK's own entries (reminders, outbox) this put writes or removes. */
     private readonly reserved: readonly ReservedWrite[] | undefined,
-    readonly wakeAt: number | null,
+    readonly wakeAt: number | null | undefined,
   ) {}
 
   get setTexts(): Iterable<readonly [string, string]> {
@@ -153,7 +153,8 @@ export function computeChange(core: ObjectCore): ObjectChange {
     }
     state += '}';
   }
-  const wakeAt = earliest(nextWake(current), outboxWake(outbox === undefined ? core.outbox?.filter((e) => e.id !== '') : outbox.list));
+  // Named only when it may have moved: a batch that names no wake time leaves the store's wake index alone.
+  const wakeAt = reminders === undefined && outbox === undefined ? undefined : earliest(nextWake(current), outboxWake(outbox === undefined ? core.outbox?.filter((e) => e.id !== '') : outbox.list));
   const op = new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts, reserved.length === 0 ? undefined : reserved, wakeAt);
   return { core, op, seq, encoded: texts, reminders, outbox };
 }

@@ -162,7 +162,7 @@ export class CommitPipeline {
     }
     if (withOps.length > 0 && this.changes?.active === true) this.report(withOps, versions);
     if (this.wakes !== undefined) {
-      for (const c of withOps) if ((typeof c.reminders === 'string' || c.outbox !== undefined) && c.op instanceof ObjectPut && c.op.wakeAt !== null) this.wakes.wake(c.op.wakeAt);
+      for (const c of withOps) if ((typeof c.reminders === 'string' || c.outbox !== undefined) && c.op instanceof ObjectPut && typeof c.op.wakeAt === 'number') this.wakes.wake(c.op.wakeAt);
     }
     return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
   }

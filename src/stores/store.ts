@@ -67,7 +67,7 @@ export interface PutOp {
    * an integer): a reminder falls due, say. The store indexes it so that
    * {@link Store.due} finds the object without scanning the others. `null`
    * clears it; `undefined` leaves it as it is (a new object has none). A
-   * delete clears it. In a {@link TRUSTED_BATCH} every put carries it.
+   * delete clears it. The SDK's puts name it when it may have changed.
    */
   readonly wakeAt?: number | null | undefined;
 }

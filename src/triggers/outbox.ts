@@ -10,7 +10,6 @@
  */
 import { describeValue } from '../describe.js';
 import type { ObjectKey } from '../identity.js';
-import { keyString } from '../identity.js';
 import type { ResolvedTarget } from './resolve-triggers.js';
 
 /** The entry key of an object's outbox; also the instance property holding it while the object is live. */
@@ -77,9 +76,9 @@ export function stampEvents(committed: readonly OutboxEvent[], recorded: readonl
   return out;
 }
 
-/** The key a target sees for an event: the source and the event's id, unique per source object. */
+/** The key a target sees for an event: the source (`cls/partition/id`, none of which may hold a `/`) and the event's id, unique per source object. */
 export function idempotencyKeyOf(source: ObjectKey, event: OutboxEvent): string {
-  return `${keyString(source)}@${event.id}`;
+  return `${source.clsId}/${source.partitionId}/${source.objectId}@${event.id}`;
 }
 
 /** The payload a target receives. */

@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import {
+  MemoryStore,
+  OaasObject,
+  RegistrationError,
+  commitAll,
+  field,
+  getStats,
+  metricsText,
+  method,
+  onTriggerError,
+  service,
+  sessionScope,
+  type Store,
+  type TriggerErrorEvent,
+  type TriggerEvent,
+} from '../../src/index.js';
+import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
+
+shutdownAfterEach();
+
+@service('AuditLog', { package: 'trg' })
+class AuditLog extends OaasObject {
+  entries: string[] = [];
+  keys: string[] = [];
+
+  @method()
+  async record(event: TriggerEvent): Promise<void> {
+    const what = event.kind === 'complete' || event.kind === 'error' ? `${event.kind}:${event.method}` : `${event.kind}:${[...(event.changed ?? [])].sort().join('+')}`;
+    this.entries.push(`${event.source.objectId}@${event.version} ${what}${event.error === undefined ? '' : ` (${event.error.message})`}`);
+    this.keys.push(event.idempotencyKey);
+  }
+}
+
+@service('StatusBoard', { package: 'trg' })
+class StatusBoard extends OaasObject {
+  seen: string[] = [];
+  failuresLeft = 0;
+
+  @method()
+  async statusChanged(event: TriggerEvent): Promise<void> {
+    if (this.failuresLeft > 0) {
+      this.failuresLeft -= 1;
+      throw new Error('board offline');
+    }
+    this.seen.push(`${event.source.objectId}@${event.version}`);
+  }
+
+  @method()
+  async setFailures(n: number): Promise<void> {
+    this.failuresLeft = n;
+  }
+}
+
+const audit = { cls: () => AuditLog, method: 'record', objectId: 'audit' };
+
+@service('Order', { package: 'trg', onCreate: [audit], onUpdate: [audit], onDelete: [audit] })
+class Order extends OaasObject {
+  @field({ onUpdate: [{ cls: 'StatusBoard', method: 'statusChanged', objectId: 'board' }] }) status = 'new';
+  note = '';
+
+  @method({ onComplete: [audit] })
+  async pay(): Promise<void> {
+    this.status = 'paid';
+  }
+
+  @method({ onError: [audit], onComplete: [audit] })
+  async refuse(): Promise<void> {
+    this.note = 'half-done';
+    throw new Error('refused');
+  }
+
+  @method()
+  async annotate(note: string): Promise<void> {
+    this.note = note;
+  }
+}
+
+/** Waits (bounded, in real time) until `probe` holds. */
+async function until(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const started = Date.now();
+  while (!(await probe())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function setUp(store: Store | string): Promise<{ log: AuditLog; board: StatusBoard; store: Store }> {
+  const runtime = await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 10, logLevel: (process.env.TEST_LOG as 'warn' | undefined) ?? 'silent', reminders: { pollIntervalMs: 20, retryBaseMs: 20, retryCapMs: 40, maxAttempts: 3 } });
+  await runtime.ready();
+  const log = AuditLog.create({}, { id: 'audit' });
+  const board = StatusBoard.create({}, { id: 'board' });
+  await commitAll();
+  return { log, board, store: runtime.storeView };
+}
+
+describe.each([
+  ['memory', (): Store | string => new MemoryStore()],
+  ['sqlite', (): Store | string => tempSqlite()],
+])('triggers on the %s store', (_name, makeStore) => {
+  it('deliver each committed create, update and delete to their targets, once, in version order, with the fields written', async () => {
+    const { log, board, store } = await setUp(makeStore());
+    const order = Order.create({}, { id: 'o1' });
+    await commitAll();
+    await order.annotate('gift');
+    await commitAll();
+    await order.pay();
+    await commitAll();
+    await order.delete();
+    await commitAll();
+    await until(() => log.entries.length >= 5, 'five audit entries');
+    expect(log.entries).toEqual(['o1@1 create:note+status', 'o1@2 update:note', 'o1@3 complete:pay', 'o1@3 update:status', 'o1@4 delete:']);
+    // The field trigger fires only for the commit that changed its field.
+    await until(() => board.seen.length >= 1, 'the status board');
+    expect(board.seen).toEqual(['o1@3']);
+    expect(new Set(log.keys).size).toBe(5);
+    expect(log.keys[0]).toBe('trg.Order/0/o1@1.0');
+    // Removing delivered events is no change of the order's data: it fires nothing more.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(log.entries).toHaveLength(5);
+    expect(getStats().triggers).toMatchObject({ delivered: 5, failed: 0, dropped: 0 });
+    // The deleted order's last events went out through an outbox record, deleted once empty.
+    expect((await store.list('oaas.Outbox', 0)).objects).toEqual([]);
+    expect(await store.get({ clsId: 'trg.Order', partitionId: 0, objectId: 'o1' })).toBeUndefined();
+  });
+
+  it('record a failed call`s event although the call is rolled back, and no completion of a call in a scope that fails', async () => {
+    const { log } = await setUp(makeStore());
+    const order = Order.create({}, { id: 'o2' });
+    await commitAll();
+    await expect(order.refuse()).rejects.toThrow('refused');
+    expect(order.note).toBe('');
+    await expect(
+      sessionScope(async () => {
+        await order.pay();
+        throw new Error('scope fails');
+      }),
+    ).rejects.toThrow('scope fails');
+    await expect(
+      sessionScope(async () => {
+        await order.refuse();
+      }),
+    ).rejects.toThrow('refused');
+    await commitAll();
+    await until(() => log.entries.length >= 3, 'three audit entries');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(log.entries).toEqual(['o2@1 create:note+status', 'o2@2 error:refuse (refused)', 'o2@2 error:refuse (refused)']);
+    expect(order.status).toBe('new');
+  });
+
+  it('retry a failing target with back-off, report each failure, and give up after the bound', async () => {
+    const { log, board } = await setUp(makeStore());
+    const failures: TriggerErrorEvent[] = [];
+    onTriggerError((event) => failures.push(event));
+    await board.setFailures(10);
+    const order = Order.create({}, { id: 'o3' });
+    await commitAll();
+    await order.pay();
+    await commitAll();
+    await until(() => failures.length >= 3, 'three failed deliveries');
+    expect(failures.map((f) => [f.attempt, f.dropped, f.target.method, f.version])).toEqual([
+      [1, false, 'statusChanged', 2],
+      [2, false, 'statusChanged', 2],
+      [3, true, 'statusChanged', 2],
+    ]);
+    expect(failures[0]?.error.message).toBe('board offline');
+    // The targets before the failing one were delivered once; the later events of the object still go out.
+    await order.annotate('late');
+    await commitAll();
+    // Delivering and retrying are commits of the order too (its outbox changes), so its next version is later than 3.
+    await until(() => log.entries.some((e) => e.endsWith(' update:note')), 'the next event');
+    expect(log.entries.slice(0, 3)).toEqual(['o3@1 create:note+status', 'o3@2 complete:pay', 'o3@2 update:status']);
+    expect(log.entries[3]).toMatch(/^o3@\d+ update:note$/);
+    expect(log.entries).toHaveLength(4);
+    expect(board.seen).toEqual([]);
+    expect(await metricsText()).toMatch(/oaas_trigger_events_dropped_total 1/);
+  });
+});
+
+describe('trigger declarations at run time', () => {
+  it('refuse, when the first object is made, a target whose class no process registered', async () => {
+    await freshRuntime({});
+    @service('Dangling', { package: 'trg', onCreate: [{ cls: 'Nowhere', method: 'x', objectId: 'a' }] })
+    class Dangling extends OaasObject {
+      n = 0;
+    }
+    expect(() => Dangling.create({}, { id: 'd' })).toThrow(RegistrationError);
+  });
+});
