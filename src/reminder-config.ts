@@ -1,4 +1,4 @@
-import { checkBool, checkInt, checkKnownOptions, fromEnv, parseBool, parseNumber, type Env } from './config-checks.js';
+import { checkBool, checkInt, fromEnv, parseBool, parseNumber, type Env } from './config-checks.js';
 import { ConfigurationError } from './errors.js';
 import { describeValue } from './describe.js';
 
@@ -46,7 +46,8 @@ export function resolveReminders(given: unknown, env: Env): ResolvedReminderConf
     throw new ConfigurationError('reminders', `expected { enabled?, pollIntervalMs?, maxAttempts?, retryBaseMs?, retryCapMs? }, got ${describeValue(given)}`);
   }
   const fields = (given ?? {}) as Record<string, unknown>;
-  checkKnownOptions(fields, FIELDS);
+  const unknown = Object.keys(fields).filter((key) => !FIELDS.has(key));
+  if (unknown.length > 0) throw new ConfigurationError(unknown.map((key) => `reminders.${key}`).join(', '), `unknown option${unknown.length === 1 ? '' : 's'} (known: ${[...FIELDS].join(', ')})`);
   const retryBaseMs = checkMs(fields.retryBaseMs, 'reminders.retryBaseMs') ?? 1000;
   const retryCapMs = checkMs(fields.retryCapMs, 'reminders.retryCapMs') ?? Math.max(60_000, retryBaseMs);
   if (retryCapMs < retryBaseMs) throw new ConfigurationError('reminders.retryCapMs', `must be at least retryBaseMs (${retryBaseMs}), got ${retryCapMs}`);

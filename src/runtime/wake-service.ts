@@ -50,11 +50,11 @@ export class WakeService {
 
   /** Begins once the store is open (a store without a wake index never begins). */
   start(): void {
-    if (!this.parts.config.enabled) return;
     this.parts.store.then(
       (store) => {
+        // Learnt even when this process fires nothing, so that `schedule()` on a store without the index still fails.
         this.supported = store.due !== undefined;
-        if (this.supported && !this.stopped) this.arm(this.parts.clock.now());
+        if (this.supported && this.parts.config.enabled && !this.stopped) this.arm(this.parts.clock.now());
       },
       () => undefined,
     );
@@ -69,7 +69,7 @@ export class WakeService {
 
   /** A commit wrote a wake time: look then, if that is before the next look. */
   wake(at: number): void {
-    if (this.stopped || this.supported !== true || at >= this.timerAt) return;
+    if (this.stopped || this.supported !== true || !this.parts.config.enabled || at >= this.timerAt) return;
     this.arm(at);
   }
 

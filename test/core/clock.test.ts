@@ -26,7 +26,8 @@ describe('the clock option', () => {
     const clock = new ManualClock();
     const store = new RecordingStore();
     // An hour: only a clock moved by hand gets there within a test.
-    await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 3_600_000, clock });
+    // Reminders off: the only timer is then the auto-commit's.
+    await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 3_600_000, clock, reminders: { enabled: false } });
     await runInSession(() => Counter.create({}, { id: 'on-the-clock' }));
     expect(clock.timerCount).toBe(1);
     await clock.advance(3_599_999);
@@ -39,7 +40,7 @@ describe('the clock option', () => {
   it('stops the timer on the clock at shutdown and restarts it there with a new interval', async () => {
     const clock = new ManualClock();
     const store = new RecordingStore();
-    await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 100, clock });
+    await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 100, clock, reminders: { enabled: false } });
     getAutoSessionManager().setAutoCommitInterval(500);
     expect(clock.timerCount).toBe(1);
     Counter.create({}, { id: 'restarted' });

@@ -350,22 +350,29 @@ describe('schedule() input', () => {
   });
 
   it('is refused with a ConfigurationError on a store without a wake index', async () => {
-    const inner = new MemoryStore();
-    const noIndex: Store = {
-      name: 'plain',
-      open: () => inner.open(),
-      get: (key) => inner.get(key),
-      getMany: (keys) => inner.getMany(keys),
-      apply: (ops, options) => inner.apply(ops, options),
-      list: (cls, pid, options) => inner.list(cls, pid, options),
-      close: () => inner.close(),
+    /** A store that keeps no wake times (as ODGM's): the memory store without due(). */
+    const withoutIndex = (): Store => {
+      const inner = new MemoryStore();
+      return {
+        name: 'plain',
+        open: () => inner.open(),
+        get: (key) => inner.get(key),
+        getMany: (keys) => inner.getMany(keys),
+        apply: (ops, options) => inner.apply(ops, options),
+        list: (cls, pid, options) => inner.list(cls, pid, options),
+        close: () => inner.close(),
+      };
     };
-    const runtime = await freshRuntime({ store: noIndex });
-    await runtime.ready();
-    await tick();
-    const invoice = Invoice.create({}, { id: 'plain' });
-    await expect(invoice.issue(1)).rejects.toThrow(ConfigurationError);
-    expect(invoice.status).toBe('draft');
+    // Also in a process that fires no reminders itself: the store still cannot keep them for the others.
+    for (const enabled of [true, false]) {
+      const runtime = await freshRuntime({ store: withoutIndex(), reminders: { enabled } });
+      await runtime.ready();
+      await tick();
+      const invoice = Invoice.create({}, { id: `plain-${String(enabled)}` });
+      await expect(invoice.issue(1)).rejects.toThrow(ConfigurationError);
+      expect(invoice.status).toBe('draft');
+      await shutdown();
+    }
   });
 
   it('keeps reminders out of the object`s fields and JSON', async () => {
@@ -391,6 +398,7 @@ describe('schedule() input', () => {
     for (const reminders of bad) {
       await expect(freshRuntime({ reminders: reminders as never }), JSON.stringify(reminders)).rejects.toThrow(ConfigurationError);
     }
+    await expect(freshRuntime({ reminders: { often: 1 } as never })).rejects.toThrow(/reminders\.often/);
   });
 });
 
