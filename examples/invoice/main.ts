@@ -11,12 +11,15 @@
  * same file, as after a restart: the reminders are state, so the new runtime
  * finds them and carries on. The card is declined once: the failed firing is
  * rolled back, reported to `onReminderError`, and retried after a back-off.
- * See docs/reminders.md.
+ * An audit log is fed by triggers: the invoice's creation, each change of
+ * its status and each failed charge are recorded by the commits that cause
+ * them and delivered to the log once. See docs/reminders.md and
+ * docs/triggers.md.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OaasObject, commitAll, configureOaas, method, onReminderError, service, shutdown, type OaasConfig } from '../../src/index.js';
+import { OaasObject, commitAll, configureOaas, field, method, onReminderError, service, shutdown, type OaasConfig, type TriggerEvent } from '../../src/index.js';
 
 const REMIND_EVERY_MS = 1000;
 const CHARGE_IN_MS = 3500;
@@ -45,9 +48,23 @@ const payments = {
   },
 };
 
-@service('Invoice', { package: 'invoice_example' })
+/** Every invoice's history, fed by triggers: each entry arrives once, after the commit that caused it. */
+@service('AuditLog', { package: 'invoice_example' })
+class AuditLog extends OaasObject {
+  entries: string[] = [];
+
+  @method()
+  async record(event: TriggerEvent): Promise<void> {
+    const what = event.kind === 'error' ? `${event.method} failed: ${event.error?.message ?? ''}` : event.kind === 'update' ? `update of ${event.changed?.join(', ') ?? ''}` : event.kind;
+    this.entries.push(`${event.source.objectId} v${event.version} ${what}`);
+  }
+}
+
+const audit = { cls: () => AuditLog, method: 'record', objectId: 'audit' };
+
+@service('Invoice', { package: 'invoice_example', onCreate: [audit] })
 class Invoice extends OaasObject {
-  status: 'draft' | 'issued' | 'paid' | 'charged' = 'draft';
+  @field({ onUpdate: [audit] }) status: 'draft' | 'issued' | 'paid' | 'charged' = 'draft';
   cents = 0;
   remindersSent = 0;
   receipt = '';
@@ -69,7 +86,7 @@ class Invoice extends OaasObject {
     console.log(`${elapsed()} ${this.id}: payment reminder #${this.remindersSent} sent (key ${this.id}-reminder-${this.remindersSent})`);
   }
 
-  @method()
+  @method({ onError: [audit] })
   async charge(): Promise<void> {
     // Throws when the card is declined: this firing is then rolled back and retried.
     this.receipt = await payments.charge(`${this.id}-charge`, this.cents);
@@ -86,11 +103,6 @@ class Invoice extends OaasObject {
     this.unschedule('charge');
   }
 }
-
-// ---- Audit log -----------------------------------------------------------------------------
-// The place for an audit log of every invoice's changes: an AuditLog object fed by a trigger on
-// Invoice (its `status` and `receipt` fields), declared here once triggers are available.
-// ---------------------------------------------------------------------------------------------
 
 function describeSchedules(invoice: Invoice): string {
   const list = invoice.schedules.map((r) => (r.everyMs === undefined ? `${r.name} at +${r.due.getTime() - Date.now()} ms` : `${r.name} every ${r.everyMs} ms`));
@@ -125,6 +137,7 @@ try {
   await configureOaas(config);
   reportFailures();
 
+  AuditLog.create({}, { id: 'audit' });
   const first = Invoice.create({}, { id: 'inv-1' });
   await first.issue(12_500);
   console.log(`${elapsed()} inv-1 issued: ${describeSchedules(first)}`);
@@ -151,6 +164,10 @@ try {
   // Another period and a half: a charged invoice gets no reminder.
   await new Promise((resolve) => setTimeout(resolve, 1.5 * REMIND_EVERY_MS));
   const other = await Invoice.load('inv-2');
+  // inv-1: created, charge failed, charged; inv-2: created (issued and paid before its first commit, so no update).
+  const log = await AuditLog.load('audit');
+  await until(() => log.entries.length >= 4, 'the audit log');
+  for (const entry of log.entries) console.log(`${elapsed()} audit: ${entry}`);
   console.log(
     `${elapsed()} done: inv-1 ${reloaded.status} (${reloaded.receipt}), ${reloaded.remindersSent} reminders (${reloaded.remindersSent - sentBefore} after the charge), ${describeSchedules(reloaded)}; ` +
       `inv-2 ${other.status}, ${other.remindersSent} reminders`,

@@ -29,12 +29,16 @@ it('examples/invoice sends reminders across a restart, retries the declined char
   expect(lines[restart + 1]).toMatch(/^inv-1 after the restart: issued, charge at \+\d+ ms, payment-reminder every 1000 ms$/);
 
   // Declined once, reported with its retry, then charged exactly once; no reminder after the charge.
-  const failures = lines.filter((line) => line.includes('failed'));
+  const failures = lines.filter((line) => line.includes('failed') && !line.startsWith('audit: '));
   expect(failures).toEqual([expect.stringMatching(/^inv-1: charge failed \(attempt 1: card declined\); retried at \+\d+ ms$/)]);
   const charged = lines.filter((line) => line.includes('charged, rcpt'));
   expect(charged).toEqual(['inv-1: charged, rcpt-1: 125.00 EUR; reminders stopped']);
   expect(at(/charge failed/)).toBeLessThan(at(/charged, rcpt/));
   expect(lines.slice(at(/charged, rcpt/)).some((line) => line.includes('payment reminder #'))).toBe(false);
+
+  // The audit log, fed by triggers: each invoice's creation, the failed charge and the change of status, each once.
+  const audit = lines.filter((line) => line.startsWith('audit: ')).map((line) => line.replace(/ v\d+ /, ' '));
+  expect([...audit].sort()).toEqual(['audit: inv-1 charge failed: card declined', 'audit: inv-1 create', 'audit: inv-1 update of status, receipt', 'audit: inv-2 create'].sort());
 
   expect(lines.at(-1)).toBe(`done: inv-1 charged (rcpt-1: 125.00 EUR), ${reminders.length} reminders (0 after the charge), no reminders; inv-2 paid, 0 reminders`);
   expect(child.stderr).toBe('');
