@@ -157,5 +157,33 @@ await describeOnSharedStores(
         await reader.close();
       }
     });
+
+    it('in cluster mode, three members deliver the events a stopped process left, each once', { timeout: 120_000 }, async () => {
+      const store = await server.freshStore();
+      const tickets = Array.from({ length: 12 }, (_, i) => `tk-${i}`);
+      await seed(store, tickets);
+      // A process that delivers nothing commits the updates, and stops: their events wait in the tickets' outboxes.
+      await configureOaas({ store, autoCommit: false, logLevel: 'silent', reminders: { enabled: false } });
+      for (const id of tickets) {
+        const ticket = await Ticket.load(id);
+        await ticket.bump();
+        await commitAll();
+        await ticket.bump();
+        await commitAll();
+      }
+      await shutdown();
+      const reader = await Reader.open(store);
+      try {
+        expect((await Promise.all(tickets.map((id) => reader.ticket(id)))).every((t) => t.pending)).toBe(true);
+        const members = ['m1', 'm2', 'm3'].map((id) => start(worker, [store], { WORKER_ID: id, CLUSTER: '1', LEASE_MS: '2000' }));
+        const total = await chainSettled(reader, tickets);
+        expect(total).toBe(24);
+        await expectOnce(reader, total);
+        for (const member of members) member.signal('SIGTERM');
+        await Promise.all(members.map((m) => m.exit(20_000)));
+      } finally {
+        await reader.close();
+      }
+    });
   },
 );
