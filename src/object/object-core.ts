@@ -18,6 +18,16 @@ function setReserved(target: Record<string, unknown>, key: string, value: readon
   else if (value !== undefined) Object.defineProperty(target, key, { value, writable: true, enumerable: false, configurable: false });
 }
 
+/** See {@link ObjectCore}'s `own`. */
+interface OwnEntries {
+  /** The reminders entry's text as stored. */
+  reminders?: string | undefined;
+  /** The outbox entry's text as stored. */
+  outbox?: string | undefined;
+  /** Events of calls that failed, waiting for a commit: apart from the instance's outbox so that no rollback undoes them (the failure happened, whatever is rolled back). */
+  failed?: OutboxEvent[] | undefined;
+}
+
 /** What a commit wrote of an object's outbox, for {@link ObjectCore.committedChange}. */
 export interface OutboxWrite {
   /** The outbox as written (stamped events only). */
@@ -108,8 +118,12 @@ export class ObjectCore {
   storeHint: number | undefined;
   private elsewhere = false;
   private foreign = false;
-  /** The reminders entry as the store last saw it (`undefined`: none). */
-  private committedReminderText: string | undefined;
+  /**
+   * The SDK's own entries (reminders, outbox) as the store last saw them,
+   * and failed calls' events: made the first time the object has any, so
+   * the many objects that never do stay one field smaller.
+   */
+  private own: OwnEntries | undefined;
 
   constructor(
     readonly key: ObjectKey,
@@ -157,7 +171,7 @@ export class ObjectCore {
 
   /** The reminders entry as the store last saw it. */
   get committedReminders(): string | undefined {
-    return this.committedReminderText;
+    return this.own?.reminders;
   }
 
   /**
@@ -165,6 +179,7 @@ export class ObjectCore {
    * and session see it like a field's): `undefined` or empty removes them.
    */
   writeReminders(reminders: readonly Reminder[] | undefined): void {
+    this.own ??= {};
     this.write(REMINDERS_ENTRY, () => {
       setReserved(this.target, REMINDERS_ENTRY, reminders === undefined || reminders.length === 0 ? undefined : reminders);
     });
@@ -173,20 +188,19 @@ export class ObjectCore {
   /** Takes the reminders the store holds (`text` and their value), on a load or a reload. */
   adoptReminders(reminders: readonly Reminder[] | undefined, text: string | undefined): void {
     setReserved(this.target, REMINDERS_ENTRY, reminders);
-    this.committedReminderText = text;
+    if (text !== undefined || this.own !== undefined) (this.own ??= {}).reminders = text;
   }
 
   /** The class's triggers, when it has any (set once, when the instance is made). */
   triggers: ResolvedTriggers | undefined;
 
   /**
-   * Events of calls that failed, waiting for a commit to record them: kept
-   * apart from the instance's outbox so that no rollback undoes them (the
-   * failure happened, whatever is rolled back).
+   * True when the object has, or may have, entries of the SDK's own to
+   * write: a commit of the others (most objects) skips them without a look.
    */
-  private failedCalls: OutboxEvent[] | undefined;
-  /** The outbox entry as the store last saw it. */
-  private committedOutboxText: string | undefined;
+  get hasOwnEntries(): boolean {
+    return this.own !== undefined || this.triggers !== undefined;
+  }
 
   /** The outbox: stamped events (committed or being delivered), then events of calls not yet committed. */
   get outbox(): readonly OutboxEvent[] | undefined {
@@ -194,16 +208,17 @@ export class ObjectCore {
   }
 
   get committedOutbox(): string | undefined {
-    return this.committedOutboxText;
+    return this.own?.outbox;
   }
 
   /** Failed-call events not yet committed. */
   get pendingFailures(): readonly OutboxEvent[] | undefined {
-    return this.failedCalls;
+    return this.own?.failed;
   }
 
   /** Replaces the outbox as a write of the object (its rollback record and session see it). */
   writeOutbox(events: readonly OutboxEvent[] | undefined): void {
+    this.own ??= {};
     this.write(OUTBOX_ENTRY, () => {
       setReserved(this.target, OUTBOX_ENTRY, events === undefined || events.length === 0 ? undefined : events);
     });
@@ -211,20 +226,21 @@ export class ObjectCore {
 
   /** Appends a call's event; the caller has recorded the outbox in the rollback record it belongs to. */
   appendOutbox(event: OutboxEvent): void {
+    this.own ??= {};
     setReserved(this.target, OUTBOX_ENTRY, [...(this.outbox ?? []), event]);
     this.markDirty(OUTBOX_ENTRY);
   }
 
   /** Records a failed call's event, beyond the reach of rollbacks; the next commit of the object writes it. */
   recordFailure(event: OutboxEvent): void {
-    (this.failedCalls ??= []).push(event);
+    ((this.own ??= {}).failed ??= []).push(event);
     this.markDirty(OUTBOX_ENTRY);
   }
 
   /** Takes the outbox the store holds, on a load or a reload. */
   adoptOutbox(events: readonly OutboxEvent[] | undefined, text: string | undefined): void {
     setReserved(this.target, OUTBOX_ENTRY, events);
-    this.committedOutboxText = text;
+    if (text !== undefined || this.own !== undefined) (this.own ??= {}).outbox = text;
   }
 
   private outboxWritten(write: OutboxWrite): void {
@@ -233,9 +249,10 @@ export class ObjectCore {
     const later = unstamped.slice(write.recorded);
     const next = [...write.list, ...later];
     setReserved(this.target, OUTBOX_ENTRY, next.length === 0 ? undefined : next);
-    this.failedCalls?.splice(0, write.failed);
-    if (this.failedCalls?.length === 0) this.failedCalls = undefined;
-    this.committedOutboxText = write.text ?? undefined;
+    const own = (this.own ??= {});
+    own.failed?.splice(0, write.failed);
+    if (own.failed?.length === 0) own.failed = undefined;
+    own.outbox = write.text ?? undefined;
   }
 
   // Transitions
@@ -287,7 +304,7 @@ export class ObjectCore {
       this.phase = 'stored';
       const committed = (this.committed ??= new Array<string | undefined>(this.fields.props.length));
       for (let i = 0; i < encoded.length; i++) if (encoded[i] !== undefined) committed[i] = encoded[i];
-      if (reminders !== undefined) this.committedReminderText = reminders ?? undefined;
+      if (reminders !== undefined) (this.own ??= {}).reminders = reminders ?? undefined;
       if (outbox !== undefined) this.outboxWritten(outbox);
     }
     if (this.seq !== seq) return 'dirty';

@@ -118,20 +118,22 @@ export function computeChange(core: ObjectCore): ObjectChange {
       changed += 1;
     }
   }
-  // Reminders are state too: a new object writes them if it has any, a stored one when they changed.
+  // Reminders are state too, and so are trigger events (the outbox): this commit writes what changed of them.
   let reminders: string | null | undefined;
-  const current = core.reminders;
-  if (isNew ? current !== undefined : core.dirty?.has(REMINDERS_ENTRY) === true) {
-    const text = encodeReminders(current) ?? null;
-    if (text !== (core.committedReminders ?? null)) reminders = text;
+  let outbox: OutboxWrite | undefined;
+  const own = core.hasOwnEntries;
+  const current = own ? core.reminders : undefined;
+  if (own) {
+    if (isNew ? current !== undefined : core.dirty?.has(REMINDERS_ENTRY) === true) {
+      const text = encodeReminders(current) ?? null;
+      if (text !== (core.committedReminders ?? null)) reminders = text;
+    }
+    outbox = outboxChange(core, isNew, changed === 0 ? [] : changedKeys(fields, texts));
   }
-  // So are trigger events (the outbox): the events this commit causes go into the same write.
-  const outbox =
-    core.triggers === undefined && core.outbox === undefined && core.committedOutbox === undefined ? undefined : outboxChange(core, isNew, changed === 0 ? [] : changedKeys(fields, texts));
   if (!isNew && changed === 0 && reminders === undefined && outbox === undefined) return { core, op: undefined, seq, encoded: undefined };
-  const reserved: ReservedWrite[] = [];
-  if (reminders !== undefined) reserved.push({ key: REMINDERS_ENTRY, text: reminders });
-  if (outbox !== undefined) reserved.push({ key: OUTBOX_ENTRY, text: outbox.text });
+  let reserved: ReservedWrite[] | undefined;
+  if (reminders !== undefined) (reserved ??= []).push({ key: REMINDERS_ENTRY, text: reminders });
+  if (outbox !== undefined) (reserved ??= []).push({ key: OUTBOX_ENTRY, text: outbox.text });
   // The whole state, unless the store holds entries this class does not know (they must stay as they are).
   let state: string | undefined;
   let entryCount: number | undefined;
@@ -144,8 +146,8 @@ export function computeChange(core: ObjectCore): ObjectChange {
       state += entryCount === 0 ? `${fields.jsonKeys[i]!}:${text}` : `,${fields.jsonKeys[i]!}:${text}`;
       entryCount += 1;
     }
-    const ownTexts = [reminders === undefined ? core.committedReminders : reminders, outbox === undefined ? core.committedOutbox : outbox.text];
-    for (let i = 0; i < RESERVED_JSON_KEYS.length; i++) {
+    const ownTexts = own ? [reminders === undefined ? core.committedReminders : reminders, outbox === undefined ? core.committedOutbox : outbox.text] : NO_OWN_TEXTS;
+    for (let i = 0; i < ownTexts.length; i++) {
       const text = ownTexts[i];
       if (text === undefined || text === null) continue;
       state += entryCount === 0 ? `${RESERVED_JSON_KEYS[i]!}:${text}` : `,${RESERVED_JSON_KEYS[i]!}:${text}`;
@@ -155,9 +157,11 @@ export function computeChange(core: ObjectCore): ObjectChange {
   }
   // Named only when it may have moved: a batch that names no wake time leaves the store's wake index alone.
   const wakeAt = reminders === undefined && outbox === undefined ? undefined : earliest(nextWake(current), outboxWake(outbox === undefined ? core.outbox?.filter((e) => e.id !== '') : outbox.list));
-  const op = new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts, reserved.length === 0 ? undefined : reserved, wakeAt);
+  const op = new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts, reserved, wakeAt);
   return { core, op, seq, encoded: texts, reminders, outbox };
 }
+
+const NO_OWN_TEXTS: readonly (string | null | undefined)[] = [];
 
 /** The JSON member names of the SDK's own entries in a state document, in the order they are written. */
 const RESERVED_JSON_KEYS = [JSON.stringify(REMINDERS_ENTRY), JSON.stringify(OUTBOX_ENTRY)];
