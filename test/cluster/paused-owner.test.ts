@@ -16,7 +16,7 @@ import { PostgresStore } from '../../src/stores/postgres/postgres-store.js';
 import { RedisMembership } from '../../src/stores/redis/membership.js';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import type { Store } from '../../src/stores/store.js';
-import { TsChild } from '../support/child.js';
+import { childrenKilledAfterEach } from '../support/child.js';
 import { startServer, unavailable, type TestServer } from '../support/servers.js';
 
 const LEASE = 1000;
@@ -38,14 +38,7 @@ async function takeOver(membership: Membership, memberId: string, incarnation: n
   }
 }
 
-const children: TsChild[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    child.signal('SIGCONT');
-    child.signal('SIGKILL');
-    await child.exit(5000);
-  }
-});
+const start = childrenKilledAfterEach();
 
 for (const kind of ['postgres', 'redis'] as const) {
   const reason = await unavailable(kind);
@@ -77,8 +70,7 @@ for (const kind of ['postgres', 'redis'] as const) {
 
     it('is taken over once its lease lapses; resumed, its fenced writes are refused and the new owner keeps its state', { timeout: 60_000 }, async () => {
       const membership = await open();
-      const child = new TsChild(fixture, [kind, url, prefix, 'old', String(LEASE), 'loop', 'hot']);
-      children.push(child);
+      const child = start(fixture, [kind, url, prefix, 'old', String(LEASE), 'loop', 'hot']);
       await child.waitFor((line) => line === 'wrote 3', 30_000);
       child.signal('SIGSTOP');
       const stoppedAt = performance.now();
@@ -109,8 +101,7 @@ for (const kind of ['postgres', 'redis'] as const) {
     // Only PostgreSQL holds row locks across a paused transaction; the case is registered for it alone.
     if (kind === 'postgres') it('stopped inside a fenced transaction, holds the takeover up no longer than about the lease', { timeout: 60_000 }, async () => {
       const membership = await open();
-      const child = new TsChild(fixture, [kind, url, prefix, 'old', String(LEASE), 'pause-in-fence', 'held']);
-      children.push(child);
+      const child = start(fixture, [kind, url, prefix, 'old', String(LEASE), 'pause-in-fence', 'held']);
       await child.waitFor((line) => line === 'holding', 30_000);
       const stoppedAt = performance.now();
       // The stopped process really holds a transaction with a share lock on the slot table.

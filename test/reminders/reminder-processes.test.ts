@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bytesToText, decodeState } from '../../src/object/codec.js';
 import { createStore, parseStoreSpec } from '../../src/stores/resolve-store.js';
 import type { Store } from '../../src/stores/store.js';
 import { commitAll, configureOaas, shutdown } from '../../src/index.js';
-import { TsChild } from '../support/child.js';
+import { childrenKilledAfterEach, type TsChild } from '../support/child.js';
 import { tempSqlite } from '../support/runtime.js';
 import { describeOnSharedStores } from '../support/servers.js';
 import { openMembership, ownerOf, waitUntil } from '../cluster/processes/harness.js';
@@ -14,20 +14,7 @@ const scheduler = new URL('./fixtures/schedule-and-exit.ts', import.meta.url);
 const JOB = 'rem.Job';
 const ENTRY = '__oaas_reminders';
 
-const children: TsChild[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    child.signal('SIGCONT');
-    child.signal('SIGKILL');
-    await child.exit(5000);
-  }
-});
-
-function start(script: URL, args: string[], env: NodeJS.ProcessEnv = {}): TsChild {
-  const child = new TsChild(script, args, env);
-  children.push(child);
-  return child;
-}
+const start = childrenKilledAfterEach();
 
 async function startWorker(store: string, id: string, env: NodeJS.ProcessEnv = {}): Promise<TsChild> {
   const child = start(worker, [store], { WORKER_ID: id, ...env });

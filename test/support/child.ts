@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -60,4 +61,25 @@ export class TsChild {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * Children a test file starts, each killed after the test that started it
+ * (continued first, in case the test paused it), whether the test passed or
+ * not. Call once at the top of the file; returns the function that starts one.
+ */
+export function childrenKilledAfterEach(): (script: string | URL, args: readonly string[], env?: NodeJS.ProcessEnv) => TsChild {
+  const children: TsChild[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      child.signal('SIGCONT');
+      child.signal('SIGKILL');
+      await child.exit(5000);
+    }
+  });
+  return (script, args, env = {}) => {
+    const child = new TsChild(script, args, env);
+    children.push(child);
+    return child;
+  };
 }

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bytesToText, decodeState } from '../../src/object/codec.js';
 import { createStore, parseStoreSpec } from '../../src/stores/resolve-store.js';
 import type { Store } from '../../src/stores/store.js';
 import { commitAll, configureOaas, shutdown } from '../../src/index.js';
-import { TsChild } from '../support/child.js';
+import { childrenKilledAfterEach } from '../support/child.js';
 import { tempSqlite } from '../support/runtime.js';
 import { describeOnSharedStores } from '../support/servers.js';
 import { waitUntil } from '../cluster/processes/harness.js';
@@ -12,19 +12,7 @@ import { Ledger, Sink, Ticket } from '../reminders/fixtures/services.js';
 const writer = new URL('../reminders/fixtures/trigger-writer.ts', import.meta.url);
 const worker = new URL('../reminders/fixtures/worker.ts', import.meta.url);
 
-const children: TsChild[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    child.signal('SIGKILL');
-    await child.exit(5000);
-  }
-});
-
-function start(script: URL, args: string[], env: NodeJS.ProcessEnv = {}): TsChild {
-  const child = new TsChild(script, args, env);
-  children.push(child);
-  return child;
-}
+const start = childrenKilledAfterEach();
 
 /** Reads what the chain left in the store. */
 class Reader {
