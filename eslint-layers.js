@@ -4,7 +4,8 @@ import { dirname, relative, resolve } from 'node:path';
 
 export const FLOORS = [
   ['errors', 'error-codes', 'wire-errors', 'describe', 'identity', 'observability', 'protocol', 'backoff', 'clock'], // ground: shared by all
-  ['registry', 'triggers'], // define: classes, their members and the triggers they declare
+  ['registry'], // define: classes, their members and the triggers they declare
+  ['triggers'], // trigger targets resolved, matched to changes, and the outbox's events
   ['object'], // represent
   ['stores', 'cluster'], // persist; cluster: the slot space and the membership contract the shared stores keep
   ['config', 'config-checks', 'reminder-config'],

@@ -40,7 +40,7 @@ export type { CommitSummary, CommitErrorEvent, CommitErrorListener, CommitSource
 // Declaring services
 export { service, method, field, transient, getter, setter } from './registry/decorators.js';
 export type { ServiceOptions, MethodOptions, FieldOptions, GetterOptions } from './registry/class-meta.js';
-export type { TriggerTarget, TriggerClass, DataTriggerOptions, FunctionTriggerOptions } from './triggers/trigger-spec.js';
+export type { TriggerTarget, TriggerClass, DataTriggerOptions, FunctionTriggerOptions } from './registry/trigger-spec.js';
 export type { StandardSchemaV1, StandardSchemaProps, StandardSchemaResult, StandardSchemaIssue, StandardSchemaPathSegment } from './registry/standard-schema.js';
 
 // Objects

@@ -2,7 +2,7 @@
  * What the decorators record: plain data about a service class and its
  * members. The core reads it; nothing here runs application code.
  */
-import type { ClassTriggerSpecs, DataTriggerOptions, FunctionTriggerOptions } from '../triggers/trigger-spec.js';
+import type { ClassTriggerSpecs, DataTriggerOptions, FunctionTriggerOptions } from './trigger-spec.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /**
@@ -129,6 +129,4 @@ export interface ClassMeta {
 /** Set on `OaasObject.prototype`, so the registry can check the base class without importing it. */
 export const OAAS_OBJECT_BRAND: unique symbol = Symbol.for('oaas.object');
 
-/** Names of classes, packages and methods: safe in URLs and ids. */
-export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
-export const PACKAGE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+export { NAME_PATTERN, PACKAGE_PATTERN } from './names.js';

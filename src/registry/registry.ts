@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { describeValue } from '../describe.js';
 import { RegistrationError } from '../errors.js';
-import { checkDataTriggers, checkFunctionTriggers, type ClassTriggerSpecs, type DataTriggerSpec, type FunctionTriggerSpec } from '../triggers/trigger-spec.js';
+import { checkDataTriggers, checkFunctionTriggers, type ClassTriggerSpecs, type DataTriggerSpec, type FunctionTriggerSpec } from './trigger-spec.js';
 import {
   NAME_PATTERN,
   OAAS_OBJECT_BRAND,

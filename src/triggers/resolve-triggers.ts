@@ -9,7 +9,7 @@ import { describeValue } from '../describe.js';
 import { InvalidArgumentError, RegistrationError } from '../errors.js';
 import type { ClassMeta } from '../registry/class-meta.js';
 import { findClassMeta, findClassMetaById } from '../registry/registry.js';
-import type { DataTriggerSpec, FunctionTriggerSpec, TargetSpec } from './trigger-spec.js';
+import type { DataTriggerSpec, FunctionTriggerSpec, TargetSpec } from '../registry/trigger-spec.js';
 
 /** One invocation to make when a trigger fires. */
 export interface ResolvedTarget {

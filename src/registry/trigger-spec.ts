@@ -10,7 +10,7 @@
 import { describeValue } from '../describe.js';
 import { RegistrationError } from '../errors.js';
 import { normalizeObjectId, normalizePartitionId } from '../identity.js';
-import { NAME_PATTERN, PACKAGE_PATTERN } from '../registry/class-meta.js';
+import { NAME_PATTERN, PACKAGE_PATTERN } from './names.js';
 
 /**
  * The class a trigger invokes: a class id (`pkg.Name`, or a bare `Name` for
