@@ -58,13 +58,16 @@ async function callStateless(host: TurnHost, core: ObjectCore, method: MethodMet
 
 async function callWithRetries(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> {
   const started = performance.now();
+  const took = (): number => performance.now() - started;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await runTurn(host, core, method, args, undefined);
+      const result = await runTurn(host, core, method, args, undefined);
+      host.telemetry.invocation(core.key.clsId, method.name, true, took());
+      return result;
     } catch (error) {
       const final = error instanceof ShutdownError || error instanceof ObjectDeletedError;
       if (final || attempt >= method.retries) {
-        host.telemetry.invocation(core.key.clsId, method.name, false, performance.now() - started);
+        host.telemetry.invocation(core.key.clsId, method.name, false, took());
         throw error;
       }
       host.telemetry.retry('method');

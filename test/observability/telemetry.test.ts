@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { MeterProvider, MetricReader, type DataPoint, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, StoreError, commitAll, configureOaas, getStats, metricsText, sessionScope } from '../../src/index.js';
+import { ConflictError, OaasObject, StoreError, commitAll, configureOaas, getStats, method, metricsText, service, sessionScope } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
 import { RecordingStore } from '../support/recording-store.js';
 import { shutdownAfterEach } from '../support/runtime.js';
@@ -49,6 +49,31 @@ const sum = async (name: string, attributes: Record<string, unknown> = {}): Prom
 const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
 describe('metrics, spans and logs', () => {
+  it('counts a call of a method with retries once, with its outcome, whether it succeeds after a retry or fails every run', async () => {
+    @service('Flaky', { package: 'telemetry' })
+    class Flaky extends OaasObject {
+      failuresLeft = 0;
+      @method({ retries: 2 })
+      async run(): Promise<void> {
+        if (this.failuresLeft > 0) {
+          // The rollback puts the counter back, so a module-level count keeps the runs apart.
+          runs += 1;
+          if (runs <= failuresBefore) throw new Error('flaky');
+        }
+      }
+    }
+    let runs = 0;
+    let failuresBefore = 1;
+    await configureOaas({ store: 'memory', autoCommit: false, logLevel: 'silent' });
+    const flaky = Flaky.create({ failuresLeft: 1 }, { id: 'f' });
+    await flaky.run();
+    runs = 0;
+    failuresBefore = 10;
+    await expect(flaky.run()).rejects.toThrow('flaky');
+    expect(getStats().invocations['telemetry.Flaky.run']).toEqual({ ok: 1, error: 1 });
+    expect(await sum('oaas.invocations', { cls: 'telemetry.Flaky', method: 'run', outcome: 'ok' })).toBe(1);
+  });
+
   it('counts commits, objects, conflicts, rollbacks, retries and invocations, and measures them', async () => {
     const store = new RecordingStore();
     const { logger, lines } = captureLogs();
