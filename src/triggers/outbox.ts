@@ -104,8 +104,12 @@ export function parseOutbox(value: unknown): OutboxEvent[] | undefined {
   return out.length === 0 ? undefined : out;
 }
 
-/** When an object with this outbox wants its events delivered: at once (its first event's time, or that event's retry time), or never (`null`). */
+/**
+ * When an object with this outbox wants its events delivered: at once (0,
+ * the earliest time there is, whatever the runtime's clock reads), at its
+ * first event's retry time after a failed delivery, or never (`null`).
+ */
 export function outboxWake(outbox: readonly OutboxEvent[] | undefined): number | null {
   const first = outbox?.[0];
-  return first === undefined ? null : (first.retryAt ?? first.at);
+  return first === undefined ? null : (first.retryAt ?? 0);
 }

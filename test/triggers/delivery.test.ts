@@ -15,6 +15,7 @@ import {
   type TriggerErrorEvent,
   type TriggerEvent,
 } from '../../src/index.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 
 shutdownAfterEach();
@@ -174,6 +175,20 @@ describe.each([
     expect(log.entries).toHaveLength(4);
     expect(board.seen).toEqual([]);
     expect(await metricsText()).toMatch(/oaas_trigger_events_dropped_total 1/);
+  });
+});
+
+describe('triggers under a clock moved by hand', () => {
+  it('are delivered at once, whatever time the runtime`s clock reads', async () => {
+    const clock = new ManualClock(0);
+    const runtime = await freshRuntime({ store: new MemoryStore(), clock });
+    await runtime.ready();
+    const log = AuditLog.create({}, { id: 'audit' });
+    StatusBoard.create({}, { id: 'board' });
+    Order.create({}, { id: 'o9' });
+    await commitAll();
+    for (let i = 0; i < 10 && log.entries.length === 0; i++) await clock.advance(10);
+    expect(log.entries).toEqual(['o9@1 create:note+status']);
   });
 });
 
