@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
+  ConflictError,
   InvalidArgumentError,
   MethodNotFoundError,
   MemoryStore,
@@ -246,6 +247,54 @@ describe('reminders after a pause of every process', () => {
     expect(loaded.schedules[0]?.due.getTime()).toBe(11_000);
     await advance(later, 1000);
     expect(loaded.pings).toBe(2);
+  });
+});
+
+let conflictsLeft = 0;
+
+@service('Contended', { package: 'rem' })
+class Contended extends OaasObject {
+  runs = 0;
+
+  @method()
+  async arm(): Promise<void> {
+    this.schedule('run', { inMs: 100 });
+  }
+
+  /** Meets "another writer" a number of times first, as a firing on a hot object does. */
+  @method()
+  async run(): Promise<void> {
+    if (conflictsLeft > 0) {
+      conflictsLeft -= 1;
+      throw new ConflictError([{ ref: this.asRef(), expected: this.version, actual: this.version + 1 }]);
+    }
+    this.runs += 1;
+  }
+}
+
+describe('reminders that meet other writers', () => {
+  it('stay due without counting a failed attempt, and fire once when the contention is over', async () => {
+    const clock = new ManualClock(0);
+    const runtime = await freshRuntime({ clock, reminders: { maxAttempts: 2 } });
+    await runtime.ready();
+    const errors: ReminderErrorEvent[] = [];
+    onReminderError((event) => errors.push(event));
+    const object = Contended.create({}, { id: 'hot' });
+    await object.arm();
+    await commitAll();
+    // More conflicts than a firing's scope retries, twice over: with failures counted, maxAttempts 2 would give it up.
+    conflictsLeft = 10;
+    // A scope's retries pause in real time: the loop gives them some, as it moves the clock.
+    const loaded = await Contended.load('hot');
+    for (let i = 0; i < 200 && loaded.runs === 0; i++) {
+      await advance(clock, 100, 100);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(conflictsLeft).toBe(0);
+    expect(loaded.runs).toBe(1);
+    expect(loaded.schedules).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(getStats().reminders).toMatchObject({ fired: 1, failed: 0, dropped: 0 });
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ConflictError,
   MemoryStore,
   OaasObject,
   RegistrationError,
@@ -175,6 +176,46 @@ describe.each([
     expect(log.entries).toHaveLength(4);
     expect(board.seen).toEqual([]);
     expect(await metricsText()).toMatch(/oaas_trigger_events_dropped_total 1/);
+  });
+});
+
+let targetConflicts = 0;
+
+@service('HotTarget', { package: 'trg' })
+class HotTarget extends OaasObject {
+  taken = 0;
+
+  @method()
+  async take(_event: TriggerEvent): Promise<void> {
+    if (targetConflicts > 0) {
+      targetConflicts -= 1;
+      throw new ConflictError([{ ref: this.asRef(), expected: this.version, actual: this.version + 1 }]);
+    }
+    this.taken += 1;
+  }
+}
+
+@service('Ping', { package: 'trg', onCreate: [{ cls: () => HotTarget, method: 'take', objectId: 'hot' }] })
+class Ping extends OaasObject {
+  n = 0;
+}
+
+describe('trigger deliveries that meet other writers', () => {
+  it('are delivered again without counting a failed attempt, once the contention is over', async () => {
+    const { store } = await setUp(new MemoryStore());
+    const failures: TriggerErrorEvent[] = [];
+    onTriggerError((event) => failures.push(event));
+    const hot = HotTarget.create({}, { id: 'hot' });
+    await commitAll();
+    // More than a delivery's scope retries, several times over: counted as failures, maxAttempts 3 would drop the event.
+    targetConflicts = 20;
+    Ping.create({}, { id: 'p1' });
+    await commitAll();
+    await until(() => hot.taken === 1, 'the delivery', 10_000);
+    expect(targetConflicts).toBe(0);
+    expect(failures).toEqual([]);
+    expect(getStats().triggers).toMatchObject({ delivered: 1, failed: 0, dropped: 0 });
+    expect((await store.list('trg.Ping', 0)).objects.map((o) => o.objectId)).toEqual(['p1']);
   });
 });
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../../backoff.js';
 import type { Clock } from '../../clock.js';
 import { MethodNotFoundError, ObjectNotFoundError, formatIdentity } from '../../errors.js';
+import { isContention } from '../contention.js';
 import type { ObjectKey } from '../../identity.js';
 import { coreOf, type LoadOptions, type OaasObject } from '../../object/oaas-object.js';
 import type { ObjectCore } from '../../object/object-core.js';
@@ -25,8 +26,12 @@ export interface ReminderFiringParts {
   load(ctor: abstract new () => OaasObject, id: string, options: LoadOptions): Promise<OaasObject>;
 }
 
-/** What one attempt at an object's earliest due reminder came to. */
-export type FiringOutcome = 'fired' | 'failed' | 'none';
+/**
+ * What one attempt at an object's earliest due reminder came to; `busy`:
+ * it met other writers (or the runtime closing) and stays due as it was,
+ * since contention is no failure of the reminder's method.
+ */
+export type FiringOutcome = 'fired' | 'failed' | 'busy' | 'none';
 
 /** The figures of firing. */
 export interface FiringCounts {
@@ -78,6 +83,10 @@ export class ReminderFiring {
     } catch (error) {
       if (error instanceof ObjectNotFoundError) return 'none';
       if (fired === undefined) throw error;
+      if (isContention(error)) {
+        this.parts.logger.info({ object: formatIdentity(key), reminder: fired.name, err: error }, 'a reminder met other writers; it stays due and is fired again');
+        return 'busy';
+      }
       await this.failed(meta, key, fired, error as Error);
       return 'failed';
     }
@@ -130,3 +139,4 @@ export class ReminderFiring {
     });
   }
 }
+

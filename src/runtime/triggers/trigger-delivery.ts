@@ -13,6 +13,7 @@ import { idempotencyKeyOf, triggerEventOf, type OutboxEvent } from '../../trigge
 import type { ResolvedTarget } from '../../triggers/resolve-triggers.js';
 import { findIdempotentResult, IdempotencyRecord, idempotencyId } from '../idempotency.js';
 import type { Listeners } from '../listeners.js';
+import { isContention } from '../contention.js';
 import { OutboxRecord } from './outbox-record.js';
 
 /** A delivery of a trigger event that failed (its target threw, or could not be reached). */
@@ -73,7 +74,7 @@ export class TriggerDelivery {
   constructor(private readonly parts: TriggerDeliveryParts) {}
 
   /** Delivers the first event of the object's outbox, if it has one that is due. */
-  async deliverNext(meta: ClassMeta, key: ObjectKey): Promise<'delivered' | 'failed' | 'none'> {
+  async deliverNext(meta: ClassMeta, key: ObjectKey): Promise<'delivered' | 'failed' | 'busy' | 'none'> {
     const core = await this.load(meta, key);
     if (core === undefined || core.remote) return 'none';
     const stored = (core.outbox ?? []).filter((e) => e.id !== '');
@@ -85,6 +86,11 @@ export class TriggerDelivery {
       try {
         await this.deliver(source, event, target);
       } catch (error) {
+        // Contention at the target is no failure of the target: the event stays due as it was.
+        if (isContention(error)) {
+          this.parts.logger.info({ source: formatIdentity(source), event: event.id, target: `${target.clsId}.${target.method}`, err: error }, 'a trigger delivery met other writers; it is delivered again');
+          return 'busy';
+        }
         await this.failed(meta, key, source, event, target, error as Error);
         return 'failed';
       }
