@@ -248,7 +248,7 @@ function buildCluster(
   const report = (error: Error, ref: ObjectIdentity): void => {
     const refs = [toRef(ref)];
     logger.error({ err: error, object: formatRef(ref) }, 'creating an object on its owner failed');
-    reports.report({ error, sessionId: '*', refs, willRetry: false, discarded: refs, source: 'background' });
+    reports.emit({ error, sessionId: '*', refs, willRetry: false, discarded: refs, source: 'background' });
   };
   return { node, peers, report };
 }

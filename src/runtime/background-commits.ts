@@ -92,6 +92,6 @@ export class BackgroundCommits {
       this.parts.telemetry.retry('background');
       session.logger.warn({ objects: refs.map(formatRef), attempt: state.failures, retryInMs: delay }, 'commit will be retried');
     }
-    this.parts.reports.report({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded: discarded.map(toRef), source: 'background' });
+    this.parts.reports.emit({ error: error as Error, sessionId: session.id, refs, willRetry: true, discarded: discarded.map(toRef), source: 'background' });
   }
 }

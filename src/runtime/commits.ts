@@ -52,7 +52,7 @@ export class Commits {
       // A fenced commit reported what it dropped, object by object, when it dropped it.
       if (source !== 'shutdown' && !(error instanceof FencedError)) {
         const willRetry = source === 'exit' || this.parts.autoCommitOn();
-        this.parts.reports.report({ error: error as Error, sessionId: session.id, refs: pendingRefs(session), willRetry, discarded: [], source });
+        this.parts.reports.emit({ error: error as Error, sessionId: session.id, refs: pendingRefs(session), willRetry, discarded: [], source });
       }
       throw error;
     }
@@ -111,6 +111,6 @@ export class Commits {
     if (session.kind === 'scope') return;
     const ref = toRef(conflict.ref);
     if (cause === undefined) session.logger.warn({ discarded: [formatRef(ref)] }, 'stale object reloaded from the store after a conflict; this session`s pending changes to it were discarded');
-    this.parts.reports.report({ error: cause ?? new ConflictError([conflict]), sessionId: session.id, refs: [ref], willRetry: false, discarded: [ref], source: 'background' });
+    this.parts.reports.emit({ error: cause ?? new ConflictError([conflict]), sessionId: session.id, refs: [ref], willRetry: false, discarded: [ref], source: 'background' });
   }
 }

@@ -180,7 +180,7 @@ export class OaasRuntime implements Runtime, ObjectFactory {
 
   /** Subscribes to failed commits, background and explicit; returns the unsubscribe function. */
   onCommitError(listener: CommitErrorListener): () => void {
-    return this.parts.reports.onCommitError(listener);
+    return this.parts.reports.add(listener);
   }
 
   /** Subscribes to failed reminder firings (each is retried or given up; see docs/reminders.md); returns the unsubscribe function. */

@@ -139,10 +139,10 @@ export class Shutdown {
     const pending = failure instanceof CommitError ? failure.unpersisted : [];
     if (discarded.length > 0) {
       const refs = discarded.map(toRef);
-      reports.report({ error: conflictCause(failure, discarded), sessionId: '*', refs, willRetry: false, discarded: refs, source: 'shutdown' });
+      reports.emit({ error: conflictCause(failure, discarded), sessionId: '*', refs, willRetry: false, discarded: refs, source: 'shutdown' });
     }
     if (failure !== undefined) {
-      reports.report({ error: failure as Error, sessionId: '*', refs: pending.map((u) => toRef(u.ref)), willRetry: false, discarded: [], source: 'shutdown' });
+      reports.emit({ error: failure as Error, sessionId: '*', refs: pending.map((u) => toRef(u.ref)), willRetry: false, discarded: [], source: 'shutdown' });
     }
     if (failure === undefined && discarded.length === 0) return undefined;
     const unpersisted = [...discarded.map((ref) => ({ ref, fields: ['<discarded: the store holds a newer version>'] })), ...pending];
@@ -172,7 +172,7 @@ export class Shutdown {
         logger.error({ err: error, attempt: this.exitFlushes }, 'flush at exit failed');
         if (last) {
           const refs = error instanceof CommitError ? error.unpersisted.map((u) => toRef(u.ref)) : [];
-          reports.report({ error: error as Error, sessionId: '*', refs, willRetry: false, discarded: [], source: 'exit' });
+          reports.emit({ error: error as Error, sessionId: '*', refs, willRetry: false, discarded: [], source: 'exit' });
         }
       },
     );
