@@ -70,9 +70,7 @@ export class ObjectPut implements TrustedPut {
    * application's, so they are left out.
    */
   get changed(): readonly string[] {
-    const keys: string[] = [];
-    for (let i = 0; i < this.texts.length; i++) if (this.texts[i] !== undefined) keys.push(this.fields.keyOf(this.fields.props[i]!));
-    return keys;
+    return changedKeys(this.fields, this.texts);
   }
 
   get set(): ReadonlyMap<string, Uint8Array> {
