@@ -260,60 +260,47 @@ export class Telemetry {
           this.set(read());
         },
       });
-    const cluster = (read: (stats: ClusterStats) => number) => () => {
-      const stats = this.clusterSource?.();
-      return stats === undefined ? 0 : read(stats);
-    };
-    const clusterCounter = (name: string, help: string, read: (stats: ClusterStats) => number) =>
-      counter(name, help, [], (set) => {
-        if (this.clusterSource !== undefined) set({}, cluster(read)());
-      });
-    clusterCounter('oaas_cluster_forwarded_calls_total', 'Calls sent to the owner of their object (cluster mode).', (s) => s.forwardedCalls);
-    clusterCounter('oaas_cluster_handovers_total', 'Slots handed over to another member (cluster mode).', (s) => s.handovers);
-    clusterCounter('oaas_cluster_takeovers_total', 'Slots taken from a member silent past its lease (cluster mode).', (s) => s.takeovers);
-    clusterCounter('oaas_cluster_fenced_commits_total', 'Commits refused because their slots had passed on (cluster mode).', (s) => s.fencedCommits);
-    gauge('oaas_cluster_members', 'Live cluster members, as this one sees them (0 outside cluster mode).', cluster((s) => s.members));
-    gauge('oaas_cluster_owned_slots', 'Slots this member owns (0 outside cluster mode).', cluster((s) => s.ownedSlots));
-    gauge('oaas_cluster_owned_objects', 'Live objects in the slots this member owns.', cluster((s) => s.ownedObjects));
-    const events = (read: (stats: EventStats) => number) => (): number => {
-      const stats = this.eventSource?.();
-      return stats === undefined ? 0 : read(stats);
-    };
-    const eventCounter = (name: string, help: string, read: (stats: EventStats) => number) =>
-      counter(name, help, [], (set) => {
-        set({}, events(read)());
-      });
-    eventCounter('oaas_events_committed_total', 'Object versions this process committed while anyone watched.', (s) => s.committed);
-    eventCounter('oaas_events_received_total', 'Object versions heard from other processes through the store.', (s) => s.received);
-    eventCounter('oaas_events_delivered_total', 'Change events handed to watch listeners.', (s) => s.delivered);
-    eventCounter('oaas_event_gaps_total', 'Gap markers handed to watch listeners (versions they missed).', (s) => s.gaps);
-    gauge('oaas_watches', 'Watches registered (event streams included).', events((s) => s.watches));
-    const reminders = (read: (stats: ReminderStats) => number) => (): number => {
-      const stats = this.reminderSource?.();
-      return stats === undefined ? 0 : read(stats);
-    };
-    const reminderCounter = (name: string, help: string, read: (stats: ReminderStats) => number) =>
-      counter(name, help, [], (set) => {
-        set({}, reminders(read)());
-      });
-    reminderCounter('oaas_reminders_fired_total', 'Reminder firings that took effect.', (s) => s.fired);
-    reminderCounter('oaas_reminders_failed_total', 'Reminder firings whose method threw or whose commit failed (each retried or given up).', (s) => s.failed);
-    reminderCounter('oaas_reminders_dropped_total', 'Reminders given up after their last attempt.', (s) => s.dropped);
-    gauge('oaas_reminders_due', 'Objects with a due reminder at the last look.', reminders((s) => s.due));
-    gauge('oaas_reminders_overdue_seconds', 'How late the most overdue reminder was at the last look.', reminders((s) => s.overdueMs / 1000));
-    const triggers = (read: (stats: TriggerStats) => number) => (): number => {
-      const stats = this.triggerSource?.();
-      return stats === undefined ? 0 : read(stats);
-    };
-    const triggerCounter = (name: string, help: string, read: (stats: TriggerStats) => number) =>
-      counter(name, help, [], (set) => {
-        set({}, triggers(read)());
-      });
-    triggerCounter('oaas_trigger_deliveries_total', 'Trigger events delivered to all their targets.', (s) => s.delivered);
-    triggerCounter('oaas_trigger_redeliveries_total', 'Trigger deliveries a target had already taken, skipped rather than run again.', (s) => s.redelivered);
-    triggerCounter('oaas_trigger_delivery_failures_total', 'Trigger deliveries that failed (each retried or given up).', (s) => s.failed);
-    triggerCounter('oaas_trigger_events_dropped_total', 'Trigger events given up after their last attempt.', (s) => s.dropped);
-    gauge('oaas_outbox_depth', 'Trigger events waiting in the outbox of the object delivered last.', triggers((s) => s.depth));
+    // The figures a part of the runtime reports through a source (cluster, events, reminders, triggers): 0 while it
+    // has none, or (`omitWhenAbsent`, cluster mode) no sample at all.
+    const family = <S>(source: () => S | undefined, omitWhenAbsent = false) => ({
+      counter: (name: string, help: string, read: (stats: S) => number) =>
+        counter(name, help, [], (set) => {
+          const stats = source();
+          if (stats !== undefined) set({}, read(stats));
+          else if (!omitWhenAbsent) set({}, 0);
+        }),
+      gauge: (name: string, help: string, read: (stats: S) => number) =>
+        gauge(name, help, () => {
+          const stats = source();
+          return stats === undefined ? 0 : read(stats);
+        }),
+    });
+    const cluster = family(() => this.clusterSource?.(), true);
+    cluster.counter('oaas_cluster_forwarded_calls_total', 'Calls sent to the owner of their object (cluster mode).', (s) => s.forwardedCalls);
+    cluster.counter('oaas_cluster_handovers_total', 'Slots handed over to another member (cluster mode).', (s) => s.handovers);
+    cluster.counter('oaas_cluster_takeovers_total', 'Slots taken from a member silent past its lease (cluster mode).', (s) => s.takeovers);
+    cluster.counter('oaas_cluster_fenced_commits_total', 'Commits refused because their slots had passed on (cluster mode).', (s) => s.fencedCommits);
+    cluster.gauge('oaas_cluster_members', 'Live cluster members, as this one sees them (0 outside cluster mode).', (s) => s.members);
+    cluster.gauge('oaas_cluster_owned_slots', 'Slots this member owns (0 outside cluster mode).', (s) => s.ownedSlots);
+    cluster.gauge('oaas_cluster_owned_objects', 'Live objects in the slots this member owns.', (s) => s.ownedObjects);
+    const events = family(() => this.eventSource?.());
+    events.counter('oaas_events_committed_total', 'Object versions this process committed while anyone watched.', (s) => s.committed);
+    events.counter('oaas_events_received_total', 'Object versions heard from other processes through the store.', (s) => s.received);
+    events.counter('oaas_events_delivered_total', 'Change events handed to watch listeners.', (s) => s.delivered);
+    events.counter('oaas_event_gaps_total', 'Gap markers handed to watch listeners (versions they missed).', (s) => s.gaps);
+    events.gauge('oaas_watches', 'Watches registered (event streams included).', (s) => s.watches);
+    const reminders = family(() => this.reminderSource?.());
+    reminders.counter('oaas_reminders_fired_total', 'Reminder firings that took effect.', (s) => s.fired);
+    reminders.counter('oaas_reminders_failed_total', 'Reminder firings whose method threw or whose commit failed (each retried or given up).', (s) => s.failed);
+    reminders.counter('oaas_reminders_dropped_total', 'Reminders given up after their last attempt.', (s) => s.dropped);
+    reminders.gauge('oaas_reminders_due', 'Objects with a due reminder at the last look.', (s) => s.due);
+    reminders.gauge('oaas_reminders_overdue_seconds', 'How late the most overdue reminder was at the last look.', (s) => s.overdueMs / 1000);
+    const triggers = family(() => this.triggerSource?.());
+    triggers.counter('oaas_trigger_deliveries_total', 'Trigger events delivered to all their targets.', (s) => s.delivered);
+    triggers.counter('oaas_trigger_redeliveries_total', 'Trigger deliveries a target had already taken, skipped rather than run again.', (s) => s.redelivered);
+    triggers.counter('oaas_trigger_delivery_failures_total', 'Trigger deliveries that failed (each retried or given up).', (s) => s.failed);
+    triggers.counter('oaas_trigger_events_dropped_total', 'Trigger events given up after their last attempt.', (s) => s.dropped);
+    triggers.gauge('oaas_outbox_depth', 'Trigger events waiting in the outbox of the object delivered last.', (s) => s.depth);
     gauge('oaas_pending_objects', 'Objects waiting for a commit.', () => this.source.pendingObjects());
     gauge('oaas_oldest_pending_age_seconds', 'Age of the oldest change not yet committed.', () => this.source.oldestPendingAgeMs() / 1000);
     gauge('oaas_open_sessions', 'Sessions alive.', () => this.source.openSessions());
