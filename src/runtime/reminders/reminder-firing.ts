@@ -3,9 +3,8 @@ import { backoffDelay } from '../../backoff.js';
 import type { Clock } from '../../clock.js';
 import { MethodNotFoundError, ObjectNotFoundError, formatIdentity } from '../../errors.js';
 import { isContention } from '../contention.js';
+import { loadFresh, WAKE_SCOPE_RETRIES, type LoadObject } from '../wake-work.js';
 import type { ObjectKey } from '../../identity.js';
-import { coreOf, type LoadOptions, type OaasObject } from '../../object/oaas-object.js';
-import type { ObjectCore } from '../../object/object-core.js';
 import { ObjectRef } from '../../object/object-ref.js';
 import { toStateValue } from '../../object/codec.js';
 import { afterFiring, dueReminders, replaced, type Reminder } from '../../object/reminders.js';
@@ -23,7 +22,7 @@ export interface ReminderFiringParts {
   readonly reports: Listeners<ReminderErrorEvent>;
   /** Runs `fn` as a root `sessionScope`. */
   scope<T>(fn: () => Promise<T>, options: ScopeOptions): Promise<T>;
-  load(ctor: abstract new () => OaasObject, id: string, options: LoadOptions): Promise<OaasObject>;
+  readonly load: LoadObject;
 }
 
 /**
@@ -39,13 +38,6 @@ export interface FiringCounts {
   failed: number;
   dropped: number;
 }
-
-/**
- * Scopes that meet another writer's version run again (after reloading);
- * by then the other writer has usually fired the reminder, and the re-run
- * finds nothing due.
- */
-const SCOPE_RETRIES = 3;
 
 /**
  * Fires reminders: each firing is one root scope that loads the object
@@ -66,7 +58,7 @@ export class ReminderFiring {
     try {
       await this.parts.scope(async () => {
         fired = undefined;
-        const core = await this.loadFresh(meta, key);
+        const core = await loadFresh(this.parts.load, meta, key);
         // Cluster mode: the object moved to another process since it was found due; its owner fires it.
         if (core.remote) return;
         const now = this.parts.clock.now();
@@ -79,7 +71,7 @@ export class ReminderFiring {
         // A copy: the method may change its arguments without changing the stored reminder.
         const args = toStateValue(reminder.args, core.location(`reminder ${reminder.name} args`)) as unknown[];
         await core.host.invoke(core, method, args);
-      }, { partitionId: key.partitionId, retries: SCOPE_RETRIES });
+      }, { partitionId: key.partitionId, retries: WAKE_SCOPE_RETRIES });
     } catch (error) {
       if (error instanceof ObjectNotFoundError) return 'none';
       if (fired === undefined) throw error;
@@ -93,10 +85,6 @@ export class ReminderFiring {
     if (fired === undefined) return 'none';
     this.counts.fired += 1;
     return 'fired';
-  }
-
-  private async loadFresh(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
-    return coreOf(await this.parts.load(meta.ctor as abstract new () => OaasObject, key.objectId, { partitionId: key.partitionId, fresh: true }));
   }
 
   /**
@@ -117,13 +105,13 @@ export class ReminderFiring {
     else logger.warn({ ...where, retryAt: new Date(retryAt!).toISOString() }, 'reminder failed; it is tried again');
     try {
       await this.parts.scope(async () => {
-        const core = await this.loadFresh(meta, key);
+        const core = await loadFresh(this.parts.load, meta, key);
         const current = core.reminders?.find((r) => r.name === fired.name);
         // Replaced, removed or fired meanwhile: the failure no longer concerns what the object holds.
         if (current === undefined || current.due !== fired.due) return;
         const next = dropped ? afterFiring(current, now) : { ...current, attempts: attempt, due: retryAt! };
         core.writeReminders(replaced(core.reminders ?? [], current.name, next));
-      }, { partitionId: key.partitionId, retries: SCOPE_RETRIES });
+      }, { partitionId: key.partitionId, retries: WAKE_SCOPE_RETRIES });
     } catch (bookkeeping) {
       // The reminder stays due as it was: the next look for due reminders fires it again.
       if (!(bookkeeping instanceof ObjectNotFoundError)) logger.error({ object: formatIdentity(key), reminder: fired.name, err: bookkeeping }, 'recording a failed reminder failed; it stays due');

@@ -3,7 +3,7 @@ import { backoffDelay } from '../../backoff.js';
 import type { Clock } from '../../clock.js';
 import { ClassNotFoundError, MethodNotFoundError, ObjectNotFoundError, formatIdentity } from '../../errors.js';
 import type { ObjectKey } from '../../identity.js';
-import { callMethod, coreOf, type CreateOptions, type LoadOptions, type OaasObject } from '../../object/oaas-object.js';
+import { callMethod, type CreateOptions, type OaasObject } from '../../object/oaas-object.js';
 import type { ObjectCore } from '../../object/object-core.js';
 import type { ClassMeta } from '../../registry/class-meta.js';
 import { findClassMetaById } from '../../registry/registry.js';
@@ -14,6 +14,7 @@ import type { ResolvedTarget } from '../../triggers/resolve-triggers.js';
 import { findIdempotentResult, IdempotencyRecord, idempotencyId } from '../idempotency.js';
 import type { Listeners } from '../listeners.js';
 import { isContention } from '../contention.js';
+import { loadFresh, WAKE_SCOPE_RETRIES, type LoadObject } from '../wake-work.js';
 import { OutboxRecord } from './outbox-record.js';
 
 /** A delivery of a trigger event that failed (its target threw, or could not be reached). */
@@ -41,7 +42,7 @@ export interface TriggerDeliveryParts {
   readonly reports: Listeners<TriggerErrorEvent>;
   scope<T>(fn: () => Promise<T>, options: ScopeOptions): Promise<T>;
   runInSession<T>(fn: () => Promise<T>): Promise<T>;
-  load(ctor: abstract new () => OaasObject, id: string, options: LoadOptions): Promise<OaasObject>;
+  readonly load: LoadObject;
   create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions): OaasObject;
 }
 
@@ -56,7 +57,6 @@ export interface DeliveryCounts {
   depth: number;
 }
 
-const SCOPE_RETRIES = 3;
 
 /**
  * Delivers an object's trigger events, first to last, each to its targets
@@ -103,7 +103,7 @@ export class TriggerDelivery {
 
   private async load(meta: ClassMeta, key: ObjectKey): Promise<ObjectCore | undefined> {
     try {
-      return coreOf(await this.parts.load(meta.ctor as abstract new () => OaasObject, key.objectId, { partitionId: key.partitionId, fresh: true }));
+      return await loadFresh(this.parts.load, meta, key);
     } catch (error) {
       if (error instanceof ObjectNotFoundError) return undefined;
       throw error;
@@ -136,7 +136,7 @@ export class TriggerDelivery {
         await callMethod(object, method, [payload]);
         this.parts.create(IdempotencyRecord, { result: null }, { id: recordId, partitionId });
       },
-      { partitionId, retries: SCOPE_RETRIES },
+      { partitionId, retries: WAKE_SCOPE_RETRIES },
     );
   }
 
@@ -155,7 +155,7 @@ export class TriggerDelivery {
         // A deleted object's record has done its work once it is empty.
         if (meta.ctor === OutboxRecord && rest.length === 0) await core.host.deleteObject(core);
       },
-      { partitionId: key.partitionId, retries: SCOPE_RETRIES },
+      { partitionId: key.partitionId, retries: WAKE_SCOPE_RETRIES },
     );
   }
 

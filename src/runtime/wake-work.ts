@@ -1,0 +1,20 @@
+import type { ObjectKey } from '../identity.js';
+import { coreOf, type LoadOptions, type OaasObject } from '../object/oaas-object.js';
+import type { ObjectCore } from '../object/object-core.js';
+import type { ClassMeta } from '../registry/class-meta.js';
+
+/**
+ * What the work the wake service hands out (a reminder's firing, a trigger
+ * event's delivery) shares: the scope it runs in re-runs this many times
+ * after meeting another writer's version, reloading first; by then the
+ * other writer has usually done the work, and the re-run finds nothing due.
+ */
+export const WAKE_SCOPE_RETRIES = 3;
+
+/** How to load an object: the runtime's object access. */
+export type LoadObject = (ctor: abstract new () => OaasObject, id: string, options: LoadOptions) => Promise<OaasObject>;
+
+/** The object as the store holds it now (a live instance with no pending changes is read again): due work is decided on fresh state. */
+export async function loadFresh(load: LoadObject, meta: ClassMeta, key: ObjectKey): Promise<ObjectCore> {
+  return coreOf(await load(meta.ctor as abstract new () => OaasObject, key.objectId, { partitionId: key.partitionId, fresh: true }));
+}
