@@ -7,6 +7,7 @@
  */
 import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import type { Runtime } from '../runtime/runtime.js';
+import { inSpan } from '../observability/tracing.js';
 import {
   AlreadyExistsError,
   ApplicationError,
@@ -108,7 +109,7 @@ export class Gateway {
     if (call.tracestate !== undefined) carrier.tracestate = call.tracestate;
     const parent = propagation.extract(ROOT_CONTEXT, carrier);
     return context.with(parent, () =>
-      this.runtime().telemetry.span('oaas.invoke', { 'oaas.class': call.clsId, 'oaas.method': call.method }, () => this.invokeTraced(call)),
+      inSpan('oaas.invoke', () => ({ 'oaas.class': call.clsId, 'oaas.method': call.method }), () => this.invokeTraced(call)),
     );
   }
 

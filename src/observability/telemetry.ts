@@ -7,7 +7,7 @@
  * Hot-path events (method calls) only bump plain numbers and a no-op-cheap
  * OpenTelemetry instrument; Prometheus reads those numbers at scrape time.
  */
-import { SpanStatusCode, metrics, trace, type Attributes, type MetricOptions, type ObservableCallback, type Span } from '@opentelemetry/api';
+import { metrics, type Attributes, type MetricOptions, type ObservableCallback } from '@opentelemetry/api';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Running totals of one kind of duration. */
@@ -163,7 +163,6 @@ export class Telemetry {
   private batchObjects = 0;
   private batchMax = 0;
 
-  private readonly tracer = trace.getTracer('oaas-sdk');
   /** Undoes the gauge callbacks, so a closed runtime is no longer observed (nor kept alive by the meter). */
   private readonly detach: (() => void)[] = [];
   private readonly otel;
@@ -374,21 +373,6 @@ export class Telemetry {
     this.scopeDurations.add(durationMs);
     this.otel.scopeDuration.record(durationMs);
     this.prom.scopeDuration.observe(durationMs / 1000);
-  }
-
-  /** Runs `fn` in an active span named `name`; the span records an exception and an error status if `fn` rejects. */
-  async span<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
-    return this.tracer.startActiveSpan(name, { attributes }, async (span) => {
-      try {
-        return await fn(span);
-      } catch (error) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
   }
 
   stats(): OaasStats {

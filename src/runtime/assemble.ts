@@ -167,6 +167,9 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     lockTimeoutMs: config.lockTimeoutMs,
     assertAcceptingWork: (chain) => run.assertAcceptingWork(chain),
     openScopeSession: (partitionId) => sessions.open(partitionId, 'scope'),
+    closeScopeSession: (session) => {
+      sessions.closeScope(session);
+    },
     commitScope: (session, cores, chain, isolation) => commits.commitScope(session, cores, chain, isolation),
     discardCreated: (core) => objects.discardCreated(core),
     refreshStale: async (error: ConflictError, chain, session) => {

@@ -53,7 +53,7 @@ export class BackgroundCommits {
       if (!this.parts.isOpen()) return;
       if ((this.backoff.get(session)?.retryAt ?? 0) > now) continue;
       try {
-        await this.parts.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true, logger: session.logger });
+        await this.parts.pipeline.commit({ sessionId: session.id, cores: [...session.pending], chain: undefined, wait: false, background: true, session });
         this.backoff.delete(session);
       } catch (error) {
         await this.failed(session, error);

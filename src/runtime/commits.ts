@@ -46,7 +46,7 @@ export class Commits {
     if (lost !== undefined) throw new ConflictError(lost);
     let result: CommitResult;
     try {
-      result = await this.parts.pipeline.commit({ sessionId: session.id, logger: session.logger, cores: session.candidates(), chain: chainContext.getStore(), wait: true });
+      result = await this.parts.pipeline.commit({ sessionId: session.id, session, cores: session.candidates(), chain: chainContext.getStore(), wait: true });
     } catch (error) {
       // The shutdown flush reports once, at its end. A failed commit wrote nothing, so what is pending is what it was writing.
       // A fenced commit reported what it dropped, object by object, when it dropped it.
@@ -102,7 +102,7 @@ export class Commits {
   }
 
   commitScope(session: ManagedSession, cores: readonly ObjectCore[], chain: ChainLink, isolation: Isolation | undefined): Promise<CommitResult> {
-    return this.parts.pipeline.commit({ sessionId: session.id, cores, chain, wait: true, isolation, logger: session.logger, moveToCaller: true });
+    return this.parts.pipeline.commit({ sessionId: session.id, cores, chain, wait: true, isolation, session, moveToCaller: true });
   }
 
   /** Another unit of work's conflict reload dropped `session`'s changes to an object: report it now; its next explicit commit rejects. */

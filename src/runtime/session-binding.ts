@@ -23,7 +23,7 @@ export class SessionBinding {
     private readonly defaultPartition: number,
   ) {}
 
-  /** Sessions not yet collected, for the gauges. */
+  /** Sessions not yet collected (scope sessions: not yet ended), for the gauges. */
   get liveCount(): number {
     return this.live;
   }
@@ -63,8 +63,16 @@ export class SessionBinding {
   open(partitionId: number, kind: SessionKind): ManagedSession {
     const session = new ManagedSession(this.host, partitionId, kind, this.runtimeId);
     this.live += 1;
-    this.finalizer.register(session, undefined);
+    // A scope's session ends with its scope (closeScope); registering one costs more than the rest of a scope's bookkeeping.
+    if (kind !== 'scope') this.finalizer.register(session, undefined);
     return session;
+  }
+
+  /** A scope ended: its session takes no more objects and leaves the count. */
+  closeScope(session: ManagedSession): void {
+    session.closed = true;
+    for (const core of [...session.pending]) session.forget(core);
+    this.live -= 1;
   }
 
   /** Unbinds `session` from the current context, which gets a fresh one next time. */

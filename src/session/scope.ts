@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ConflictError, FencedError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import { chainContext, runWithSession } from './async-context.js';
+import { inSpan } from '../observability/tracing.js';
 import { normalizePartitionId } from '../identity.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { Isolation } from '../stores/store.js';
@@ -31,6 +32,8 @@ export interface ScopeHost {
   readonly lockTimeoutMs: number;
   assertAcceptingWork(chain: ChainLink | undefined): void;
   openScopeSession(partitionId: number): ManagedSession;
+  /** The scope ended: its session takes no more objects. */
+  closeScopeSession(session: ManagedSession): void;
   commitScope(session: ManagedSession, cores: readonly ObjectCore[], chain: ChainLink, isolation: Isolation | undefined): Promise<unknown>;
   /** Drops an object whose creation is rolled back. */
   discardCreated(core: ObjectCore): void;
@@ -166,7 +169,7 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
   host.scopeOpened();
   const started = performance.now();
   try {
-    return await host.telemetry.span('oaas.scope', { nested: parent !== undefined }, () => attempts());
+    return await inSpan('oaas.scope', () => ({ nested: parent !== undefined }), attempts);
   } finally {
     host.telemetry.scopeFinished(performance.now() - started);
     host.scopeClosed();
@@ -178,8 +181,8 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
       const level = new ScopeLevel(parent, session, opts.lockTimeoutMs);
       const link: ChainLink = { parent: chain, holder: level.holder, scope: level };
       try {
-        const run = (): Promise<T> => chainContext.run(link, async () => fn(session));
-        const result = parent === undefined ? await runWithSession(session, run) : await run();
+        // `fn` runs with the scope's link as the chain (and at the root its own session); a synchronous throw is caught below as a rejection would be.
+        const result = parent === undefined ? await runWithSession(session, () => chainContext.run(link, fn, session)) : await chainContext.run(link, fn, session);
         if (parent === undefined) await host.commitScope(session, level.touched(), link, opts.isolation);
         else level.mergeIntoParent();
         return result;
@@ -200,13 +203,8 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
         await sleep(backoffDelay(attempt + 1, RETRY_BASE_MS, RETRY_CAP_MS, true));
       } finally {
         level.releaseAll();
-        if (parent === undefined) closeScopeSession(session);
+        if (parent === undefined) host.closeScopeSession(session);
       }
     }
   }
-}
-
-function closeScopeSession(session: ManagedSession): void {
-  session.closed = true;
-  for (const core of [...session.pending]) session.forget(core);
 }
