@@ -44,6 +44,8 @@ function start<T>(task: () => Promise<T>): Promise<T> {
   try {
     return task();
   } catch (error) {
-    return Promise.reject(error);
+    return new Promise<never>(() => {
+      throw error;
+    });
   }
 }
