@@ -95,17 +95,20 @@ export class ObjectCore {
   private deletePending = false;
   /** Encoded value of each field as the store last saw it, by field position (an array: smaller than a Map per object). */
   private committed: (string | undefined)[] | undefined;
-  /** Fields written since the last commit (a superset: the commit compares encodings). */
-  private changed: Set<string> | undefined;
   /**
-   * Bit `i` set: field `i` is in {@link changed} already, so a repeated write
-   * does not reach into the set (with many live objects, that is a cache
-   * miss per call). Fields past the 31st always go to the set.
+   * Fields written since the last commit (a superset: the commit compares
+   * encodings), as bits by field position: bit `i` is field `i`, so marking
+   * and clearing allocate nothing (a set per object per commit was garbage
+   * with many objects, and a cache miss per call).
    */
   private changedBits = 0;
+  /** The rest of what was written: fields past the 31st and the SDK's own entries (reminders, outbox). */
+  private changedMore: Set<string> | undefined;
   private seq = 0;
-  /** Sessions that will commit this object. */
-  owners: Set<PendingOwner> | undefined;
+  /** The session that will commit this object (usually the only one): no set to make and drop per commit. */
+  private firstOwner: PendingOwner | undefined;
+  /** Further sessions that will commit it. */
+  private moreOwners: Set<PendingOwner> | undefined;
   /** The owner that added the object last, until it lets go: a repeated write into the same session skips that session's set. */
   lastOwner: PendingOwner | undefined;
   /** When the object started waiting for a commit (ms since epoch); `undefined` when nothing waits. */
@@ -154,9 +157,66 @@ export class ObjectCore {
     return this.deletePending;
   }
 
-  /** Fields written since the last commit. */
-  get dirty(): ReadonlySet<string> | undefined {
-    return this.changed;
+  /** True when something was written since the last commit. */
+  get hasDirty(): boolean {
+    return this.changedBits !== 0 || this.changedMore !== undefined;
+  }
+
+  /** Written since the last commit: a field with its position, or one of the SDK's own entries. */
+  isDirty(prop: string): boolean {
+    const i = this.fields.indexOf(prop);
+    if (i >= 0 && i < 31) return (this.changedBits & (1 << i)) !== 0;
+    return this.changedMore?.has(prop) === true;
+  }
+
+  /** Bits by position of the first 31 fields written since the last commit. */
+  get dirtyBits(): number {
+    return this.changedBits;
+  }
+
+  /** What else was written since the last commit (fields past the 31st, the SDK's own entries). */
+  get dirtyMore(): ReadonlySet<string> | undefined {
+    return this.changedMore;
+  }
+
+  /** Sessions that will commit this object. */
+  get owners(): PendingOwner[] {
+    const owners = this.firstOwner === undefined ? [] : [this.firstOwner];
+    for (const owner of this.moreOwners ?? []) owners.push(owner);
+    return owners;
+  }
+
+  /** `owner` will commit this object; true when it is the first. */
+  addOwner(owner: PendingOwner): boolean {
+    if (this.firstOwner === undefined) {
+      if (this.moreOwners?.has(owner) === true) return false;
+      this.firstOwner = owner;
+      return this.moreOwners === undefined;
+    }
+    if (this.firstOwner !== owner) (this.moreOwners ??= new Set()).add(owner);
+    return false;
+  }
+
+  /** `owner` no longer commits this object; true when it was the last. */
+  removeOwner(owner: PendingOwner): boolean {
+    if (this.firstOwner === owner) this.firstOwner = undefined;
+    else if (this.moreOwners?.delete(owner) !== true) return false;
+    if (this.moreOwners?.size === 0) this.moreOwners = undefined;
+    return this.firstOwner === undefined && this.moreOwners === undefined;
+  }
+
+  /** The only session that will commit this object, when there is exactly one. */
+  get soleOwner(): PendingOwner | undefined {
+    return this.moreOwners === undefined ? this.firstOwner : undefined;
+  }
+
+  /** The names of everything written since the last commit, for reports. */
+  dirtyNames(): string[] {
+    const names: string[] = [];
+    const props = this.fields.props;
+    for (let i = 0; i < props.length && i < 31; i++) if ((this.changedBits & (1 << i)) !== 0) names.push(props[i]!);
+    for (const prop of this.changedMore ?? []) names.push(prop);
+    return names;
   }
 
   /** Grows with every change; a commit keeps the object pending if it moved while the commit ran. */
@@ -260,11 +320,8 @@ export class ObjectCore {
   /** A field was written (or must be written again). */
   markDirty(prop: string): void {
     const i = this.fields.indexOf(prop);
-    const bit = i >= 0 && i < 31 ? 1 << i : 0;
-    if (bit === 0 || (this.changedBits & bit) === 0) {
-      (this.changed ??= new Set()).add(prop);
-      this.changedBits |= bit;
-    }
+    if (i >= 0 && i < 31) this.changedBits |= 1 << i;
+    else (this.changedMore ??= new Set()).add(prop);
     this.seq += 1;
   }
 
@@ -295,7 +352,7 @@ export class ObjectCore {
   ): 'removed' | 'clean' | 'dirty' {
     if (this.deletePending && this.seq === seq) {
       this.phase = version === undefined && this.phase === 'new' ? 'discarded' : 'gone';
-      this.changed = undefined;
+      this.changedMore = undefined;
       this.changedBits = 0;
       return 'removed';
     }
@@ -308,7 +365,7 @@ export class ObjectCore {
       if (outbox !== undefined) this.outboxWritten(outbox);
     }
     if (this.seq !== seq) return 'dirty';
-    this.changed = undefined;
+    this.changedMore = undefined;
     this.changedBits = 0;
     return 'clean';
   }
@@ -316,7 +373,7 @@ export class ObjectCore {
   /** Forgets every pending change and delete (a conflict showed them stale). */
   dropChanges(): void {
     this.seq += 1;
-    this.changed = undefined;
+    this.changedMore = undefined;
     this.changedBits = 0;
     this.deletePending = false;
   }
@@ -366,14 +423,14 @@ export class ObjectCore {
   /** Its creation was rolled back (or cancelled): it never existed. */
   markDiscarded(): void {
     this.phase = 'discarded';
-    this.changed = undefined;
+    this.changedMore = undefined;
     this.changedBits = 0;
   }
 
   /** True when a commit has something to write for this object. */
   get hasPendingChanges(): boolean {
     if (this.deleted) return this.lifecycle === 'stored';
-    return this.lifecycle === 'new' || (this.dirty !== undefined && this.dirty.size > 0);
+    return this.lifecycle === 'new' || this.hasDirty;
   }
 
   /** True once the object can no longer be used: deleted (pending or committed) or discarded. */

@@ -394,7 +394,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     for (const core of cores) {
       if (core.hasPendingChanges) {
         dropped.push(core.key);
-        for (const owner of core.owners ?? []) owner.discarded(core, core.version, core.version, cause);
+        for (const owner of core.owners) owner.discarded(core, core.version, core.version, cause);
         core.dropChanges();
         forgetEverywhere(core);
       }

@@ -27,7 +27,7 @@ export function unpersistedOf(session: ManagedSession): UnpersistedObject[] {
     .filter((c) => c.hasPendingChanges)
     .map((c) => ({
       ref: c.key,
-      fields: c.deleted ? ['<deleted>'] : c.lifecycle === 'new' ? ['<created>'] : [...(c.dirty ?? [])],
+      fields: c.deleted ? ['<deleted>'] : c.lifecycle === 'new' ? ['<created>'] : c.dirtyNames(),
     }));
 }
 

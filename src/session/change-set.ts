@@ -106,8 +106,16 @@ export function computeChange(core: ObjectCore): ObjectChange {
   if (isNew) {
     for (let i = 0; i < props.length; i++) texts[i] = encodeState(core.target[props[i]!]);
     changed = props.length;
-  } else if (core.dirty !== undefined) {
-    for (const prop of core.dirty) {
+  } else {
+    // The first 31 fields by their bits, lowest first; the rest by name.
+    for (let bits = core.dirtyBits; bits !== 0; bits &= bits - 1) {
+      const i = 31 - Math.clz32(bits & -bits);
+      const text = encodeState(core.target[props[i]!]);
+      if (core.committedTextAt(i) === text) continue;
+      texts[i] = text;
+      changed += 1;
+    }
+    for (const prop of core.dirtyMore ?? []) {
       const i = fields.indexOf(prop);
       if (i < 0) continue;
       const text = encodeState(core.target[prop]);
@@ -122,7 +130,7 @@ export function computeChange(core: ObjectCore): ObjectChange {
   const own = core.hasOwnEntries;
   const current = own ? core.reminders : undefined;
   if (own) {
-    if (isNew ? current !== undefined : core.dirty?.has(REMINDERS_ENTRY) === true) {
+    if (isNew ? current !== undefined : core.isDirty(REMINDERS_ENTRY)) {
       const text = encodeReminders(current) ?? null;
       if (text !== (core.committedReminders ?? null)) reminders = text;
     }

@@ -122,7 +122,7 @@ export class CommitPipeline {
       // Another process's object (a forwarding instance): its owner commits it.
       if (core.remote) continue;
       // A deleted object that was never stored has nothing to write, but its bookkeeping must still be settled.
-      const clean = !core.hasPendingChanges && core.dirty === undefined && !core.deleted;
+      const clean = !core.hasPendingChanges && !core.hasDirty && !core.deleted;
       const heldByOther = core.locked && core.lock?.holder !== holder && !chainHolds(request.chain, core);
       if (heldByOther) {
         if (!clean) deferred.push(core.key);

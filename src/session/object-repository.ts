@@ -121,7 +121,7 @@ export class ObjectRepository {
     if (!mayTake(core) || core.writeSeq !== seq) return 'busy';
     // Every other unit of work with changes on this object learns they are gone; `reporter` reports them itself.
     if (reporter !== 'all' && core.hasPendingChanges) {
-      for (const owner of core.owners ?? []) if (owner !== reporter) owner.discarded(core, core.version, stored?.version ?? 0);
+      for (const owner of core.owners) if (owner !== reporter) owner.discarded(core, core.version, stored?.version ?? 0);
     }
     core.dropChanges();
     forgetEverywhere(core);

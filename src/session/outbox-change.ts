@@ -15,7 +15,7 @@ export function outboxChange(core: ObjectCore, isNew: boolean, changedKeys: read
   const triggers = core.triggers;
   const current = core.outbox;
   const failures = core.pendingFailures;
-  const touched = core.dirty?.has(OUTBOX_ENTRY) === true;
+  const touched = core.isDirty(OUTBOX_ENTRY);
   if (triggers === undefined && !touched && !(isNew && current !== undefined)) return undefined;
   const stored: OutboxEvent[] = [];
   const recorded: OutboxEvent[] = [];

@@ -85,21 +85,14 @@ export class ManagedSession implements Session, PendingOwner {
     core.lastOwner = this;
     if (this.pending.has(core)) return;
     this.pending.add(core);
-    const owners = (core.owners ??= new Set());
-    if (owners.size === 0) this.host.objectPending(core, true);
-    owners.add(this);
+    if (core.addOwner(this)) this.host.objectPending(core, true);
     if (this.pending.size === 1 && this.kind !== 'scope') this.host.pendingChanged(this, true);
   }
 
   forget(core: ObjectCore): void {
     if (core.lastOwner === this) core.lastOwner = undefined;
     if (!this.pending.delete(core)) return;
-    const owners = core.owners;
-    if (owners?.delete(this) === true && owners.size === 0) {
-      // An idle object keeps no empty set around.
-      core.owners = undefined;
-      this.host.objectPending(core, false);
-    }
+    if (core.removeOwner(this)) this.host.objectPending(core, false);
     if (this.pending.size === 0 && this.kind !== 'scope') this.host.pendingChanged(this, false);
   }
 
@@ -129,11 +122,8 @@ export class ManagedSession implements Session, PendingOwner {
 
 /** Removes an object from every session that would commit it. */
 export function forgetEverywhere(core: ObjectCore): void {
-  const owners = core.owners;
-  if (owners === undefined) return;
-  // Usually one owner: no copy of the set (forget() removes from it).
-  if (owners.size === 1) {
-    for (const owner of owners) return owner.forget(core);
-  }
-  for (const owner of [...owners]) owner.forget(core);
+  // Usually one owner: no list made (forget() removes it).
+  const sole = core.soleOwner;
+  if (sole !== undefined) return sole.forget(core);
+  for (const owner of core.owners) owner.forget(core);
 }
