@@ -29,27 +29,46 @@ export interface ReservedWrite {
 }
 
 /**
- * A put computed from a live object. It carries the object's whole state as
- * one document (`state`, for stores that keep an object in one row) and the
- * delta (`set`), which is only encoded to bytes if a store reads it.
+ * A put computed from a live object, and the change it belongs to (one
+ * object per written object, not two). It carries the object's whole state
+ * as one document (`state`, for stores that keep an object in one row) and
+ * the delta (`set`), which is only encoded to bytes if a store reads it.
  */
-export class ObjectPut implements TrustedPut {
+export class ObjectPut implements TrustedPut, ObjectChange {
   readonly kind = 'put';
+  readonly key: ObjectKey;
+  /** The object's store hint; the store updates it when it writes the put. */
+  hint: number | undefined;
   private delta: Map<string, Uint8Array> | undefined;
 
   constructor(
-    readonly key: ObjectKey,
-    /** The object's store hint; the store updates it when it writes the put. */
-    public hint: number | undefined,
+    readonly core: ObjectCore,
+    readonly seq: number,
     readonly expectedVersion: number,
     readonly state: string | undefined,
     readonly entryCount: number | undefined,
-    private readonly fields: StateFields,
     private readonly texts: readonly (string | undefined)[],
     /** The SDK's own entries (reminders, outbox) this put writes or removes. */
     private readonly reserved: readonly ReservedWrite[] | undefined,
     readonly wakeAt: number | null | undefined,
-  ) {}
+    readonly reminders: string | null | undefined,
+    readonly outbox: OutboxWrite | undefined,
+  ) {
+    this.key = core.key;
+    this.hint = core.storeHint;
+  }
+
+  get op(): this {
+    return this;
+  }
+
+  get encoded(): readonly (string | undefined)[] {
+    return this.texts;
+  }
+
+  private get fields(): StateFields {
+    return this.core.fields;
+  }
 
   get setTexts(): Iterable<readonly [string, string]> {
     return this.changedTexts();
@@ -163,8 +182,7 @@ export function computeChange(core: ObjectCore): ObjectChange {
   }
   // Named only when it may have moved: a batch that names no wake time leaves the store's wake index alone.
   const wakeAt = reminders === undefined && outbox === undefined ? undefined : earliest(nextWake(current), outboxWake(outbox === undefined ? core.outbox?.filter((e) => e.id !== '') : outbox.list));
-  const op = new ObjectPut(core.key, core.storeHint, isNew ? 0 : core.version, state, entryCount, fields, texts, reserved, wakeAt);
-  return { core, op, seq, encoded: texts, reminders, outbox };
+  return new ObjectPut(core, seq, isNew ? 0 : core.version, state, entryCount, texts, reserved, wakeAt, reminders, outbox);
 }
 
 const NO_OWN_TEXTS: readonly (string | null | undefined)[] = [];

@@ -3,7 +3,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import { inSpan } from '../observability/tracing.js';
 import { AlreadyExistsError, ConflictError, FencedError, LockTimeoutError, OaasError, StoreError, formatIdentity, type ObjectIdentity } from '../errors.js';
 import type { ObjectCore } from '../object/object-core.js';
-import { changeOf, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type Store, type StoreChange } from '../stores/store.js';
+import { changeOf, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type Store, type StoreChange, type WriteOp } from '../stores/store.js';
 import { chainHolds, type ChainLink } from './call-chain.js';
 import { computeChange, ObjectPut, type ObjectChange } from './change-set.js';
 import type { IdentityMap } from './identity-map.js';
@@ -117,6 +117,9 @@ export class CommitPipeline {
 
   private async write(request: CommitRequest, holder: object): Promise<CommitResult> {
     const changes: ObjectChange[] = [];
+    /** The changes that write something, and their writes. */
+    const withOps: ObjectChange[] = [];
+    const ops: WriteOp[] = [];
     const deferred: ObjectIdentity[] = [];
     for (const core of request.cores) {
       // Another process's object (a forwarding instance): its owner commits it.
@@ -133,9 +136,13 @@ export class CommitPipeline {
         forgetEverywhere(core);
         continue;
       }
-      changes.push(computeChange(core));
+      const change = computeChange(core);
+      changes.push(change);
+      if (change.op !== undefined) {
+        withOps.push(change);
+        ops.push(change.op);
+      }
     }
-    const withOps = changes.filter((c) => c.op !== undefined);
     let versions: readonly number[] = [];
     if (withOps.length > 0) {
       const store = this.opened ?? (this.opened = await this.store());
@@ -144,7 +151,7 @@ export class CommitPipeline {
         const fence = this.fencing?.fence(withOps.map((c) => c.core));
         // Built here from live objects, so the store may skip its argument checks.
         versions = await store.apply(
-          withOps.map((c) => c.op!),
+          ops,
           request.isolation === undefined && fence === undefined ? TRUSTED : { isolation: request.isolation, fence, [TRUSTED_BATCH]: true },
         );
       } catch (error) {
