@@ -163,6 +163,11 @@ function execute(call: MethodCall, args: unknown[], waited: boolean): Promise<un
     call.end(false, error);
     return rejected(error);
   }
+  if (!isThenable(body)) {
+    // A synchronous method has finished: its turn ends now, and the caller gets one promise, as from a plain async method.
+    call.end(true);
+    return Promise.resolve(body);
+  }
   const settled = body instanceof Promise ? (body as Promise<unknown>) : Promise.resolve(body);
   if (method.timeoutMs !== undefined) return raceTimeout(settled, method, call);
   return settled.then(
@@ -342,6 +347,11 @@ function rollBack(host: TurnHost, core: ObjectCore, method: string, frame: UndoF
   host.telemetry.rollback('method', error);
   // An application error is the application's to report; at info it stays out of a default (warn) log.
   host.logger.info({ object: formatIdentity(core.key), method, err: error }, 'method call rolled back');
+}
+
+/** A promise or another thenable: the call's turn lasts until it settles. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise || (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function');
 }
 
 /** A promise rejected with exactly `error`, whatever it is (the caller gets the method's error unchanged). */

@@ -53,6 +53,22 @@ class Spawner extends Counter {
   }
 }
 
+@service('SyncCounter', { package: 'test_turns' })
+class SyncCounter extends OaasObject {
+  count = 0;
+  /** Not async: the turn ends when it returns. */
+  @method()
+  bump(): number {
+    this.count += 1;
+    return this.count;
+  }
+  /** Returns a thenable that is no promise: the turn lasts until it settles. */
+  @method()
+  later(release: Promise<void>): PromiseLike<number> {
+    return { then: (ok, fail) => release.then(() => this.count).then(ok, fail) };
+  }
+}
+
 /** Fakes the global setTimeout the methods here wait on (the runtime's other timers stay real). */
 function fakeTimeouts(): void {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -149,6 +165,29 @@ describe('turns', () => {
     expect(await running).toBe(1);
     c.count = 100;
     expect(c.count).toBe(100);
+  });
+
+  it('ends the turn of a synchronous method when it returns, and holds it for a thenable until it settles', async () => {
+    await freshRuntime();
+    const c = SyncCounter.create({}, { id: 'sync' });
+    const bumped = c.bump();
+    // Not awaited yet, and the object is free again: a direct write goes through.
+    c.count = 10;
+    expect(await bumped).toBe(1);
+    expect(c.count).toBe(10);
+    expect(await c.bump()).toBe(11);
+
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const pending = c.later(released);
+    await new Promise((r) => setImmediate(r));
+    expect(() => {
+      c.count = 0;
+    }).toThrow(ObjectBusyError);
+    release();
+    expect(await pending).toBe(11);
+    c.count = 0;
+    expect(c.count).toBe(0);
   });
 
   it('times out a slow method, keeps its turn until it settles, then rolls it back', async () => {
