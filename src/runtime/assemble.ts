@@ -97,6 +97,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
           fenced: (error, cores) => {
             late.cluster!.fenced(error, cores);
           },
+          movedAway: (cores) => late.cluster!.movedAway(cores),
         };
   const events = new EventHub(() => store, logger);
   telemetry.attachEvents(() => events.stats());

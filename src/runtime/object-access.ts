@@ -212,6 +212,9 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   /** Runs a member of a forwarding instance on the object's owner, or here if the object has become this process's. */
   private async forward(core: ObjectCore, name: string, args: unknown[], local: (live: ObjectCore) => Promise<unknown>): Promise<unknown> {
     const { node, peers } = this.parts.cluster!;
+    // Held by this chain (a scope took it live, or a turn runs on it), then moved away under it: the call
+    // must not run on the new owner, outside the holder's rollback; the holder fails instead.
+    if (chainHolds(chainContext.getStore(), core)) throw node.movedAway([core]);
     await this.creations.get(core);
     const body = encodeArgs(core.meta, name, args) ?? '';
     return node.routed(
@@ -278,8 +281,11 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
 
   beforeWrite(core: ObjectCore, prop: string): void {
     this.parts.run.assertNotClosed();
-    if (core.remote) throw new OwnedElsewhereError(core.key, this.ownerOf(core), `assigning ${prop} of`);
     const chain = chainContext.getStore();
+    if (core.remote) {
+      if (chainHolds(chain, core)) throw this.parts.cluster!.node.movedAway([core]);
+      throw new OwnedElsewhereError(core.key, this.ownerOf(core), `assigning ${prop} of`);
+    }
     // A write cannot wait for a turn, so writing an object another context holds fails instead of interleaving.
     if (core.locked && !chainHolds(chain, core)) throw new ObjectBusyError(core.key);
     innermostScope(chain)?.holdNow(core, chain);

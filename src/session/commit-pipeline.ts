@@ -42,6 +42,8 @@ export interface CommitFencing {
   fence(cores: readonly ObjectCore[]): CommitFence;
   /** A batch writing `cores` was fenced: its objects in the slots named are no longer this process's; their changes are dropped and reported. */
   fenced(error: FencedError, cores: readonly ObjectCore[]): void;
+  /** The error for a scope whose objects moved to another process while it held them (they are forwarding instances now). */
+  movedAway(cores: readonly ObjectCore[]): FencedError;
 }
 
 /** Where committed changes go (the runtime's change events); asked only while `active`. */
@@ -116,6 +118,13 @@ export class CommitPipeline {
   }
 
   private async write(request: CommitRequest, holder: object): Promise<CommitResult> {
+    // A scope takes its objects live. One that is a forwarding instance now moved to another process while the
+    // scope held it, and what the scope did to it was dropped with it: the scope fails (and may run again)
+    // rather than succeed without it.
+    if (request.moveToCaller === true && this.fencing !== undefined) {
+      const moved = request.cores.filter((core) => core.remote);
+      if (moved.length > 0) throw this.fencing.movedAway(moved);
+    }
     const changes: ObjectChange[] = [];
     /** The changes that write something, and their writes. */
     const withOps: ObjectChange[] = [];

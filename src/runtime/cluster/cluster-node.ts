@@ -63,6 +63,9 @@ export class ClusterNode {
   private incarnation = 0;
   /** Slot -> epoch, for the slots this member owns. */
   private readonly owned = new Map<number, number>();
+  /** Counts the changes to `owned`; `changedAt` keeps, per slot, the count at its last change. */
+  private ownershipChanges = 0;
+  private readonly changedAt = new Map<number, number>();
   private readonly view: ClusterView;
   /** Slots being handed over, with the handover's promise: calls on them wait for it. */
   private readonly moving = new Map<number, Promise<unknown>>();
@@ -153,6 +156,7 @@ export class ClusterNode {
     try {
       const sent = performance.now();
       const sentAt = Date.now();
+      const asOf = this.ownershipChanges;
       const leases = await membership.heartbeat(config.id, this.incarnation, config.leaseMs);
       this.renewedAt = sentAt;
       this.leaseValidUntil = sent + config.leaseMs;
@@ -161,7 +165,7 @@ export class ClusterNode {
         this.incarnation = await membership.join(this.self, config.leaseMs);
         logger.warn({ member: config.id, incarnation: this.incarnation }, 'joined the cluster again');
       } else {
-        this.keep(leases);
+        this.keep(leases, asOf);
       }
       await this.refreshView();
       await this.rebalance();
@@ -170,12 +174,28 @@ export class ClusterNode {
     }
   }
 
-  /** Applies a heartbeat's answer: slots missing from it were taken over while this member was silent. */
-  private keep(leases: readonly SlotLease[]): void {
+  /**
+   * Applies a heartbeat's answer: slots missing from it were taken over while this member was silent.
+   * `asOf`: {@link ownershipChanges} when it was sent. A slot taken or released since (a call took a
+   * free slot, a handover ended) is left as it is: the answer may have been read before that change
+   * was, and would otherwise "lose" a slot just taken, or bring back one just given away.
+   */
+  private keep(leases: readonly SlotLease[], asOf: number): void {
+    const unchanged = (slot: number): boolean => (this.changedAt.get(slot) ?? 0) <= asOf;
     const still = new Set(leases.map((l) => l.slot));
-    const lost = [...this.owned.keys()].filter((slot) => !still.has(slot));
+    const lost = [...this.owned.keys()].filter((slot) => !still.has(slot) && unchanged(slot));
     if (lost.length > 0) this.lose(lost, 'taken over by another process while this one was silent past its lease');
-    for (const lease of leases) this.owned.set(lease.slot, lease.epoch);
+    for (const lease of leases) if (unchanged(lease.slot) && this.owned.get(lease.slot) !== lease.epoch) this.own(lease.slot, lease.epoch);
+  }
+
+  private own(slot: number, epoch: number): void {
+    this.owned.set(slot, epoch);
+    this.changedAt.set(slot, ++this.ownershipChanges);
+  }
+
+  private disown(slot: number): void {
+    this.owned.delete(slot);
+    this.changedAt.set(slot, ++this.ownershipChanges);
   }
 
   private lose(slots: readonly number[], why: string): void {
@@ -184,7 +204,7 @@ export class ClusterNode {
       this.parts.config.id,
       slots.map((slot) => ({ slot, epoch: this.owned.get(slot) ?? 0 })),
     );
-    for (const slot of slots) this.owned.delete(slot);
+    for (const slot of slots) this.disown(slot);
     const discarded = this.parts.evict(this.parts.liveIn(new Set(slots)), fence);
     this.parts.logger.warn({ slots: slots.length, discarded: discarded.map(formatIdentity) }, `cluster slots lost: ${why}`);
   }
@@ -229,7 +249,7 @@ export class ClusterNode {
     const wanted = new Set(slots);
     for (const lease of leases) {
       if (!wanted.has(lease.slot) || this.owned.has(lease.slot)) continue;
-      this.owned.set(lease.slot, lease.epoch);
+      this.own(lease.slot, lease.epoch);
       // Taken from a member whose lease had run out (not released by it): a takeover.
       const from = this.view.taken(lease.slot);
       if (from !== undefined) {
@@ -278,7 +298,7 @@ export class ClusterNode {
     }
     const released = await membership.release(config.id, this.incarnation, slots);
     for (const slot of released) {
-      this.owned.delete(slot);
+      this.disown(slot);
       this.pinned.delete(slot);
     }
     this.view.released(released);
@@ -453,11 +473,21 @@ export class ClusterNode {
     return { memberId: this.parts.config.id, slots: [...slots].map(([slot, epoch]) => ({ slot, epoch })) };
   }
 
+  /**
+   * The error for a holder (a scope, a turn) whose objects moved to another process while it held
+   * them: a handover that began while it was loading them, or a lost slot. What it did to them went
+   * with them, so it must fail rather than succeed without them; a scope's `retries` run it again.
+   */
+  movedAway(cores: readonly ObjectCore[]): FencedError {
+    const slots = new Set(cores.map((core) => (core.slot ??= slotOf(core.key))));
+    return new FencedError(this.parts.config.id, [...slots].map((slot) => ({ slot, epoch: this.owned.get(slot) ?? 0 })));
+  }
+
   /** A commit writing `cores` was fenced: the slots it named passed on, and their objects with them (changes dropped and reported). */
   fenced(error: FencedError, cores: readonly ObjectCore[]): void {
     this.counts.fencedCommits += 1;
     const slots = new Set(error.slots.map((s) => s.slot));
-    for (const slot of slots) this.owned.delete(slot);
+    for (const slot of slots) this.disown(slot);
     const inSlots = new Set([...this.parts.liveIn(slots), ...cores.filter((core) => slots.has((core.slot ??= slotOf(core.key))))]);
     const discarded = this.parts.evict([...inSlots], error);
     this.parts.logger.warn(

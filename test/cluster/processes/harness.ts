@@ -198,14 +198,37 @@ export class Tallies {
   readonly details = new Map<string, number>();
   /** The body of the first reply of each kind that was not a 2xx. */
   readonly samples = new Map<string, string>();
+  /** The numbers the 2xx replies answered, per object (an increment answers the count after it). */
+  readonly answers = new Map<string, number[]>();
 
   constructor(ids: readonly string[]) {
     for (const id of ids) this.byObject.set(id, { acknowledged: 0, refused: 0, notSent: 0, unknown: 0 });
   }
 
+  /**
+   * Per object, the counts two 2xx increments both answered: the second did not build on the
+   * first, so one of them is the acknowledged increment the store misses. For failure messages.
+   */
+  answeredTwice(): string {
+    const repeats: string[] = [];
+    for (const [id, values] of this.answers) {
+      const seen = new Set<number>();
+      const twice = values.filter((v) => {
+        const repeated = seen.has(v);
+        seen.add(v);
+        return repeated;
+      });
+      if (twice.length > 0) repeats.push(`${id}: ${twice.join(', ')}`);
+    }
+    return repeats.length === 0 ? 'none' : repeats.join('; ');
+  }
+
   add(objectId: string, { outcome, detail, value }: Invocation): void {
     this.byObject.get(objectId)![outcome] += 1;
-    if (outcome === 'acknowledged') return;
+    if (outcome === 'acknowledged') {
+      if (typeof value === 'number') this.answers.set(objectId, [...(this.answers.get(objectId) ?? []), value]);
+      return;
+    }
     this.details.set(detail, (this.details.get(detail) ?? 0) + 1);
     if (!this.samples.has(detail) && typeof value === 'string') this.samples.set(detail, value.slice(0, 500));
   }

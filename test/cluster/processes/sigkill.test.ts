@@ -97,7 +97,7 @@ await describeOnSharedStores((kind) => `a member killed under HTTP load on ${kin
     );
 
     const perObject = ids.map((id) => ({ id, stored: stored.get(id) as number, ...tallies.byObject.get(id)! }));
-    expect(perObject.filter((o) => o.stored < o.acknowledged), 'objects missing acknowledged increments').toEqual([]);
+    expect(perObject.filter((o) => o.stored < o.acknowledged), `objects missing acknowledged increments (counts two 2xx answered: ${tallies.answeredTwice()})`).toEqual([]);
     expect(perObject.filter((o) => o.stored > o.acknowledged + o.unknown), 'objects holding increments nobody acknowledged').toEqual([]);
     expect(before).toBeGreaterThan(0);
     // The killed member owned some of the objects: the survivors had slots to take over.
