@@ -5,7 +5,7 @@ import type { ValueLocation } from './codec.js';
 import { REMINDERS_ENTRY, type Reminder } from './reminders.js';
 import { OUTBOX_ENTRY, type OutboxEvent } from '../triggers/outbox.js';
 import type { ResolvedTriggers } from '../triggers/resolve-triggers.js';
-import { ObjectLock } from './object-lock.js';
+import { ObjectLock, type LockHolder } from './object-lock.js';
 import type { StateFields } from './state-fields.js';
 
 /**
@@ -113,8 +113,13 @@ export class ObjectCore {
   lastOwner: PendingOwner | undefined;
   /** When the object started waiting for a commit (ms since epoch); `undefined` when nothing waits. */
   pendingSince: number | undefined;
-  /** Created on the first turn and dropped when idle, so idle objects stay small. */
-  lock: ObjectLock | undefined;
+  /**
+   * Who holds the object's turn: the holder itself while nobody else waits
+   * (the common case: no lock object made per call), or an `ObjectLock`
+   * once someone waits. `undefined` when free. One field, so idle objects
+   * stay small.
+   */
+  private turn: LockHolder | ObjectLock | undefined;
   /** Cluster mode: the object's slot, computed once by the router. */
   slot: number | undefined;
   /** Where the store last said it keeps the object (`StoredObject.hint`), handed back with the next write. */
@@ -474,18 +479,49 @@ export class ObjectCore {
     (this.committed ??= new Array<string | undefined>(this.fields.props.length))[i] = text;
   }
 
+  /** The lock, once a turn had to be waited for. */
+  get lock(): ObjectLock | undefined {
+    const turn = this.turn;
+    return turn instanceof ObjectLock ? turn : undefined;
+  }
+
+  /** Who holds the turn, if anyone. */
+  get holder(): LockHolder | undefined {
+    const turn = this.turn;
+    return turn instanceof ObjectLock ? turn.holder : turn;
+  }
+
+  /** Takes the turn now if it is free; never waits. */
+  tryHold(holder: LockHolder): boolean {
+    const turn = this.turn;
+    if (turn === undefined) {
+      this.turn = holder;
+      return true;
+    }
+    return turn instanceof ObjectLock && turn.tryAcquire(holder);
+  }
+
+  /** The lock to wait on: made when first needed, with the current holder moved into it. */
   ensureLock(): ObjectLock {
-    return (this.lock ??= new ObjectLock());
+    const turn = this.turn;
+    if (turn instanceof ObjectLock) return turn;
+    const lock = new ObjectLock();
+    if (turn !== undefined) lock.tryAcquire(turn);
+    this.turn = lock;
+    return lock;
   }
 
   /** Releases the turn and drops the lock object when nobody waits. */
   releaseLock(holder: object): void {
-    if (this.lock?.release(holder) === true) this.lock = undefined;
+    const turn = this.turn;
+    if (turn === holder) this.turn = undefined;
+    else if (turn instanceof ObjectLock && turn.release(holder)) this.turn = undefined;
   }
 
   /** True while someone holds the turn or waits to take it. */
   get locked(): boolean {
-    return this.lock?.locked === true;
+    const turn = this.turn;
+    return turn !== undefined && (!(turn instanceof ObjectLock) || turn.locked);
   }
 
   location(path: string): ValueLocation {

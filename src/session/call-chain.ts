@@ -34,7 +34,7 @@ export interface ChainLink {
 
 /** True when `core`'s turn is held by this chain (so a call on it re-enters instead of waiting). */
 export function chainHolds(chain: ChainLink | undefined, core: ObjectCore): boolean {
-  const holder = core.lock?.holder;
+  const holder = core.holder;
   if (holder === undefined) return false;
   for (let link = chain; link !== undefined; link = link.parent) if (link.holder === holder) return true;
   return false;

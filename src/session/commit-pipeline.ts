@@ -135,7 +135,7 @@ export class CommitPipeline {
       if (core.remote) continue;
       // A deleted object that was never stored has nothing to write, but its bookkeeping must still be settled.
       const clean = !core.hasPendingChanges && !core.hasDirty && !core.deleted;
-      const heldByOther = core.locked && core.lock?.holder !== holder && !chainHolds(request.chain, core);
+      const heldByOther = core.locked && core.holder !== holder && !chainHolds(request.chain, core);
       if (heldByOther) {
         if (!clean) deferred.push(core.key);
         continue;

@@ -81,7 +81,7 @@ class ScopeLevel implements ScopeFrames {
     const existing = this.frames.get(core);
     if (existing !== undefined) return existing;
     if (!chainHolds(chain, core)) {
-      if (!core.ensureLock().tryAcquire(this.holder)) throw new ObjectBusyError(core.key);
+      if (!core.tryHold(this.holder)) throw new ObjectBusyError(core.key);
       this.root.held.push(core);
     }
     return this.frameOf(core);

@@ -90,11 +90,11 @@ function takeTurnNow(core: ObjectCore, chain: ChainLink | undefined): Turn | und
     if (!scope.frames.has(core) && core.locked && !chainHolds(chain, core)) return undefined;
     // Even when the chain already holds the object, this scope level needs its own rollback record.
     scope.holdNow(core, chain);
-    return { holder: core.lock?.holder ?? scope.holder, owned: false };
+    return { holder: core.holder ?? scope.holder, owned: false };
   }
-  if (chainHolds(chain, core)) return { holder: core.lock!.holder!, owned: false };
+  if (chainHolds(chain, core)) return { holder: core.holder!, owned: false };
   const holder = {};
-  return core.ensureLock().tryAcquire(holder) ? { holder, owned: true } : undefined;
+  return core.tryHold(holder) ? { holder, owned: true } : undefined;
 }
 
 /**
@@ -107,7 +107,7 @@ export async function takeTurn(host: TurnHost, core: ObjectCore, chain: ChainLin
   const scope = innermostScope(chain);
   if (scope !== undefined) {
     await scope.hold(core, chain);
-    return { holder: core.lock?.holder ?? scope.holder, owned: false };
+    return { holder: core.holder ?? scope.holder, owned: false };
   }
   const holder = {};
   const timeout = host.lockTimeoutMs;
@@ -144,7 +144,7 @@ function callNow(host: TurnHost, core: ObjectCore, method: MethodMeta, chain: Ch
   if (chain === undefined) {
     // A top-level call (no scope, nothing to re-enter): the call itself holds the turn.
     const call = new MethodCall(host, core, method, undefined, undefined, true, started);
-    return core.ensureLock().tryAcquire(call) ? call : undefined;
+    return core.tryHold(call) ? call : undefined;
   }
   const turn = takeTurnNow(core, chain);
   return turn === undefined ? undefined : new MethodCall(host, core, method, chain, turn.holder, turn.owned, started);
