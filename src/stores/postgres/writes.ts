@@ -9,9 +9,10 @@ import { ConflictError, type VersionConflict } from '../../errors.js';
 import { applyDelta, decodeDocument, encodeDocument, type EncodedDocument } from '../state-document.js';
 import { keyString, type CommitFence, type Isolation, type WriteOp } from '../store.js';
 import { isSerializationFailure, translateError } from './errors.js';
+import { boolArray, int4Array, int8Array, textArray } from './binary-arrays.js';
 import { notifyAndCommit } from './events.js';
 import { checkFence, fencedBegin } from './fence.js';
-import { BEGIN, checkStorableEntryKeys, checkStorableKey, columns, keyOf, SQL, type KeyRow, type ReadRow } from './schema.js';
+import { BEGIN, checkStorableEntryKeys, checkStorableKey, columns, keyOf, SQL, type KeyRow, type NameRow, type ReadRow } from './schema.js';
 
 /** An op ready to write: a put's delta copied (the caller may change its buffers afterwards), or its whole state. */
 export interface Prepared {
@@ -51,45 +52,53 @@ export interface Fenced { fence: CommitFence; timeoutMs: number; statementTimeou
 /**
  * The SDK's own batches: one transaction with at most one statement per kind
  * of op, each checking the expected versions as it writes (`WHERE version =`,
- * `ON CONFLICT DO NOTHING`). Rows are locked as they are written, in the
- * order of the sorted batch; an object whose version did not match is not
- * written and not returned, which rolls the whole batch back as a conflict.
+ * `ON CONFLICT DO NOTHING`) and replying with the objects it could not write
+ * (see `SQL.updateStates`). Any such object rolls the whole batch back as a
+ * conflict; otherwise every object is at the version it expected plus one.
  */
 export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined, origin: string): Promise<number[]> {
-  const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const updates = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion !== 0);
-  const inserts = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion === 0);
-  const deletes = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion !== 0);
+  const updates: Prepared[] = [];
+  const inserts: Prepared[] = [];
+  const deletes: Prepared[] = [];
+  const absent: Prepared[] = [];
+  for (const p of batch) {
+    if (p.op.kind === 'put') (p.op.expectedVersion === 0 ? inserts : updates).push(p);
+    else (p.op.expectedVersion === 0 ? absent : deletes).push(p);
+  }
   return inTransaction(pool, batch, isolation, fenced, async (client) => {
-    const written = new Map<string, number>();
-    const keep = (rows: readonly KeyRow[]): void => { for (const row of rows) written.set(keyOf(row), Number(row.version)); };
+    const unwritten: NameRow[] = [];
+    const note = (rows: readonly NameRow[]): void => { for (const row of rows) unwritten.push(row); };
     if (updates.length > 0) {
       const first = updates[0]!.op.key;
       const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
-      const rest = [updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount), updates.map(wakeOf), updates.map(keepsWake)];
-      keep(
+      const rest = [
+        int8Array(updates.map((p) => p.op.expectedVersion ?? 0)),
+        textArray(updates.map(stateOf)),
+        int4Array(updates.map(entryCountOf)),
+        int8Array(updates.map(wakeOf)),
+        boolArray(updates.map(keepsWake)),
+      ];
+      note(
         (onePartition
-          ? await client.query<KeyRow>(SQL.updateStatesIn, [first.clsId, first.partitionId, updates.map((p) => p.op.key.objectId), ...rest])
-          : await client.query<KeyRow>(SQL.updateStates, [...columns(updates.map((p) => p.op.key)), ...rest])
+          ? await client.query<NameRow>(SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
+          : await client.query<NameRow>(SQL.updateStates, [...binaryColumns(updates), ...rest])
         ).rows,
       );
     }
     if (inserts.length > 0) {
-      const values = [...columns(inserts.map((p) => p.op.key)), inserts.map((p) => p.state), inserts.map((p) => p.entryCount), inserts.map(wakeOf)];
-      keep((await client.query<KeyRow>(SQL.insertStates, values)).rows);
+      note((await client.query<NameRow>(SQL.insertStates, [...binaryColumns(inserts), textArray(inserts.map(stateOf)), int4Array(inserts.map(entryCountOf)), int8Array(inserts.map(wakeOf))])).rows);
     }
-    const removed = new Set<string>();
-    if (deletes.length > 0) {
-      for (const row of (await client.query<KeyRow>(SQL.deleteAtVersions, [...columns(deletes.map((p) => p.op.key)), deletes.map((p) => p.op.expectedVersion)])).rows) removed.add(keyOf(row));
-    }
+    if (deletes.length > 0) note((await client.query<NameRow>(SQL.deleteAtVersions, [...binaryColumns(deletes), int8Array(deletes.map((p) => p.op.expectedVersion ?? 0))])).rows);
     // A delete expecting no object only checks that there is none.
-    const absent = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion === 0);
-    const present = absent.length === 0 ? [] : (await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows;
-    const missed = sorted.filter((p) => (p.op.kind === 'put' ? !written.has(p.id) : p.op.expectedVersion === 0 ? present.some((row) => keyOf(row) === p.id) : !removed.has(p.id)));
-    if (missed.length > 0) throw new CreationRace(missed);
-    const deleted = (p: Prepared): number => (removed.has(p.id) ? (p.op.expectedVersion ?? 0) + 1 : 0);
-    await notifyAndCommit(client, origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : deleted(p))));
-    return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
+    if (absent.length > 0) note((await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows);
+    if (unwritten.length > 0) {
+      const missed = new Set(unwritten.map(keyOf));
+      throw new CreationRace(batch.filter((p) => missed.has(p.id)));
+    }
+    // A delete's event carries the deleted object's last version plus one; one that expected no object deleted nothing (0).
+    const events = batch.map((p) => (p.op.kind === 'delete' && p.op.expectedVersion === 0 ? 0 : (p.op.expectedVersion ?? 0) + 1));
+    await notifyAndCommit(client, origin, batch.map((p) => p.op), events);
+    return batch.map((p) => (p.op.kind === 'put' ? (p.op.expectedVersion ?? 0) + 1 : 0));
   });
 }
 
@@ -189,6 +198,19 @@ async function writeBatch(
   const deleted = sorted.filter((p) => p.op.kind === 'delete' && current.has(p.id)).map((p) => p.op.key);
   if (deleted.length > 0) await client.query(SQL.deleteObjects, columns(deleted));
   return written;
+}
+
+/** Keys as the three parallel arrays of `SQL`'s `unnest`, in binary (see `binary-arrays.ts`). */
+function binaryColumns(batch: readonly Prepared[]): [Buffer, Buffer, Buffer] {
+  return [textArray(batch.map((p) => p.op.key.clsId)), int4Array(batch.map((p) => p.op.key.partitionId)), textArray(batch.map((p) => p.op.key.objectId))];
+}
+
+/** A whole-state put's document and entry count ({@link isWholeState} has checked they are there). */
+function stateOf(p: Prepared): string {
+  return p.state ?? '';
+}
+function entryCountOf(p: Prepared): number {
+  return p.entryCount ?? 0;
 }
 
 /** The wake time a put writes: its own, or null (a new row's, or a cleared one's; see {@link keepsWake}). */
