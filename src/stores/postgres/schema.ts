@@ -196,10 +196,6 @@ const OBJECT_COLUMNS = '(cls_id, partition_id, object_id, version, state, raw, e
  */
 const SET_WAKE = 'wake_at = CASE WHEN u.wake_keep THEN o.wake_at ELSE u.wake_at END';
 
-/** The tail of the SDK's write statements: the keys of `u` that `w` did not write. */
-const UNWRITTEN = `SELECT u.cls_id, u.partition_id, u.object_id FROM u
-    WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.cls_id = u.cls_id AND w.partition_id = u.partition_id AND w.object_id = u.object_id)`;
-
 /** Every statement the store runs; each takes whole arrays, never one statement per object. */
 export const SQL = {
   read: `SELECT cls_id, partition_id, object_id, version, state, raw FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
@@ -221,34 +217,23 @@ export const SQL = {
     RETURNING cls_id, partition_id, object_id, version`,
   deleteObjects: `DELETE FROM oaas_objects WHERE ${KEY_COLUMNS} IN (${KEYS(1)})`,
   // The SDK's own batches (whole states, expected versions): the version check is part of each write, so a batch
-  // is at most one statement per kind of op. Each statement replies with the keys it did NOT write (none, unless
-  // another writer got there first), rather than with every row written: the new versions are the expected ones
-  // plus one. The rows are written, and so locked, in key order (the ORDER BY of `u`, which the join keeps), the
-  // order of SQL.lock: two batches over the same objects queue instead of deadlocking.
-  updateStates: `WITH u AS (SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::int[], $7::int8[], $8::bool[])
-      AS u(cls_id, partition_id, object_id, expected, state, entry_count, wake_at, wake_keep) ORDER BY cls_id, partition_id, object_id),
-    w AS (UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count, ${SET_WAKE}
-      FROM u WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected
-      RETURNING o.cls_id, o.partition_id, o.object_id)
-    ${UNWRITTEN}`,
+  // is at most one statement per kind of op. Nothing comes back but the count of rows written (`rowCount`): when
+  // it falls short, another writer got there first, and the batch is rolled back as a conflict; otherwise every
+  // object is at the version it expected plus one.
+  updateStates: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count, ${SET_WAKE}
+    FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::int[], $7::int8[], $8::bool[])
+      AS u(cls_id, partition_id, object_id, expected, state, entry_count, wake_at, wake_keep)
+    WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected`,
   /** {@link SQL.updateStates} for a batch in one class and partition ($1, $2): one key column to join on, fewer arrays to send. */
-  updateStatesIn: `WITH u AS (SELECT $1::text AS cls_id, $2::int AS partition_id, * FROM unnest($3::text[], $4::int8[], $5::text[], $6::int[], $7::int8[], $8::bool[])
-      AS u(object_id, expected, state, entry_count, wake_at, wake_keep) ORDER BY object_id),
-    w AS (UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count, ${SET_WAKE}
-      FROM u WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id = u.object_id AND o.version = u.expected
-      RETURNING o.cls_id, o.partition_id, o.object_id)
-    ${UNWRITTEN}`,
-  insertStates: `WITH u AS (SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::int8[])
-      AS u(cls_id, partition_id, object_id, state, entry_count, wake_at) ORDER BY cls_id, partition_id, object_id),
-    w AS (INSERT INTO oaas_objects ${OBJECT_COLUMNS} SELECT cls_id, partition_id, object_id, 1, state, NULL, entry_count, wake_at FROM u
-      ON CONFLICT ${KEY_COLUMNS} DO NOTHING RETURNING cls_id, partition_id, object_id)
-    ${UNWRITTEN}`,
-  deleteAtVersions: `WITH u AS (SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[]) AS u(cls_id, partition_id, object_id, expected)
-      ORDER BY cls_id, partition_id, object_id),
-    w AS (DELETE FROM oaas_objects o USING u
-      WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected
-      RETURNING o.cls_id, o.partition_id, o.object_id)
-    ${UNWRITTEN}`,
+  updateStatesIn: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count, ${SET_WAKE}
+    FROM unnest($3::text[], $4::int8[], $5::text[], $6::int[], $7::int8[], $8::bool[]) AS u(object_id, expected, state, entry_count, wake_at, wake_keep)
+    WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id = u.object_id AND o.version = u.expected`,
+  insertStates: `INSERT INTO oaas_objects ${OBJECT_COLUMNS}
+    SELECT cls_id, partition_id, object_id, 1, state, NULL, entry_count, wake_at FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::int8[])
+      AS u(cls_id, partition_id, object_id, state, entry_count, wake_at)
+    ON CONFLICT ${KEY_COLUMNS} DO NOTHING`,
+  deleteAtVersions: `DELETE FROM oaas_objects o USING unnest($1::text[], $2::int[], $3::text[], $4::int8[]) AS u(cls_id, partition_id, object_id, expected)
+    WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected`,
   /** `$1` the last wake time due, `$2` the limit: the condition and the order are `oaas_objects_wake`'s, so the plan is a scan of it. */
   due: `SELECT cls_id, partition_id, object_id, wake_at, version FROM oaas_objects
     WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, cls_id COLLATE "C", partition_id, object_id LIMIT $2`,
@@ -258,10 +243,8 @@ export const SQL = {
     ${bounded ? 'AND object_id < $5' : ''} ORDER BY object_id COLLATE "C" LIMIT $4`,
 } as const;
 
-/** A row naming one object. */
-export interface NameRow { cls_id: string; partition_id: number; object_id: string }
-/** A row naming one object and its version. `bigint` columns arrive as strings unless the application changed pg's type parsers. */
-export interface KeyRow extends NameRow { version: string | number }
+/** A row naming one object. `bigint` columns arrive as strings unless the application changed pg's type parsers. */
+export interface KeyRow { cls_id: string; partition_id: number; object_id: string; version: string | number }
 /** A row of {@link SQL.read} and {@link SQL.lockWithState}: one per object. */
 export interface ReadRow extends KeyRow { state: string; raw: string | null }
 /** A row of {@link SQL.due}. */
@@ -270,7 +253,7 @@ export interface DueRow extends KeyRow { wake_at: string | number }
 export interface ListRow { object_id: string; version: string | number; entry_count: string | number }
 
 /** The {@link keyString} of the object a row names. */
-export function keyOf(row: NameRow): string {
+export function keyOf(row: KeyRow): string {
   return keyString({ clsId: row.cls_id, partitionId: row.partition_id, objectId: row.object_id });
 }
 

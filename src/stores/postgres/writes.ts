@@ -12,7 +12,7 @@ import { isSerializationFailure, translateError } from './errors.js';
 import { boolArray, int4Array, int8Array, textArray } from './binary-arrays.js';
 import { notifyAndCommit } from './events.js';
 import { checkFence, fencedBegin } from './fence.js';
-import { BEGIN, checkStorableEntryKeys, checkStorableKey, columns, keyOf, SQL, type KeyRow, type NameRow, type ReadRow } from './schema.js';
+import { BEGIN, checkStorableEntryKeys, checkStorableKey, columns, keyOf, SQL, type KeyRow, type ReadRow } from './schema.js';
 
 /** An op ready to write: a put's delta copied (the caller may change its buffers afterwards), or its whole state. */
 export interface Prepared {
@@ -52,22 +52,28 @@ export interface Fenced { fence: CommitFence; timeoutMs: number; statementTimeou
 /**
  * The SDK's own batches: one transaction with at most one statement per kind
  * of op, each checking the expected versions as it writes (`WHERE version =`,
- * `ON CONFLICT DO NOTHING`) and replying with the objects it could not write
- * (see `SQL.updateStates`). Any such object rolls the whole batch back as a
- * conflict; otherwise every object is at the version it expected plus one.
+ * `ON CONFLICT DO NOTHING`) and counting the rows it wrote. Rows are locked as
+ * they are written, in the order of the sorted batch (that of `SQL.lock`), so
+ * two batches over the same objects queue instead of deadlocking. A count
+ * that falls short rolls the whole batch back as a conflict, naming the
+ * objects of that statement whose version moved; otherwise every object is
+ * at the version it expected plus one.
  */
 export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined, origin: string): Promise<number[]> {
+  const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const updates: Prepared[] = [];
   const inserts: Prepared[] = [];
   const deletes: Prepared[] = [];
   const absent: Prepared[] = [];
-  for (const p of batch) {
+  for (const p of sorted) {
     if (p.op.kind === 'put') (p.op.expectedVersion === 0 ? inserts : updates).push(p);
     else (p.op.expectedVersion === 0 ? absent : deletes).push(p);
   }
   return inTransaction(pool, batch, isolation, fenced, async (client) => {
-    const unwritten: NameRow[] = [];
-    const note = (rows: readonly NameRow[]): void => { for (const row of rows) unwritten.push(row); };
+    const short: Prepared[] = [];
+    const count = (result: { rowCount: number | null }, ops: readonly Prepared[]): void => {
+      if (result.rowCount !== ops.length) short.push(...ops);
+    };
     if (updates.length > 0) {
       const first = updates[0]!.op.key;
       const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
@@ -78,23 +84,23 @@ export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: I
         int8Array(updates.map(wakeOf)),
         boolArray(updates.map(keepsWake)),
       ];
-      note(
-        (onePartition
-          ? await client.query<NameRow>(SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
-          : await client.query<NameRow>(SQL.updateStates, [...binaryColumns(updates), ...rest])
-        ).rows,
+      count(
+        onePartition
+          ? await client.query(SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
+          : await client.query(SQL.updateStates, [...binaryColumns(updates), ...rest]),
+        updates,
       );
     }
     if (inserts.length > 0) {
-      note((await client.query<NameRow>(SQL.insertStates, [...binaryColumns(inserts), textArray(inserts.map(stateOf)), int4Array(inserts.map(entryCountOf)), int8Array(inserts.map(wakeOf))])).rows);
+      count(await client.query(SQL.insertStates, [...binaryColumns(inserts), textArray(inserts.map(stateOf)), int4Array(inserts.map(entryCountOf)), int8Array(inserts.map(wakeOf))]), inserts);
     }
-    if (deletes.length > 0) note((await client.query<NameRow>(SQL.deleteAtVersions, [...binaryColumns(deletes), int8Array(deletes.map((p) => p.op.expectedVersion ?? 0))])).rows);
+    if (deletes.length > 0) count(await client.query(SQL.deleteAtVersions, [...binaryColumns(deletes), int8Array(deletes.map((p) => p.op.expectedVersion ?? 0))]), deletes);
     // A delete expecting no object only checks that there is none.
-    if (absent.length > 0) note((await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows);
-    if (unwritten.length > 0) {
-      const missed = new Set(unwritten.map(keyOf));
-      throw new CreationRace(batch.filter((p) => missed.has(p.id)));
+    if (absent.length > 0) {
+      const present = new Set((await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows.map(keyOf));
+      short.push(...absent.filter((p) => present.has(p.id)));
     }
+    if (short.length > 0) throw new CreationRace(short, true);
     // A delete's event carries the deleted object's last version plus one; one that expected no object deleted nothing (0).
     const events = batch.map((p) => (p.op.kind === 'delete' && p.op.expectedVersion === 0 ? 0 : (p.op.expectedVersion ?? 0) + 1));
     await notifyAndCommit(client, origin, batch.map((p) => p.op), events);
@@ -163,7 +169,7 @@ async function inTransaction(
     if (lost === undefined) throw error;
     if (broken !== undefined) throw broken;
     // On this connection, not another from the pool: a pool of one would wait for itself.
-    throw await freshConflict(client, lost, seen.read, error instanceof CreationRace ? undefined : error);
+    throw await freshConflict(client, lost, seen.read, error instanceof CreationRace ? undefined : error, error instanceof CreationRace && error.some);
   } finally {
     client.off('error', onError);
     client.release(broken); // a broken client is destroyed, not pooled
@@ -230,9 +236,17 @@ function documentOf(p: Prepared, row: ReadRow | undefined): EncodedDocument {
   return encodeDocument(applyDelta(row === undefined ? new Map<string, Uint8Array>() : decodeDocument(row.state, row.raw), p.set, op?.remove));
 }
 
-/** Ops whose expected version did not hold when they were written (a creation another transaction raced, say). */
+/**
+ * Ops whose expected version did not hold when they were written (a creation
+ * another transaction raced, say). `some`: only some of `raced` lost (a
+ * statement wrote fewer rows than it had ops), so the conflict names those
+ * whose version is not the one they expected.
+ */
 class CreationRace extends Error {
-  constructor(readonly raced: readonly Prepared[]) {
+  constructor(
+    readonly raced: readonly Prepared[],
+    readonly some = false,
+  ) {
     super('objects were created concurrently');
   }
 }
@@ -241,15 +255,25 @@ class CreationRace extends Error {
  * The conflict a lost race reports, with versions read after the rollback. An
  * op that expected no version reports the version the batch had read (or the
  * current one, when the batch never got to read) as the one it expected.
+ * `moved`: `ops` may hold some that did not lose, so only those whose version
+ * is not the one they expected are named.
  */
-async function freshConflict(client: PoolClient, ops: readonly Prepared[], read: ReadonlyMap<string, number> | undefined, cause: unknown): Promise<ConflictError> {
+async function freshConflict(
+  client: PoolClient,
+  ops: readonly Prepared[],
+  read: ReadonlyMap<string, number> | undefined,
+  cause: unknown,
+  moved: boolean,
+): Promise<ConflictError> {
   const { rows } = await client.query<KeyRow>(SQL.versions, columns(ops.map((p) => p.op.key)));
   const fresh = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
-  const conflicts = ops.map(({ op, id }) => {
+  const all = ops.map(({ op, id }) => {
     const actual = fresh.get(id) ?? 0;
     return conflict(op, op.expectedVersion ?? (read === undefined ? actual : read.get(id) ?? 0), actual);
   });
-  return new ConflictError(conflicts, cause === undefined ? undefined : { cause });
+  // The ones that lost moved on; should none have by now (deleted and created again at the same version), all are named.
+  const changed = moved ? all.filter((c) => c.expected !== c.actual) : all;
+  return new ConflictError(changed.length > 0 ? changed : all, cause === undefined ? undefined : { cause });
 }
 
 function conflict(op: WriteOp, expected: number, actual: number): VersionConflict {
