@@ -10,7 +10,7 @@ import { applyDelta, decodeDocument, encodeDocument, type EncodedDocument } from
 import { keyString, type CommitFence, type Isolation, type WriteOp } from '../store.js';
 import { isSerializationFailure, translateError } from './errors.js';
 import { boolArray, int4Array, int8Array, textArray } from './binary-arrays.js';
-import { notifyAndCommit } from './events.js';
+import { commitWithEvents, notifyAndCommit, notifyStatements } from './events.js';
 import { checkFence, fencedBegin } from './fence.js';
 import { BEGIN, checkStorableEntryKeys, checkStorableKey, columns, keyOf, SQL, type KeyRow, type ReadRow } from './schema.js';
 
@@ -74,23 +74,13 @@ export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: I
     const count = (result: { rowCount: number | null }, ops: readonly Prepared[]): void => {
       if (result.rowCount !== ops.length) short.push(...ops);
     };
-    if (updates.length > 0) {
-      const first = updates[0]!.op.key;
-      const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
-      const rest = [
-        int8Array(updates.map((p) => p.op.expectedVersion ?? 0)),
-        textArray(updates.map(stateOf)),
-        int4Array(updates.map(entryCountOf)),
-        int8Array(updates.map(wakeOf)),
-        boolArray(updates.map(keepsWake)),
-      ];
-      count(
-        onePartition
-          ? await client.query(SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
-          : await client.query(SQL.updateStates, [...binaryColumns(updates), ...rest]),
-        updates,
-      );
-    }
+    // The updates (most of a commit) are sent first; the change events, which need only the expected versions,
+    // are built while the server runs them, and go out with the commit if every object was written.
+    const updated = updates.length > 0 ? sendUpdates(client, updates) : undefined;
+    updated?.catch(() => undefined); // awaited below; this keeps a failure from counting as unhandled meanwhile
+    // A delete's event carries the deleted object's last version plus one; one that expected no object deleted nothing (0).
+    const events = notifyStatements(origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'delete' && p.op.expectedVersion === 0 ? 0 : (p.op.expectedVersion ?? 0) + 1)));
+    if (updated !== undefined) count(await updated, updates);
     if (inserts.length > 0) {
       count(await client.query(SQL.insertStates, [...binaryColumns(inserts), textArray(inserts.map(stateOf)), int4Array(inserts.map(entryCountOf)), int8Array(inserts.map(wakeOf))]), inserts);
     }
@@ -101,9 +91,7 @@ export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: I
       short.push(...absent.filter((p) => present.has(p.id)));
     }
     if (short.length > 0) throw new CreationRace(short, true);
-    // A delete's event carries the deleted object's last version plus one; one that expected no object deleted nothing (0).
-    const events = batch.map((p) => (p.op.kind === 'delete' && p.op.expectedVersion === 0 ? 0 : (p.op.expectedVersion ?? 0) + 1));
-    await notifyAndCommit(client, origin, batch.map((p) => p.op), events);
+    await commitWithEvents(client, events);
     return batch.map((p) => (p.op.kind === 'put' ? (p.op.expectedVersion ?? 0) + 1 : 0));
   });
 }
@@ -204,6 +192,22 @@ async function writeBatch(
   const deleted = sorted.filter((p) => p.op.kind === 'delete' && current.has(p.id)).map((p) => p.op.key);
   if (deleted.length > 0) await client.query(SQL.deleteObjects, columns(deleted));
   return written;
+}
+
+/** The version-checked update of whole states, with one key column when the batch is in one class and partition. */
+function sendUpdates(client: PoolClient, updates: readonly Prepared[]): Promise<{ rowCount: number | null }> {
+  const first = updates[0]!.op.key;
+  const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
+  const rest = [
+    int8Array(updates.map((p) => p.op.expectedVersion ?? 0)),
+    textArray(updates.map(stateOf)),
+    int4Array(updates.map(entryCountOf)),
+    int8Array(updates.map(wakeOf)),
+    boolArray(updates.map(keepsWake)),
+  ];
+  return onePartition
+    ? client.query(SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
+    : client.query(SQL.updateStates, [...binaryColumns(updates), ...rest]);
 }
 
 /** Keys as the three parallel arrays of `SQL`'s `unnest`, in binary (see `binary-arrays.ts`). */
