@@ -753,8 +753,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.apply([statePut(key('a'), 4, { n: 5 }, { n: 5 }, { wakeAt: null }), statePut(o, 2, {}, {}, { wakeAt: undefined })], trusted);
         expect(found(await due(100))).toEqual([['o', 50, 3]]);
         expect(texts(await store.get(key('a')))).toEqual({ n: '5' });
+        // Across partitions, every put saying nothing of it: all kept.
+        await store.apply([statePut(key('a'), 5, { n: 6 }, { n: 6 }, { wakeAt: undefined }), statePut(o, 3, {}, {}, { wakeAt: undefined })], trusted);
+        expect(found(await due(100))).toEqual([['o', 50, 4]]);
+        expect(texts(await store.get(key('a')))).toEqual({ n: '6' });
         // A trusted delete clears it too.
-        await store.apply([del(o, 3)], trusted);
+        await store.apply([del(o, 4)], trusted);
         expect(await due(100)).toEqual([]);
       });
 

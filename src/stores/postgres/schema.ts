@@ -228,6 +228,14 @@ export const SQL = {
   updateStatesIn: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count, ${SET_WAKE}
     FROM unnest($3::text[], $4::int8[], $5::text[], $6::int[], $7::int8[], $8::bool[]) AS u(object_id, expected, state, entry_count, wake_at, wake_keep)
     WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id = u.object_id AND o.version = u.expected`,
+  // The same two for a batch whose puts all leave the wake time as it is (the SDK's usual commit): no wake columns
+  // to send, nor a CASE per row, which takes about a quarter of the statement's time for 10k rows.
+  updateStatesKeepingWakes: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count
+    FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[], $6::int[]) AS u(cls_id, partition_id, object_id, expected, state, entry_count)
+    WHERE o.cls_id = u.cls_id AND o.partition_id = u.partition_id AND o.object_id = u.object_id AND o.version = u.expected`,
+  updateStatesInKeepingWakes: `UPDATE oaas_objects o SET version = u.expected + 1, state = u.state, raw = NULL, entry_count = u.entry_count
+    FROM unnest($3::text[], $4::int8[], $5::text[], $6::int[]) AS u(object_id, expected, state, entry_count)
+    WHERE o.cls_id = $1 AND o.partition_id = $2 AND o.object_id = u.object_id AND o.version = u.expected`,
   insertStates: `INSERT INTO oaas_objects ${OBJECT_COLUMNS}
     SELECT cls_id, partition_id, object_id, 1, state, NULL, entry_count, wake_at FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::int8[])
       AS u(cls_id, partition_id, object_id, state, entry_count, wake_at)

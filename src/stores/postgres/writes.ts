@@ -194,20 +194,20 @@ async function writeBatch(
   return written;
 }
 
-/** The version-checked update of whole states, with one key column when the batch is in one class and partition. */
+/**
+ * The version-checked update of whole states: with one key column when the
+ * batch is in one class and partition, and without the wake columns when
+ * every put leaves its wake time as it is.
+ */
 function sendUpdates(client: PoolClient, updates: readonly Prepared[]): Promise<{ rowCount: number | null }> {
   const first = updates[0]!.op.key;
   const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
-  const rest = [
-    int8Array(updates.map((p) => p.op.expectedVersion ?? 0)),
-    textArray(updates.map(stateOf)),
-    int4Array(updates.map(entryCountOf)),
-    int8Array(updates.map(wakeOf)),
-    boolArray(updates.map(keepsWake)),
-  ];
+  const keepsWakes = updates.every(keepsWake);
+  const rest = [int8Array(updates.map((p) => p.op.expectedVersion ?? 0)), textArray(updates.map(stateOf)), int4Array(updates.map(entryCountOf))];
+  if (!keepsWakes) rest.push(int8Array(updates.map(wakeOf)), boolArray(updates.map(keepsWake)));
   return onePartition
-    ? client.query(SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
-    : client.query(SQL.updateStates, [...binaryColumns(updates), ...rest]);
+    ? client.query(keepsWakes ? SQL.updateStatesInKeepingWakes : SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
+    : client.query(keepsWakes ? SQL.updateStatesKeepingWakes : SQL.updateStates, [...binaryColumns(updates), ...rest]);
 }
 
 /** Keys as the three parallel arrays of `SQL`'s `unnest`, in binary (see `binary-arrays.ts`). */
