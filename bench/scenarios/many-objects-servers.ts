@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { commitAll, configureOaas, runInSession } from '../../src/index.js';
 import { encodeHead } from '../../src/stores/change-feed.js';
-import { int4Array, int8Array, textArray, boolArray } from '../../src/stores/postgres/binary-arrays.js';
+import { int4Array, int8Array, textArray } from '../../src/stores/postgres/binary-arrays.js';
 import { PostgresStore } from '../../src/stores/postgres/postgres-store.js';
 import { SQL } from '../../src/stores/postgres/schema.js';
 import { putsArguments, putsScript } from '../../src/stores/redis/puts-script.js';
@@ -107,7 +107,7 @@ const stateOf = (id: string, count: number): string => `{"count":${count},"name"
 
 /**
  * The floor of the SDK's layout on PostgreSQL: the driver alone running the
- * SDK's own statement (\`SQL.updateStatesIn\`, its arrays in binary as the
+ * SDK's own statement (\`SQL.updateStatesInKeepingWakes\`, its arrays in binary as the
  * store sends them) on the SDK's table, created by the store, in one
  * transaction; the arrays are built before the clock starts. The SDK's
  * commit also notifies its change events in that transaction.
@@ -125,14 +125,13 @@ async function rawSdkTablePostgresRuns(url: string): Promise<number[]> {
     const commits: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       for (const i of updateOrder(run)) counts[i]! += 1;
-      const values = [CLS, PARTITION, textArray(ids), int8Array(ids.map(() => run + 1)), textArray(ids.map((id, i) => stateOf(id, counts[i]!))),
-        int4Array(ids.map(() => 3)), int8Array(ids.map(() => null)), boolArray(ids.map(() => true))];
+      const values = [CLS, PARTITION, textArray(ids), int8Array(ids.map(() => run + 1)), textArray(ids.map((id, i) => stateOf(id, counts[i]!))), int4Array(ids.map(() => 3))];
       const started = performance.now();
       await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      const { rows } = await client.query(SQL.updateStatesIn, values);
+      const { rowCount } = await client.query(SQL.updateStatesInKeepingWakes, values);
       await client.query('COMMIT');
       commits.push(performance.now() - started);
-      if (rows.length !== 0) throw new Error('scenario 3b: the SDK\'s statement missed rows');
+      if (rowCount !== OBJECTS) throw new Error('scenario 3b: the SDK\'s statement missed rows');
     }
     return commits;
   } finally {
