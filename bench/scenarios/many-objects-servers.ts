@@ -107,9 +107,9 @@ const stateOf = (id: string, count: number): string => `{"count":${count},"name"
 
 /**
  * The floor of the SDK's layout on PostgreSQL: the driver alone running the
- * SDK's own statement (\`SQL.updateStatesInKeepingWakes\`, its arrays in binary as the
- * store sends them) on the SDK's table, created by the store, in one
- * transaction; the arrays are built before the clock starts. The SDK's
+ * SDK's own statement (`SQL.updateStatesInKeepingWakes`, its arrays in
+ * binary as the store sends them) on the SDK's table, created by the store,
+ * in one transaction; the arrays are built before the clock starts. The SDK's
  * commit also notifies its change events in that transaction.
  */
 async function rawSdkTablePostgresRuns(url: string): Promise<number[]> {
@@ -195,7 +195,7 @@ async function rawRedisRuns(url: string): Promise<number[]> {
 
 /**
  * The floors of the SDK's layout on Redis, on its own keys (a prefix of
- * their own): one MULTI of one \`HSET\` per object writing the version and
+ * their own): one MULTI of one `HSET` per object writing the version and
  * the field, as the SDK's script does without checking the version first;
  * and the SDK's own script for its usual batch, with its arguments (and the
  * change event it publishes) built before the clock starts.
