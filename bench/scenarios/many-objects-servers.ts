@@ -9,6 +9,13 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { commitAll, configureOaas, runInSession } from '../../src/index.js';
+import { encodeHead } from '../../src/stores/change-feed.js';
+import { int4Array, int8Array, textArray } from '../../src/stores/postgres/binary-arrays.js';
+import { PostgresStore } from '../../src/stores/postgres/postgres-store.js';
+import { SQL } from '../../src/stores/postgres/schema.js';
+import { putsArguments, putsScript } from '../../src/stores/redis/puts-script.js';
+import { KeyLayout, VERSION_FIELD } from '../../src/stores/redis/scripts.js';
+import type { TrustedPut } from '../../src/stores/store.js';
 import { MoCounter } from '../support/mikro-orm.js';
 import { openMikroOrmPostgres } from '../support/mikro-orm-postgres.js';
 import type { ScenarioReport } from '../support/report.js';
@@ -93,6 +100,45 @@ async function rawPostgresRuns(url: string): Promise<number[]> {
   }
 }
 
+/** The SDK's class and partition, as the SDK's own rows and keys name them. */
+const CLS = 'bench.Counter';
+const PARTITION = 0;
+const stateOf = (id: string, count: number): string => `{"count":${count},"name":${JSON.stringify(id)},"updatedAt":0}`;
+
+/**
+ * The floor of the SDK's layout on PostgreSQL: the driver alone running the
+ * SDK's own statement (`SQL.updateStatesInKeepingWakes`, its arrays in
+ * binary as the store sends them) on the SDK's table, created by the store,
+ * in one transaction; the arrays are built before the clock starts. The SDK's
+ * commit also notifies its change events in that transaction.
+ */
+async function rawSdkTablePostgresRuns(url: string): Promise<number[]> {
+  const store = new PostgresStore({ url });
+  await store.open();
+  await store.close();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`INSERT INTO oaas_objects (cls_id, partition_id, object_id, version, state, entry_count)
+      SELECT $1, $2, id, 1, '{"count":0,"name":' || to_json(id)::text || ',"updatedAt":0}', 3 FROM unnest($3::text[]) AS id`, [CLS, PARTITION, ids]);
+    const counts = ids.map(() => 0);
+    const commits: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      for (const i of updateOrder(run)) counts[i]! += 1;
+      const values = [CLS, PARTITION, textArray(ids), int8Array(ids.map(() => run + 1)), textArray(ids.map((id, i) => stateOf(id, counts[i]!))), int4Array(ids.map(() => 3))];
+      const started = performance.now();
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const { rowCount } = await client.query(SQL.updateStatesInKeepingWakes, values);
+      await client.query('COMMIT');
+      commits.push(performance.now() - started);
+      if (rowCount !== OBJECTS) throw new Error('scenario 3b: the SDK\'s statement missed rows');
+    }
+    return commits;
+  } finally {
+    await client.end();
+  }
+}
+
 /** MikroORM 6 on its own table: the same updates through `increment()` on loaded entities, then one timed `em.flush()`. */
 async function mikroPostgresRuns(url: string): Promise<number[]> {
   const orm = await openMikroOrmPostgres(url);
@@ -147,17 +193,64 @@ async function rawRedisRuns(url: string): Promise<number[]> {
   }
 }
 
+/**
+ * The floors of the SDK's layout on Redis, on its own keys (a prefix of
+ * their own): one MULTI of one `HSET` per object writing the version and
+ * the field, as the SDK's script does without checking the version first;
+ * and the SDK's own script for its usual batch, with its arguments (and the
+ * change event it publishes) built before the clock starts.
+ */
+async function rawSdkLayoutRedisRuns(url: string): Promise<{ hsets: number[]; script: number[] }> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0 });
+  try {
+    const hashes = new KeyLayout('floor-hset');
+    const keys = ids.map((id) => hashes.object({ clsId: CLS, partitionId: PARTITION, objectId: id }));
+    const counts = ids.map(() => 0);
+    const hsets: number[] = [];
+    const script: number[] = [];
+    const layout = new KeyLayout('floor-script');
+    const batch = (expected: number): { keys: string[]; args: string[] } => {
+      const ops = ids.map((id, i): TrustedPut => ({ kind: 'put', key: { clsId: CLS, partitionId: PARTITION, objectId: id }, expectedVersion: expected, hint: undefined, setTexts: [['count', String(counts[i])]], changed: ['count'] }));
+      const built = putsArguments(layout, ops, { channel: layout.events(0), head: encodeHead('floor', ops) });
+      if (built === undefined) throw new Error('scenario 3b: not the SDK\'s usual batch');
+      return built;
+    };
+    const first = batch(0);
+    await putsScript.run(client, first.keys, first.args);
+    for (let run = 0; run <= RUNS; run++) {
+      if (run > 0) for (const i of updateOrder(run - 1)) counts[i]! += 1;
+      const multi = client.multi();
+      keys.forEach((key, i) => multi.hset(key, VERSION_FIELD, String(run + 1), 'count', String(counts[i])));
+      let started = performance.now();
+      const replies = await multi.exec();
+      if (run > 0) hsets.push(performance.now() - started);
+      if (replies === null || replies.some(([error]) => error !== null)) throw new Error('scenario 3b: MULTI failed');
+      if (run === 0) continue;
+      const { keys: scriptKeys, args } = batch(run);
+      started = performance.now();
+      const reply = await putsScript.run(client, scriptKeys, args);
+      script.push(performance.now() - started);
+      if (!Array.isArray(reply) || reply[0] !== 0) throw new Error('scenario 3b: the SDK\'s script refused the batch');
+    }
+    return { hsets, script };
+  } finally {
+    await client.quit();
+  }
+}
+
 export async function manyObjectsServers(): Promise<ScenarioReport> {
   const title = 'Many objects on PostgreSQL and Redis';
   const result = await withServers(async ({ postgres, redis }) => {
     const sdkPg = await sdkRuns(await postgres.createDatabase());
     const mikroPg = await mikroPostgresRuns(await postgres.createDatabase());
     const rawPg = await rawPostgresRuns(await postgres.createDatabase());
+    const floorPg = await rawSdkTablePostgresRuns(await postgres.createDatabase());
     const pgSettings = await postgresSettings(postgres.url);
     const sdkRedis = await sdkRuns(redis.url);
     const rawRedis = await rawRedisRuns(redis.url);
+    const floorRedis = await rawSdkLayoutRedisRuns(redis.url);
     const rSettings = await redisSettings(redis.url);
-    return { sdkPg, mikroPg, rawPg, pgSettings, sdkRedis, rawRedis, rSettings };
+    return { sdkPg, mikroPg, rawPg, floorPg, pgSettings, sdkRedis, rawRedis, floorRedis, rSettings };
   });
   if ('skipped' in result) {
     return { id: '3b', title, setup: `Skipped: ${result.skipped}.`, tables: [], verdicts: [], notes: [] };
@@ -186,8 +279,11 @@ export async function manyObjectsServers(): Promise<ScenarioReport> {
           row('SDK on PostgreSQL: `commitAll()`', result.sdkPg),
           row('MikroORM 6 on PostgreSQL: `em.flush()`', result.mikroPg, result.sdkPg),
           row('pg: one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` in a transaction', result.rawPg, result.sdkPg),
+          row('pg: the SDK\'s `UPDATE` on the SDK\'s table, in a transaction', result.floorPg, result.sdkPg),
           row('SDK on Redis: `commitAll()`', result.sdkRedis),
           row('ioredis: one MULTI of 10k `HSET`', result.rawRedis, result.sdkRedis),
+          row('ioredis: one MULTI of 10k `HSET` on the SDK\'s keys (version and field)', result.floorRedis.hsets, result.sdkRedis),
+          row('ioredis: the SDK\'s script, its arguments built beforehand', result.floorRedis.script, result.sdkRedis),
         ],
       ),
     ],
@@ -209,8 +305,8 @@ export async function manyObjectsServers(): Promise<ScenarioReport> {
       },
     ],
     notes: [
-      `PostgreSQL settings: ${result.pgSettings}; the raw table is \`(id text primary key, count bigint)\`, the SDK uses its own table (layout 2: one row per object with its version and a state document of its fields, written by one version-checked \`UPDATE ... FROM unnest(...)\`); MikroORM 6 writes its own \`mo_counter\` table (the EntitySchema of scenario 3: id, count, name, updated_at) with its batched \`UPDATE ... CASE\` statements in one transaction, in a fresh database of the same server.`,
-      `Redis settings: ${result.rSettings}; the raw baseline writes one hash per object with one field, the SDK's store checks each object's version and writes it with the changed fields in one Lua script (two calls per object; new objects also join their class index).`,
+      `PostgreSQL settings: ${result.pgSettings}; the raw table is \`(id text primary key, count bigint)\`, the SDK uses its own table (layout 2: one row per object with its version and a state document of its fields, fillfactor 50, written by one version-checked \`UPDATE ... FROM unnest(...)\` whose arrays go in binary, with the batch's change-event notifications in the same transaction); the driver alone runs that statement on that table with its arrays built beforehand (the floor of the layout, without the notifications); MikroORM 6 writes its own \`mo_counter\` table (the EntitySchema of scenario 3: id, count, name, updated_at) with its batched \`UPDATE ... CASE\` statements in one transaction, in a fresh database of the same server.`,
+      `Redis settings: ${result.rSettings}; the raw baseline writes one hash per object with one field, the SDK's store checks each object's version and writes it with the changed fields in one Lua script (two calls per object; new objects also join their class index), which also publishes the batch's change event; on the SDK's keys, the MULTI writes the version and the field of each object without reading the version first, and the script runs with the arguments the store would send, built beforehand.`,
     ],
   };
 }

@@ -158,3 +158,89 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL layout 1 to 2', () => {
     expect(new TextDecoder().decode((await store.get({ clsId: 'fixture.Bulk', partitionId: 0, objectId: 'b-100000' }))?.entries.get('count'))).toBe('100000');
   });
 });
+
+/**
+ * A database of schema version 2 written before the objects table had a
+ * fillfactor (test/fixtures/layout-2/postgres.sql): opening it sets the one
+ * a new database gets, and nothing else changes. A fillfactor set by hand,
+ * and a role that may not alter the table, are left as they are.
+ */
+describe.skipIf(unavailable !== undefined)('PostgreSQL layout 2 without a fillfactor', () => {
+  let server: PostgresServer;
+  let url: string;
+  const stores: PostgresStore[] = [];
+  const LAYOUT_2 = new URL('../fixtures/layout-2/postgres.sql', import.meta.url);
+  const options = async (of = url): Promise<string[] | null> =>
+    (await query<{ options: string[] | null }>(of, "SELECT reloptions AS options FROM pg_class WHERE relname = 'oaas_objects'"))[0]?.options ?? null;
+  const open = async (of = url): Promise<PostgresStore> => {
+    const store = new PostgresStore({ url: of, poolSize: 2 });
+    stores.push(store);
+    await store.open();
+    return store;
+  };
+
+  beforeAll(async () => {
+    const started = await startPostgres();
+    if (started === undefined) throw new Error('postgres binaries were found but startPostgres() gave up');
+    server = started;
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  beforeEach(async () => {
+    url = await server.createDatabase();
+    await query(url, await readFile(LAYOUT_2, 'utf8'));
+  });
+
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    await server.dropDatabase(url);
+  });
+
+  it('gets the fillfactor of a new database on open, with every object, version and wake time as it was', async () => {
+    expect(await options()).toBeNull();
+    const rows = (): Promise<unknown[]> => query(url, 'SELECT * FROM oaas_objects ORDER BY cls_id, partition_id, object_id');
+    const before = await rows();
+    expect(before).toHaveLength(5);
+    const store = await open();
+    expect(await options()).toEqual(['fillfactor=50']);
+    expect(await schemaOf(url)).toEqual({ version: '2', tables: ['oaas_meta', 'oaas_objects'] });
+    expect(await rows()).toEqual(before);
+    const fresh = await server.createDatabase();
+    try {
+      await open(fresh);
+      expect(await options(fresh)).toEqual(await options());
+    } finally {
+      await stores.pop()?.close();
+      await server.dropDatabase(fresh);
+    }
+    const alice = { clsId: 'fixture.Account', partitionId: 0, objectId: 'alice' };
+    expect(new TextDecoder().decode((await store.get(alice))?.entries.get('balance'))).toBe('95.5');
+    expect(await store.due(Number.MAX_SAFE_INTEGER)).toEqual([{ key: { ...alice, objectId: 'bob' }, wakeAt: 1_700_000_000_000, version: 3 }]);
+    expect(await store.apply([{ kind: 'put', key: alice, expectedVersion: 3, set: new Map([['balance', new TextEncoder().encode('1')]]) }])).toEqual([4]);
+  });
+
+  it('leaves a fillfactor set by hand as it is', async () => {
+    await query(url, 'ALTER TABLE oaas_objects SET (fillfactor = 80)');
+    await open();
+    expect(await options()).toEqual(['fillfactor=80']);
+  });
+
+  it('opens for a role that may use the table but not alter it, and leaves the table as it was', async () => {
+    await query(url, `CREATE ROLE oaas_user LOGIN; GRANT SELECT, INSERT, UPDATE, DELETE ON oaas_objects, oaas_meta TO oaas_user`);
+    try {
+      const limited = new URL(url);
+      limited.username = 'oaas_user';
+      const store = await open(limited.toString());
+      expect(await options()).toBeNull();
+      const bob = { clsId: 'fixture.Account', partitionId: 0, objectId: 'bob' };
+      expect((await store.get(bob))?.version).toBe(3);
+      expect(await store.apply([{ kind: 'put', key: bob, expectedVersion: 3, set: new Map([['balance', new TextEncoder().encode('7')]]) }])).toEqual([4]);
+    } finally {
+      for (const store of stores.splice(0)) await store.close();
+      await query(url, 'DROP OWNED BY oaas_user; DROP ROLE oaas_user');
+    }
+  });
+});

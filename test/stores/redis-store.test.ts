@@ -8,7 +8,8 @@ import { RedisMembership } from '../../src/stores/redis/membership.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis-store.js';
 import { KeyLayout, applyArguments } from '../../src/stores/redis/scripts.js';
 import { keyOfMember, wakeMember } from '../../src/stores/redis/wakes.js';
-import { TRUSTED_BATCH, type ObjectKey, type WriteOp } from '../../src/stores/store.js';
+import { TRUSTED_BATCH, type ObjectKey, type StoreChange, type TrustedPut, type WriteOp } from '../../src/stores/store.js';
+import { putsScript } from '../../src/stores/redis/puts-script.js';
 import { redisUnavailableReason, startRedis, type RedisServer } from '../servers/redis-server.js';
 import { describeStoreContract } from './store-contract.js';
 import { rejection } from '../support/promises.js';
@@ -223,6 +224,28 @@ describe.skipIf(unavailable !== undefined)('redis', () => {
       expect([...(v?.entries.keys() ?? [])].sort()).toEqual(['__proto__', '\u00FF', '\uFFFD']);
       expect(text(v?.entries.get('\uFFFD'))).toBe('replacement');
       expect((await store.list('cls', 0)).objects).toEqual([{ objectId: 'v', version: 1, entryCount: 3 }]);
+    });
+
+    it('writes the SDK\'s usual batch with the shorter script, and publishes it as the general one would', async () => {
+      const prefix = freshPrefix();
+      const [w, r] = [makeStore({ keyPrefix: prefix }), makeStore({ keyPrefix: prefix })];
+      const heard: StoreChange[] = [];
+      const stop = await r.subscribe((changes) => heard.push(...changes));
+      const usual = (objectId: string, expectedVersion: number, n: number): TrustedPut => ({
+        kind: 'put', key: key(objectId, 'c:l{a}ss', 2), expectedVersion, hint: undefined, setTexts: [['n', String(n)]], set: new Map([['n', bytes(String(n))]]), changed: ['n'],
+      });
+      await admin.script('FLUSH');
+      expect(await w.apply([usual('a', 0, 1), usual('zoë', 0, 1)], { [TRUSTED_BATCH]: true })).toEqual([1, 1]);
+      expect(await admin.script('EXISTS', putsScript.sha)).toEqual([1]);
+      expect(await w.apply([usual('zoë', 1, 2), usual('b', 0, 1)], { [TRUSTED_BATCH]: true })).toEqual([2, 1]);
+      // Not the usual batch (it sets a wake time): the general script.
+      expect(await w.apply([{ ...usual('a', 1, 2), wakeAt: 5 }], { [TRUSTED_BATCH]: true })).toEqual([2]);
+      expect(await admin.zrange(`${prefix}:i:{c%3Al%7Ba%7Dss:2}`, 0, -1)).toEqual(['a', 'b', 'zoë']);
+      for (let i = 0; i < 500 && heard.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(heard.map((c) => [c.key.objectId, c.kind, c.version, c.changed])).toEqual([
+        ['a', 'create', 1, ['n']], ['zoë', 'create', 1, ['n']], ['zoë', 'update', 2, ['n']], ['b', 'create', 1, ['n']], ['a', 'update', 2, ['n']],
+      ]);
+      await stop();
     });
 
     it('leaves the first object unchanged when the second object of a batch conflicts', async () => {

@@ -596,6 +596,28 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await conflictsOf(store.apply(keys.map((k, i) => statePut(k, i === 1 ? 1 : 2, { n: 0 }, { n: 0 })), trusted))).toEqual([{ ref: key('a', 'cls', 1), expected: 1, actual: 2 }]);
       });
 
+      it.skipIf(oneObjectPerBatch)('writes the SDK\'s usual batch (one partition, the wake time left alone): creates, updates, many entries, and a conflict', async () => {
+        const cls = plainNames ? 'usual.cls' : 'cls:{odd}%✓';
+        const ids = plainNames ? ['a', 'b', 'c', 'd'] : ['a', 'zoë-✓', '{b}:%', 'd'];
+        const k = (i: number): ObjectKey => key(ids[i]!, cls, 3);
+        const keep = { wakeAt: undefined };
+        const many = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`f${i}`, i]));
+        expect(await store.apply([statePut(k(0), 0, { n: 1 }, { n: 1 }, keep), statePut(k(1), 0, {}, {}, keep)], trusted)).toEqual([1, 1]);
+        expect(await store.apply([statePut(k(1), 1, many, many, keep), statePut(k(2), 0, { s: 'x' }, { s: 'x' }, keep), statePut(k(0), 1, { n: 2 }, { n: 2 }, keep)], trusted)).toEqual([2, 1, 2]);
+        expect(texts(await store.get(k(0)))).toEqual({ n: '2' });
+        expect(texts(await store.get(k(1)))).toEqual(Object.fromEntries(Object.entries(many).map(([name, value]) => [name, String(value)])));
+        expect(texts(await store.get(k(2)))).toEqual({ s: '"x"' });
+        expect((await store.list(cls, 3)).objects.map((o) => [o.objectId, o.version]).sort()).toEqual([[ids[0], 2], [ids[1], 2], [ids[2], 1]].sort());
+        // One wrong version (k(0)) and a create of an existing object (k(2)): nothing of the batch is written, not even the new k(3).
+        const conflicts = await conflictsOf(store.apply([statePut(k(3), 0, { n: 1 }, { n: 1 }, keep), statePut(k(0), 1, { n: 9 }, { n: 9 }, keep), statePut(k(2), 0, { s: 'y' }, { s: 'y' }, keep), statePut(k(1), 2, { f0: 9 }, { f0: 9 }, keep)], trusted));
+        const byId = (a: VersionConflict, b: VersionConflict): number => (a.ref.objectId < b.ref.objectId ? -1 : 1);
+        expect(conflicts).toEqual([{ ref: k(0), expected: 1, actual: 2 }, { ref: k(2), expected: 0, actual: 1 }].sort(byId));
+        expect(await store.get(k(3))).toBeUndefined();
+        expect(texts(await store.get(k(0)))).toEqual({ n: '2' });
+        expect((await store.get(k(1)))?.version).toBe(2);
+        expect((await store.list(cls, 3)).objects).toHaveLength(3);
+      });
+
       it('keeps entries that are not canonical JSON byte-exact beside ones the SDK writes', async () => {
         const odd = new Map([['blob', new Uint8Array([0, 255, 7])], ['spaced', bytes('{ "a" : 1 }')], ['number', bytes('1.0')], ['n', bytes('1')]]);
         await store.apply([{ kind: 'put', key: key('a'), expectedVersion: 0, set: odd }]);
@@ -731,8 +753,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.apply([statePut(key('a'), 4, { n: 5 }, { n: 5 }, { wakeAt: null }), statePut(o, 2, {}, {}, { wakeAt: undefined })], trusted);
         expect(found(await due(100))).toEqual([['o', 50, 3]]);
         expect(texts(await store.get(key('a')))).toEqual({ n: '5' });
+        // Across partitions, every put saying nothing of it: all kept.
+        await store.apply([statePut(key('a'), 5, { n: 6 }, { n: 6 }, { wakeAt: undefined }), statePut(o, 3, {}, {}, { wakeAt: undefined })], trusted);
+        expect(found(await due(100))).toEqual([['o', 50, 4]]);
+        expect(texts(await store.get(key('a')))).toEqual({ n: '6' });
         // A trusted delete clears it too.
-        await store.apply([del(o, 3)], trusted);
+        await store.apply([del(o, 4)], trusted);
         expect(await due(100)).toEqual([]);
       });
 

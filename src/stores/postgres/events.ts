@@ -35,10 +35,14 @@ export function notifyStatements(origin: string, ops: readonly WriteOp[], versio
 }
 
 /** Sends what {@link notifyStatements} built, then commits. */
-export async function notifyAndCommit(client: PoolClient, origin: string, ops: readonly WriteOp[], versions: readonly number[]): Promise<void> {
-  const { inline, params } = notifyStatements(origin, ops, versions);
+export async function commitWithEvents(client: PoolClient, { inline, params }: { inline: string; params: string[] }): Promise<void> {
   if (params.length > 0) await client.query(`SELECT pg_notify('${EVENTS_CHANNEL}', m) FROM unnest($1::text[]) AS m`, [params]);
   await client.query(`${inline}COMMIT`);
+}
+
+/** Notifies the change events of `ops` at `versions`, then commits. */
+export function notifyAndCommit(client: PoolClient, origin: string, ops: readonly WriteOp[], versions: readonly number[]): Promise<void> {
+  return commitWithEvents(client, notifyStatements(origin, ops, versions));
 }
 
 /**

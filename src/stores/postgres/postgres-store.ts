@@ -28,7 +28,7 @@ import { translateError } from './errors.js';
 import { PostgresListener } from './events.js';
 import { applyBatch, applyStates, isWholeState, prepare } from './writes.js';
 import { ChangeListeners, newOrigin } from '../change-feed.js';
-import { checkStorableKey, checkStorableList, columns, ensureSchema, keyOf, SQL, type DueRow, type ListRow, type ReadRow } from './schema.js';
+import { checkStorableKey, checkStorableList, columns, ensureSchema, ensureStorageOptions, keyOf, SQL, type DueRow, type ListRow, type ReadRow } from './schema.js';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -276,6 +276,7 @@ export class PostgresStore implements Store {
     this.pool = pool;
     try {
       await ensureSchema(pool);
+      await ensureStorageOptions(pool);
       return pool;
     } catch (error) {
       this.pool = undefined;

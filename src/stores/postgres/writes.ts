@@ -9,7 +9,8 @@ import { ConflictError, type VersionConflict } from '../../errors.js';
 import { applyDelta, decodeDocument, encodeDocument, type EncodedDocument } from '../state-document.js';
 import { keyString, type CommitFence, type Isolation, type WriteOp } from '../store.js';
 import { isSerializationFailure, translateError } from './errors.js';
-import { notifyAndCommit } from './events.js';
+import { boolArray, int4Array, int8Array, textArray } from './binary-arrays.js';
+import { commitWithEvents, notifyAndCommit, notifyStatements } from './events.js';
 import { checkFence, fencedBegin } from './fence.js';
 import { BEGIN, checkStorableEntryKeys, checkStorableKey, columns, keyOf, SQL, type KeyRow, type ReadRow } from './schema.js';
 
@@ -51,45 +52,47 @@ export interface Fenced { fence: CommitFence; timeoutMs: number; statementTimeou
 /**
  * The SDK's own batches: one transaction with at most one statement per kind
  * of op, each checking the expected versions as it writes (`WHERE version =`,
- * `ON CONFLICT DO NOTHING`). Rows are locked as they are written, in the
- * order of the sorted batch; an object whose version did not match is not
- * written and not returned, which rolls the whole batch back as a conflict.
+ * `ON CONFLICT DO NOTHING`) and counting the rows it wrote. Rows are locked as
+ * they are written, in the order of the sorted batch (that of `SQL.lock`), so
+ * two batches over the same objects queue instead of deadlocking. A count
+ * that falls short rolls the whole batch back as a conflict, naming the
+ * objects of that statement whose version moved; otherwise every object is
+ * at the version it expected plus one.
  */
 export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: Isolation, fenced: Fenced | undefined, origin: string): Promise<number[]> {
   const sorted = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const updates = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion !== 0);
-  const inserts = sorted.filter((p) => p.op.kind === 'put' && p.op.expectedVersion === 0);
-  const deletes = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion !== 0);
+  const updates: Prepared[] = [];
+  const inserts: Prepared[] = [];
+  const deletes: Prepared[] = [];
+  const absent: Prepared[] = [];
+  for (const p of sorted) {
+    if (p.op.kind === 'put') (p.op.expectedVersion === 0 ? inserts : updates).push(p);
+    else (p.op.expectedVersion === 0 ? absent : deletes).push(p);
+  }
   return inTransaction(pool, batch, isolation, fenced, async (client) => {
-    const written = new Map<string, number>();
-    const keep = (rows: readonly KeyRow[]): void => { for (const row of rows) written.set(keyOf(row), Number(row.version)); };
-    if (updates.length > 0) {
-      const first = updates[0]!.op.key;
-      const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
-      const rest = [updates.map((p) => p.op.expectedVersion), updates.map((p) => p.state), updates.map((p) => p.entryCount), updates.map(wakeOf), updates.map(keepsWake)];
-      keep(
-        (onePartition
-          ? await client.query<KeyRow>(SQL.updateStatesIn, [first.clsId, first.partitionId, updates.map((p) => p.op.key.objectId), ...rest])
-          : await client.query<KeyRow>(SQL.updateStates, [...columns(updates.map((p) => p.op.key)), ...rest])
-        ).rows,
-      );
-    }
+    const short: Prepared[] = [];
+    const count = (result: { rowCount: number | null }, ops: readonly Prepared[]): void => {
+      if (result.rowCount !== ops.length) short.push(...ops);
+    };
+    // The updates (most of a commit) are sent first; the change events, which need only the expected versions,
+    // are built while the server runs them, and go out with the commit if every object was written.
+    const updated = updates.length > 0 ? sendUpdates(client, updates) : undefined;
+    updated?.catch(() => undefined); // awaited below; this keeps a failure from counting as unhandled meanwhile
+    // A delete's event carries the deleted object's last version plus one; one that expected no object deleted nothing (0).
+    const events = notifyStatements(origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'delete' && p.op.expectedVersion === 0 ? 0 : (p.op.expectedVersion ?? 0) + 1)));
+    if (updated !== undefined) count(await updated, updates);
     if (inserts.length > 0) {
-      const values = [...columns(inserts.map((p) => p.op.key)), inserts.map((p) => p.state), inserts.map((p) => p.entryCount), inserts.map(wakeOf)];
-      keep((await client.query<KeyRow>(SQL.insertStates, values)).rows);
+      count(await client.query(SQL.insertStates, [...binaryColumns(inserts), textArray(inserts.map(stateOf)), int4Array(inserts.map(entryCountOf)), int8Array(inserts.map(wakeOf))]), inserts);
     }
-    const removed = new Set<string>();
-    if (deletes.length > 0) {
-      for (const row of (await client.query<KeyRow>(SQL.deleteAtVersions, [...columns(deletes.map((p) => p.op.key)), deletes.map((p) => p.op.expectedVersion)])).rows) removed.add(keyOf(row));
-    }
+    if (deletes.length > 0) count(await client.query(SQL.deleteAtVersions, [...binaryColumns(deletes), int8Array(deletes.map((p) => p.op.expectedVersion ?? 0))]), deletes);
     // A delete expecting no object only checks that there is none.
-    const absent = sorted.filter((p) => p.op.kind === 'delete' && p.op.expectedVersion === 0);
-    const present = absent.length === 0 ? [] : (await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows;
-    const missed = sorted.filter((p) => (p.op.kind === 'put' ? !written.has(p.id) : p.op.expectedVersion === 0 ? present.some((row) => keyOf(row) === p.id) : !removed.has(p.id)));
-    if (missed.length > 0) throw new CreationRace(missed);
-    const deleted = (p: Prepared): number => (removed.has(p.id) ? (p.op.expectedVersion ?? 0) + 1 : 0);
-    await notifyAndCommit(client, origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : deleted(p))));
-    return batch.map((p) => (p.op.kind === 'put' ? written.get(p.id) ?? 0 : 0));
+    if (absent.length > 0) {
+      const present = new Set((await client.query<KeyRow>(SQL.versions, columns(absent.map((p) => p.op.key)))).rows.map(keyOf));
+      short.push(...absent.filter((p) => present.has(p.id)));
+    }
+    if (short.length > 0) throw new CreationRace(short, true);
+    await commitWithEvents(client, events);
+    return batch.map((p) => (p.op.kind === 'put' ? (p.op.expectedVersion ?? 0) + 1 : 0));
   });
 }
 
@@ -154,7 +157,7 @@ async function inTransaction(
     if (lost === undefined) throw error;
     if (broken !== undefined) throw broken;
     // On this connection, not another from the pool: a pool of one would wait for itself.
-    throw await freshConflict(client, lost, seen.read, error instanceof CreationRace ? undefined : error);
+    throw await freshConflict(client, lost, seen.read, error instanceof CreationRace ? undefined : error, error instanceof CreationRace && error.some);
   } finally {
     client.off('error', onError);
     client.release(broken); // a broken client is destroyed, not pooled
@@ -191,6 +194,35 @@ async function writeBatch(
   return written;
 }
 
+/**
+ * The version-checked update of whole states: with one key column when the
+ * batch is in one class and partition, and without the wake columns when
+ * every put leaves its wake time as it is.
+ */
+function sendUpdates(client: PoolClient, updates: readonly Prepared[]): Promise<{ rowCount: number | null }> {
+  const first = updates[0]!.op.key;
+  const onePartition = updates.every((p) => p.op.key.clsId === first.clsId && p.op.key.partitionId === first.partitionId);
+  const keepsWakes = updates.every(keepsWake);
+  const rest = [int8Array(updates.map((p) => p.op.expectedVersion ?? 0)), textArray(updates.map(stateOf)), int4Array(updates.map(entryCountOf))];
+  if (!keepsWakes) rest.push(int8Array(updates.map(wakeOf)), boolArray(updates.map(keepsWake)));
+  return onePartition
+    ? client.query(keepsWakes ? SQL.updateStatesInKeepingWakes : SQL.updateStatesIn, [first.clsId, first.partitionId, textArray(updates.map((p) => p.op.key.objectId)), ...rest])
+    : client.query(keepsWakes ? SQL.updateStatesKeepingWakes : SQL.updateStates, [...binaryColumns(updates), ...rest]);
+}
+
+/** Keys as the three parallel arrays of `SQL`'s `unnest`, in binary (see `binary-arrays.ts`). */
+function binaryColumns(batch: readonly Prepared[]): [Buffer, Buffer, Buffer] {
+  return [textArray(batch.map((p) => p.op.key.clsId)), int4Array(batch.map((p) => p.op.key.partitionId)), textArray(batch.map((p) => p.op.key.objectId))];
+}
+
+/** A whole-state put's document and entry count ({@link isWholeState} has checked they are there). */
+function stateOf(p: Prepared): string {
+  return p.state ?? '';
+}
+function entryCountOf(p: Prepared): number {
+  return p.entryCount ?? 0;
+}
+
 /** The wake time a put writes: its own, or null (a new row's, or a cleared one's; see {@link keepsWake}). */
 function wakeOf(p: Prepared): number | null {
   return p.op.kind === 'put' ? (p.op.wakeAt ?? null) : null;
@@ -208,9 +240,17 @@ function documentOf(p: Prepared, row: ReadRow | undefined): EncodedDocument {
   return encodeDocument(applyDelta(row === undefined ? new Map<string, Uint8Array>() : decodeDocument(row.state, row.raw), p.set, op?.remove));
 }
 
-/** Ops whose expected version did not hold when they were written (a creation another transaction raced, say). */
+/**
+ * Ops whose expected version did not hold when they were written (a creation
+ * another transaction raced, say). `some`: only some of `raced` lost (a
+ * statement wrote fewer rows than it had ops), so the conflict names those
+ * whose version is not the one they expected.
+ */
 class CreationRace extends Error {
-  constructor(readonly raced: readonly Prepared[]) {
+  constructor(
+    readonly raced: readonly Prepared[],
+    readonly some = false,
+  ) {
     super('objects were created concurrently');
   }
 }
@@ -219,15 +259,25 @@ class CreationRace extends Error {
  * The conflict a lost race reports, with versions read after the rollback. An
  * op that expected no version reports the version the batch had read (or the
  * current one, when the batch never got to read) as the one it expected.
+ * `moved`: `ops` may hold some that did not lose, so only those whose version
+ * is not the one they expected are named.
  */
-async function freshConflict(client: PoolClient, ops: readonly Prepared[], read: ReadonlyMap<string, number> | undefined, cause: unknown): Promise<ConflictError> {
+async function freshConflict(
+  client: PoolClient,
+  ops: readonly Prepared[],
+  read: ReadonlyMap<string, number> | undefined,
+  cause: unknown,
+  moved: boolean,
+): Promise<ConflictError> {
   const { rows } = await client.query<KeyRow>(SQL.versions, columns(ops.map((p) => p.op.key)));
   const fresh = new Map(rows.map((row) => [keyOf(row), Number(row.version)]));
-  const conflicts = ops.map(({ op, id }) => {
+  const all = ops.map(({ op, id }) => {
     const actual = fresh.get(id) ?? 0;
     return conflict(op, op.expectedVersion ?? (read === undefined ? actual : read.get(id) ?? 0), actual);
   });
-  return new ConflictError(conflicts, cause === undefined ? undefined : { cause });
+  // The ones that lost moved on; should none have by now (deleted and created again at the same version), all are named.
+  const changed = moved ? all.filter((c) => c.expected !== c.actual) : all;
+  return new ConflictError(changed.length > 0 ? changed : all, cause === undefined ? undefined : { cause });
 }
 
 function conflict(op: WriteOp, expected: number, actual: number): VersionConflict {

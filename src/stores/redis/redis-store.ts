@@ -31,6 +31,7 @@ export type { RedisClient } from './redis-client.js';
 import type { KeyLayout} from './scripts.js';
 import { VERSION_FIELD, applyArguments, applyScript, dueScript, parseApplyReply } from './scripts.js';
 import { parseDueReply } from './wakes.js';
+import { putsArguments, putsScript } from './puts-script.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -155,8 +156,11 @@ export class RedisStore implements Store {
       if (ops.length === 0) return [];
       const client = await this.connection();
       const fence = options?.fence;
-      const { keys, args } = applyArguments(this.layout, ops, fence, { channel: this.eventsChannel(client), head: encodeHead(this.origin, ops) }, trusted);
-      const reply = parseApplyReply(await applyScript.run(client, keys, args), ops.length);
+      const event = { channel: this.eventsChannel(client), head: encodeHead(this.origin, ops) };
+      // The SDK's usual batch has a shorter form (see puts-script.ts); anything else, and any fenced batch, the general one.
+      const puts = trusted && fence === undefined ? putsArguments(this.layout, ops, event) : undefined;
+      const { keys, args } = puts ?? applyArguments(this.layout, ops, fence, event, trusted);
+      const reply = parseApplyReply(await (puts === undefined ? applyScript : putsScript).run(client, keys, args), ops.length);
       if (reply.ok) return reply.versions;
       if ('fenced' in reply) throw new FencedError(fence?.memberId ?? '', reply.fenced);
       throw new ConflictError(

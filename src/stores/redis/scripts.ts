@@ -49,7 +49,12 @@ export class KeyLayout {
 
   /** The hash of one object. */
   object(key: ObjectKey): string {
-    return `${this.prefix}:o:${slotTag(key.clsId, key.partitionId)}:${key.objectId}`;
+    return this.objectPrefix(key.clsId, key.partitionId) + key.objectId;
+  }
+
+  /** What the hash keys of one class and partition start with: the object id follows. */
+  objectPrefix(clsId: string, partitionId: number): string {
+    return `${this.prefix}:o:${slotTag(clsId, partitionId)}:`;
   }
 
   /** The sorted set of the object ids of one class and partition. */
@@ -222,13 +227,19 @@ export class LuaScript {
    * replies that hold binary strings.
    */
   async run(client: Redis, keys: readonly string[], args: readonly (string | Buffer)[], replies: 'text' | 'bytes' = 'text'): Promise<unknown> {
-    const rest = [keys.length, ...keys, ...args];
-    const call = (command: string, all: (string | number | Buffer)[]): Promise<unknown> => (replies === 'text' ? client.call(command, all) : client.callBuffer(command, all));
+    // One array, filled in place: a batch of 10k objects has some 50k arguments, which spreading would copy twice.
+    const all = new Array<string | number | Buffer>(2 + keys.length + args.length);
+    all[0] = this.sha;
+    all[1] = keys.length;
+    for (let i = 0; i < keys.length; i++) all[2 + i] = keys[i]!;
+    for (let i = 0; i < args.length; i++) all[2 + keys.length + i] = args[i]!;
+    const call = (command: string): Promise<unknown> => (replies === 'text' ? client.call(command, all) : client.callBuffer(command, all));
     try {
-      return await call('EVALSHA', [this.sha, ...rest]);
+      return await call('EVALSHA');
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return call('EVAL', [this.source, ...rest]);
+      all[0] = this.source;
+      return call('EVAL');
     }
   }
 }
