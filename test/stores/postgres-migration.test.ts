@@ -7,10 +7,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/stores/postgres/postgres-store.js';
 import { GENERATED } from '../fixtures/layout-1/write-fixture.js';
-import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../servers/postgres-server.js';
+import { postgresUnavailableReason } from '../servers/postgres-server.js';
+import { postgresForSuite } from '../support/postgres-suite.js';
 import { TsChild } from '../support/child.js';
 import { comparable, everything, expected } from './layout-1-support.js';
 
@@ -35,23 +36,13 @@ async function schemaOf(url: string): Promise<{ version: string | undefined; tab
 }
 
 describe.skipIf(unavailable !== undefined)('PostgreSQL layout 1 to 2', () => {
-  let server: PostgresServer;
+  const server = postgresForSuite();
   let url: string;
   const stores: PostgresStore[] = [];
   const children: TsChild[] = [];
 
-  beforeAll(async () => {
-    const started = await startPostgres();
-    if (started === undefined) throw new Error('postgres binaries were found but startPostgres() gave up');
-    server = started;
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.destroy();
-  });
-
   beforeEach(async () => {
-    url = await server.createDatabase();
+    url = await server().createDatabase();
     await query(url, await readFile(FIXTURE, 'utf8'));
   });
 
@@ -61,7 +52,7 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL layout 1 to 2', () => {
       await child.exit();
     }
     for (const store of stores.splice(0)) await store.close();
-    await server.dropDatabase(url);
+    await server().dropDatabase(url);
   });
 
   const open = (): PostgresStore => {
@@ -93,14 +84,14 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL layout 1 to 2', () => {
       columns: await query(of, "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'oaas_objects' ORDER BY column_name"),
       indexes: await query(of, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'oaas_objects' ORDER BY indexname"),
     });
-    const fresh = await server.createDatabase();
+    const fresh = await server().createDatabase();
     const other = new PostgresStore({ url: fresh, poolSize: 1 });
     try {
       await other.open();
       expect(await shape(url)).toEqual(await shape(fresh));
     } finally {
       await other.close();
-      await server.dropDatabase(fresh);
+      await server().dropDatabase(fresh);
     }
     expect(await query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'oaas_objects' AND indexname = 'oaas_objects_wake'")).toHaveLength(1);
     expect(await store.due(Number.MAX_SAFE_INTEGER)).toEqual([]);
@@ -166,7 +157,7 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL layout 1 to 2', () => {
  * and a role that may not alter the table, are left as they are.
  */
 describe.skipIf(unavailable !== undefined)('PostgreSQL layout 2 without a fillfactor', () => {
-  let server: PostgresServer;
+  const server = postgresForSuite();
   let url: string;
   const stores: PostgresStore[] = [];
   const LAYOUT_2 = new URL('../fixtures/layout-2/postgres.sql', import.meta.url);
@@ -179,24 +170,14 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL layout 2 without a fillfa
     return store;
   };
 
-  beforeAll(async () => {
-    const started = await startPostgres();
-    if (started === undefined) throw new Error('postgres binaries were found but startPostgres() gave up');
-    server = started;
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.destroy();
-  });
-
   beforeEach(async () => {
-    url = await server.createDatabase();
+    url = await server().createDatabase();
     await query(url, await readFile(LAYOUT_2, 'utf8'));
   });
 
   afterEach(async () => {
     for (const store of stores.splice(0)) await store.close();
-    await server.dropDatabase(url);
+    await server().dropDatabase(url);
   });
 
   it('gets the fillfactor of a new database on open, with every object, version and wake time as it was', async () => {
@@ -208,13 +189,13 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL layout 2 without a fillfa
     expect(await options()).toEqual(['fillfactor=50']);
     expect(await schemaOf(url)).toEqual({ version: '2', tables: ['oaas_meta', 'oaas_objects'] });
     expect(await rows()).toEqual(before);
-    const fresh = await server.createDatabase();
+    const fresh = await server().createDatabase();
     try {
       await open(fresh);
       expect(await options(fresh)).toEqual(await options());
     } finally {
       await stores.pop()?.close();
-      await server.dropDatabase(fresh);
+      await server().dropDatabase(fresh);
     }
     const alice = { clsId: 'fixture.Account', partitionId: 0, objectId: 'alice' };
     expect(new TextDecoder().decode((await store.get(alice))?.entries.get('balance'))).toBe('95.5');

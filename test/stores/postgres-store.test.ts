@@ -6,14 +6,15 @@
  * where no PostgreSQL binaries are installed.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, isRetryable, StoreError } from '../../src/errors.js';
 import { isSerializationFailure, isTransient, translateError } from '../../src/stores/postgres/errors.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres/postgres-store.js';
 import { SQL } from '../../src/stores/postgres/schema.js';
 import { boolArray, int4Array, int8Array, textArray } from '../../src/stores/postgres/binary-arrays.js';
 import { TRUSTED_BATCH, type ObjectKey, type StoreChange, type TrustedPut, type WriteOp } from '../../src/stores/store.js';
-import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../servers/postgres-server.js';
+import { postgresUnavailableReason } from '../servers/postgres-server.js';
+import { postgresForSuite } from '../support/postgres-suite.js';
 import { describeStoreContract } from './store-contract.js';
 import { rejection } from '../support/promises.js';
 
@@ -97,24 +98,14 @@ describe('postgres error translation', () => {
 });
 
 describe.skipIf(unavailable !== undefined)('postgres', () => {
-  let server: PostgresServer;
-
-  beforeAll(async () => {
-    const started = await startPostgres();
-    if (started === undefined) throw new Error('postgres binaries were found but startPostgres() gave up');
-    server = started;
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = postgresForSuite();
 
   describe('contract', () => {
     // One database, emptied after each test: CREATE DATABASE costs fsyncs that slow a busy machine down.
     // Schema creation on fresh databases is covered below.
     let url: string;
     beforeAll(async () => {
-      url = await server.createDatabase();
+      url = await server().createDatabase();
     });
     describeStoreContract('postgres', () => Promise.resolve({ store: new PostgresStore({ url, poolSize: 4 }), cleanup: () => wipe(url) }));
   });
@@ -154,7 +145,7 @@ describe.skipIf(unavailable !== undefined)('postgres', () => {
     };
 
     beforeAll(async () => {
-      url = await server.createDatabase();
+      url = await server().createDatabase();
     });
 
     afterEach(async () => {
@@ -234,14 +225,14 @@ describe.skipIf(unavailable !== undefined)('postgres', () => {
 
     it('lets two processes create the schema of a fresh database at the same moment', async () => {
       for (let round = 0; round < 5; round += 1) {
-        const fresh = await server.createDatabase();
+        const fresh = await server().createDatabase();
         const [first, second] = [makeStore({ url: fresh }), makeStore({ url: fresh })];
         await Promise.all([first.open(), second.open()]);
         expect(await first.apply([put('a', { expectedVersion: 0 })])).toEqual([1]);
         expect(await second.apply([put('a', { expectedVersion: 1 })])).toEqual([2]);
         await first.close();
         await second.close();
-        await server.dropDatabase(fresh);
+        await server().dropDatabase(fresh);
       }
     });
 
@@ -411,7 +402,7 @@ describe.skipIf(unavailable !== undefined)('postgres', () => {
     it('fails with a transient StoreError while the server is down and works again once it is back', async () => {
       const store = makeStore({ connectTimeoutMs: 2000 });
       await store.apply([put('a', { set: setOf({ x: '1' }) })]);
-      await server.stop();
+      await server().stop();
       try {
         for (const call of [() => store.get(key('a')), () => store.apply([put('a', { expectedVersion: 1 })]), () => store.list('cls', 0)]) {
           const error = await rejection(call());
@@ -421,7 +412,7 @@ describe.skipIf(unavailable !== undefined)('postgres', () => {
           expect((error as StoreError).message).not.toContain(url);
         }
       } finally {
-        await server.start();
+        await server().start();
       }
       expect(await store.apply([put('a', { expectedVersion: 1, set: setOf({ x: '2' }) })])).toEqual([2]);
       expect(text((await store.get(key('a')))?.entries.get('x'))).toBe('2');
