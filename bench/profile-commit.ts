@@ -1,9 +1,10 @@
 /**
- * Scenario 3's commit on its own: 10,000 live objects, one `increment()`
- * each, then one `commitAll()`, in a loop; prints the median CPU time of
+ * Scenario 3's commit on its own: 10,000 live objects, `increment()` on
+ * each (once, or as often as the second argument says), then one
+ * `commitAll()`, in a loop; prints the median CPU time of
  * the commits, for a CPU profile of the commit path:
  *
- *     node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-commit.ts [rounds]
+ *     node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-commit.ts [rounds] [updates]
  *
  * docs/benchmarks.md (scenario 3) shows what it found.
  */
@@ -12,6 +13,8 @@ import { BenchCounter } from './support/services.js';
 import { removeDatabases, sdkStoreSpec } from './support/sqlite.js';
 
 const rounds = Number(process.argv[2] ?? 60);
+/** Calls per object before each commit: scenario 3 makes 10. */
+const updates = Number(process.argv[3] ?? 1);
 const OBJECTS = 10_000;
 
 await configureOaas({ store: sdkStoreSpec('profile-commit'), autoCommit: false, logLevel: 'silent' });
@@ -21,7 +24,7 @@ try {
     await commitAll();
     const commits: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      for (const o of objects) await o.increment();
+      for (let u = 0; u < updates; u++) for (const o of objects) await o.increment();
       // CPU time of this process: other work on a shared machine stays out of it.
       const started = process.cpuUsage();
       const summary = await commitAll();
