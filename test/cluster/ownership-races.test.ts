@@ -123,6 +123,18 @@ describe.skipIf(reason !== undefined)('ownership races on postgres', () => {
     return locker.release();
   }
 
+  /** A fresh store holding the counter `id` at 10, and one member on it (lease `leaseMs`) owning every slot. */
+  async function memberWithCounter(id: string, leaseMs: number): Promise<{ store: string; member: Member }> {
+    const store = await server.freshStore();
+    const seeding = plain(store);
+    seeding.create(Counter, { count: 10 }, { id });
+    await seeding.commitAll();
+    const member = await startMember(store, leaseMs);
+    members.push(member);
+    await settled(members, 15_000, 0);
+    return { store, member };
+  }
+
   /**
    * Runs `body` in a scope on `member` whose load of `id` is held in the store (the objects table
    * locked) while `id`'s slot is handed over, and whose handover is held (the slot row locked) until
@@ -175,13 +187,7 @@ describe.skipIf(reason !== undefined)('ownership races on postgres', () => {
   }
 
   it('a scope whose object is handed over while it loads it runs again rather than succeed without its change', { timeout: 30_000 }, async () => {
-    const store = await server.freshStore();
-    const seeding = plain(store);
-    seeding.create(Counter, { count: 10 }, { id: 'h1' });
-    await seeding.commitAll();
-    const member = await startMember(store, 10_000);
-    members.push(member);
-    await settled(members, 15_000, 0);
+    const { store, member } = await memberWithCounter('h1', 10_000);
 
     const { outcome, attempts } = await scopeRacingHandover(
       store,
@@ -198,13 +204,7 @@ describe.skipIf(reason !== undefined)('ownership races on postgres', () => {
   });
 
   it('without retries such a scope rejects with FencedError and writes nothing', { timeout: 30_000 }, async () => {
-    const store = await server.freshStore();
-    const seeding = plain(store);
-    seeding.create(Counter, { count: 10 }, { id: 'h2' });
-    await seeding.commitAll();
-    const member = await startMember(store, 10_000);
-    members.push(member);
-    await settled(members, 15_000, 0);
+    const { store, member } = await memberWithCounter('h2', 10_000);
 
     const { outcome, attempts } = await scopeRacingHandover(
       store,
@@ -273,14 +273,8 @@ describe.skipIf(reason !== undefined)('ownership races on postgres', () => {
   });
 
   it('a heartbeat answered from before a slot was taken does not lose that slot', { timeout: 30_000 }, async () => {
-    const store = await server.freshStore();
-    const seeding = plain(store);
-    seeding.create(Counter, { count: 10 }, { id: 't1' });
-    await seeding.commitAll();
     // A long lease: no round of its own runs during the test.
-    const member = await startMember(store, 30_000);
-    members.push(member);
-    await settled(members, 15_000, 0);
+    const { store, member } = await memberWithCounter('t1', 30_000);
     const reports: CommitErrorEvent[] = [];
     member.runtime.onCommitError((report) => reports.push(report));
     const node = member.runtime.cluster!;
@@ -307,13 +301,7 @@ describe.skipIf(reason !== undefined)('ownership races on postgres', () => {
   });
 
   it('a heartbeat answered from before a slot was released does not bring that slot back', { timeout: 30_000 }, async () => {
-    const store = await server.freshStore();
-    const seeding = plain(store);
-    seeding.create(Counter, { count: 10 }, { id: 't2' });
-    await seeding.commitAll();
-    const member = await startMember(store, 30_000);
-    members.push(member);
-    await settled(members, 15_000, 0);
+    const { store, member } = await memberWithCounter('t2', 30_000);
     const reports: CommitErrorEvent[] = [];
     member.runtime.onCommitError((report) => reports.push(report));
     const node = member.runtime.cluster!;
