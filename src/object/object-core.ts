@@ -463,11 +463,6 @@ export class ObjectCore {
     this.markDirty(prop);
   }
 
-  /** The encoding the store last saw for a field. */
-  committedText(prop: string): string | undefined {
-    return this.committed?.[this.fields.indexOf(prop)];
-  }
-
   /** The encoding the store last saw for the field at `index` of `fields.props`. */
   committedTextAt(index: number): string | undefined {
     return this.committed?.[index];
@@ -477,12 +472,6 @@ export class ObjectCore {
     const i = this.fields.indexOf(prop);
     if (i < 0) return;
     (this.committed ??= new Array<string | undefined>(this.fields.props.length))[i] = text;
-  }
-
-  /** The lock, once a turn had to be waited for. */
-  get lock(): ObjectLock | undefined {
-    const turn = this.turn;
-    return turn instanceof ObjectLock ? turn : undefined;
   }
 
   /** Who holds the turn, if anyone. */

@@ -8,8 +8,9 @@ import { E_TIMEOUT, Mutex, withTimeout } from 'async-mutex';
 export type LockHolder = object;
 
 /**
- * One object's turn lock. The common case, nobody else holding or waiting,
- * is taken synchronously with no promise at all; only contention goes
+ * One object's turn lock, made by `ObjectCore.ensureLock` once a second
+ * holder has to wait (an uncontended turn is only its holder on the object).
+ * Taking a free lock is synchronous with no promise at all; waiting goes
  * through an async-mutex queue (FIFO), created when first needed. A holder
  * that took the lock on the fast path is moved into the mutex when the first
  * waiter arrives, so the queue always reflects who holds the object.

@@ -1,29 +1,16 @@
-import type { Logger } from 'pino';
 import { backoffDelay } from '../../backoff.js';
-import type { Clock } from '../../clock.js';
 import { MethodNotFoundError, ObjectNotFoundError, formatIdentity } from '../../errors.js';
 import { isContention } from '../contention.js';
-import { loadFresh, WAKE_SCOPE_RETRIES, type LoadObject } from '../wake-work.js';
+import { loadFresh, WAKE_SCOPE_RETRIES, type WakeWorkParts } from '../wake-work.js';
 import type { ObjectKey } from '../../identity.js';
 import { ObjectRef } from '../../object/object-ref.js';
 import { toStateValue } from '../../object/codec.js';
 import { afterFiring, dueReminders, replaced, type Reminder } from '../../object/reminders.js';
 import type { ClassMeta } from '../../registry/class-meta.js';
-import type { ScopeOptions } from '../../session/scope.js';
-import type { ResolvedReminderConfig } from '../../reminder-config.js';
-import type { Listeners } from '../listeners.js';
 import type { ReminderErrorEvent } from './reminder-reports.js';
 
 /** What firing needs from the runtime. */
-export interface ReminderFiringParts {
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly config: ResolvedReminderConfig;
-  readonly reports: Listeners<ReminderErrorEvent>;
-  /** Runs `fn` as a root `sessionScope`. */
-  scope<T>(fn: () => Promise<T>, options: ScopeOptions): Promise<T>;
-  readonly load: LoadObject;
-}
+export type ReminderFiringParts = WakeWorkParts<ReminderErrorEvent>;
 
 /**
  * What one attempt at an object's earliest due reminder came to; `busy`:

@@ -1,20 +1,15 @@
-import type { Logger } from 'pino';
 import { backoffDelay } from '../../backoff.js';
-import type { Clock } from '../../clock.js';
 import { ClassNotFoundError, MethodNotFoundError, ObjectNotFoundError, formatIdentity } from '../../errors.js';
 import type { ObjectKey } from '../../identity.js';
 import { callMethod, type CreateOptions, type OaasObject } from '../../object/oaas-object.js';
 import type { ObjectCore } from '../../object/object-core.js';
 import type { ClassMeta } from '../../registry/class-meta.js';
 import { findClassMetaById } from '../../registry/registry.js';
-import type { ScopeOptions } from '../../session/scope.js';
-import type { ResolvedReminderConfig } from '../../reminder-config.js';
 import { idempotencyKeyOf, triggerEventOf, type OutboxEvent } from '../../triggers/outbox.js';
 import type { ResolvedTarget } from '../../triggers/resolve-triggers.js';
 import { findIdempotentResult, IdempotencyRecord, idempotencyId } from '../idempotency.js';
-import type { Listeners } from '../listeners.js';
 import { isContention } from '../contention.js';
-import { loadFresh, WAKE_SCOPE_RETRIES, type LoadObject } from '../wake-work.js';
+import { loadFresh, WAKE_SCOPE_RETRIES, type WakeWorkParts } from '../wake-work.js';
 import { OutboxRecord } from './outbox-record.js';
 
 /** A delivery of a trigger event that failed (its target threw, or could not be reached). */
@@ -33,16 +28,9 @@ export interface TriggerErrorEvent {
 
 export type TriggerErrorListener = (event: TriggerErrorEvent) => void;
 
-/** What delivery needs from the runtime. */
-export interface TriggerDeliveryParts {
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** Retries and their bound are the reminders' (`reminders.maxAttempts`, `retryBaseMs`, `retryCapMs`). */
-  readonly config: ResolvedReminderConfig;
-  readonly reports: Listeners<TriggerErrorEvent>;
-  scope<T>(fn: () => Promise<T>, options: ScopeOptions): Promise<T>;
+/** What delivery needs from the runtime: also sessions of its own (for stateless targets) and creation (outbox records). */
+export interface TriggerDeliveryParts extends WakeWorkParts<TriggerErrorEvent> {
   runInSession<T>(fn: () => Promise<T>): Promise<T>;
-  readonly load: LoadObject;
   create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions): OaasObject;
 }
 
