@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { InternalError, InvalidArgumentError, OaasError } from '../errors.js';
 import type { Gateway, InvokeCall, InvokeOutcome } from '../invocation/gateway.js';
 import { bindStream, createInvocationContext, runInInvocation } from '../invocation/invocation-context.js';
-import { sessionContext } from '../session/async-context.js';
+import { runWithSlot } from '../session/async-context.js';
 import { toWireError } from '../wire-errors.js';
 import { MalformedRequest, RESPONSE_STATUS, type FnRequest, type FnResponse, type ObjRequest } from './service-definition.js';
 
@@ -54,7 +54,7 @@ export class FunctionHandler {
       // The method reads the request's options through currentInvocation(), and may label its reply.
       const invocation = createInvocationContext(request.options);
       // Each call gets its own async context, as each HTTP request does: no session leaks from one call into another.
-      const value = await sessionContext.run({ sessions: new Map() }, () =>
+      const value = await runWithSlot({ sessions: new Map() }, () =>
         runInInvocation(invocation, async () => {
           const outcome = await run(request);
           return outcome.kind === 'value' ? outcome.value : await collect(bindStream(invocation, outcome.stream));

@@ -1,28 +1,13 @@
 /**
  * What a method invoked by a transport (the HTTP gateway, the gRPC function
  * runtime) can read of the request it serves, and say about its reply: the
- * Oparaca `options` and `InvocationResponse.headers`. A context of its own,
- * apart from the session and call-chain contexts, because it belongs to one
- * request, not to a unit of work or a chain of calls.
+ * Oparaca `options` and `InvocationResponse.headers`. It travels in the SDK's
+ * one async context beside the session and the call chain, changed on its
+ * own: it belongs to one request, not to a unit of work or a chain of calls.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { currentInvocationContext, runWithInvocation, type InvocationContext } from '../session/async-context.js';
 
-/** The invocation a transport is serving. */
-export interface InvocationContext {
-  /**
-   * The request's options, keys in lower case: over HTTP, the request's
-   * `accept`, `content-type` and (when valid) `traceparent` headers; over
-   * gRPC, `InvocationRequest.options` as the platform sent them.
-   */
-  readonly options: Readonly<Record<string, string>>;
-  /**
-   * Headers of the reply (`InvocationResponse.headers`). A `content-type` set here labels a method's raw result (a `Uint8Array`
-   * or a string) in the Oparaca gateway dialect.
-   */
-  readonly replyHeaders: Record<string, string>;
-}
-
-const invocationContext = new AsyncLocalStorage<InvocationContext>();
+export type { InvocationContext } from '../session/async-context.js';
 
 /**
  * The invocation being served, inside a method a transport invoked (and
@@ -38,7 +23,7 @@ const invocationContext = new AsyncLocalStorage<InvocationContext>();
  * }
  */
 export function currentInvocation(): InvocationContext | undefined {
-  return invocationContext.getStore();
+  return currentInvocationContext();
 }
 
 /** A new context for one invocation with the request's `options` (keys lowered) and no reply headers yet. */
@@ -52,7 +37,7 @@ export function createInvocationContext(options: Readonly<Record<string, string>
 
 /** Runs `fn` (a transport serving one invocation) in `context`. */
 export function runInInvocation<T>(context: InvocationContext, fn: () => T): T {
-  return invocationContext.run(context, fn);
+  return runWithInvocation(context, fn);
 }
 
 /**
@@ -62,12 +47,12 @@ export function runInInvocation<T>(context: InvocationContext, fn: () => T): T {
 export async function* bindStream<T>(context: InvocationContext, stream: AsyncGenerator<T>): AsyncGenerator<T> {
   try {
     for (;;) {
-      const step = await invocationContext.run(context, () => stream.next());
+      const step = await runWithInvocation(context, () => stream.next());
       if (step.done === true) return;
       yield step.value;
     }
   } finally {
-    await invocationContext.run(context, () => stream.return(undefined));
+    await runWithInvocation(context, () => stream.return(undefined));
   }
 }
 

@@ -455,12 +455,14 @@ export class ObjectCore {
     this.markDirty(prop);
   }
 
-  /** Sets a top-level field (already copied and checked): {@link write} without a closure, for the proxy's hot path. */
-  assign(prop: string, value: unknown): void {
+  /** Sets the top-level field at `index` of `fields.props` (the value already copied and checked): {@link write} without a closure, for the proxy's hot path. */
+  assign(index: number, prop: string, value: unknown): void {
     this.assertUsable();
     this.host.beforeWrite(this, prop);
     this.target[prop] = value;
-    this.markDirty(prop);
+    if (index < 31) this.changedBits |= 1 << index;
+    else (this.changedMore ??= new Set()).add(prop);
+    this.seq += 1;
   }
 
   /** The encoding the store last saw for the field at `index` of `fields.props`. */
@@ -478,6 +480,11 @@ export class ObjectCore {
   get holder(): LockHolder | undefined {
     const turn = this.turn;
     return turn instanceof ObjectLock ? turn.holder : turn;
+  }
+
+  /** Whether `holder` holds the turn and nobody waits for it: the first check of a write in a call. */
+  heldAlone(holder: LockHolder): boolean {
+    return this.turn === holder;
   }
 
   /** Takes the turn now if it is free; never waits. */

@@ -16,6 +16,8 @@ export interface Member {
   readonly kind: 'method' | 'accessor' | 'field';
   readonly method: MethodMeta | undefined;
   readonly accessor: AccessorMeta | undefined;
+  /** A field's position in {@link StateFields.props} (-1 for the others). */
+  readonly index: number;
 }
 
 /**
@@ -40,9 +42,9 @@ export class StateFields {
     const add = (prop: string, member: Member): void => {
       if (!this.members.has(prop)) this.members.set(prop, member);
     };
-    for (const [prop, method] of meta.methods) add(prop, { kind: 'method', method, accessor: undefined });
-    for (const [prop, accessor] of meta.accessors) add(prop, { kind: 'accessor', method: undefined, accessor });
-    for (const prop of props) add(prop, { kind: 'field', method: undefined, accessor: undefined });
+    for (const [prop, method] of meta.methods) add(prop, { kind: 'method', method, accessor: undefined, index: -1 });
+    for (const [prop, accessor] of meta.accessors) add(prop, { kind: 'accessor', method: undefined, accessor, index: -1 });
+    props.forEach((prop, index) => add(prop, { kind: 'field', method: undefined, accessor: undefined, index }));
   }
 
   /** The SDK member a property of a live object names, if any. */
@@ -53,6 +55,12 @@ export class StateFields {
   /** Position of a property in {@link props} (-1 when it is not a field). */
   indexOf(prop: string): number {
     return this.props.indexOf(prop);
+  }
+
+  /** The position of a state field, or -1 (a method, an accessor, anything else): one lookup for a write. */
+  fieldIndex(prop: string): number {
+    const member = this.members.get(prop);
+    return member === undefined ? -1 : member.index;
   }
 
   has(prop: string): boolean {

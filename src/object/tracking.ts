@@ -184,6 +184,11 @@ function fieldValue(value: unknown, core: ObjectCore, prop: string): unknown {
   return isPlainScalar(value) ? value : toStateValue(value, core.location(prop));
 }
 
+/** The position of the state field `prop` names on a live object, or -1 (no core, a symbol, any other property). */
+function fieldIndexOf(core: ObjectCore | undefined, prop: string | symbol): number {
+  return core === undefined || typeof prop === 'symbol' ? -1 : core.fields.fieldIndex(prop);
+}
+
 /** The handler of live objects themselves. */
 export const instanceHandler: ProxyHandler<Instance> = {
   get(target, prop, receiver) {
@@ -200,23 +205,24 @@ export const instanceHandler: ProxyHandler<Instance> = {
   },
   set(target, prop, value, receiver) {
     const core = target[CORE];
-    if (core === undefined || typeof prop === 'symbol' || !core.fields.has(prop)) return Reflect.set(target, prop, value, receiver);
-    core.assign(prop, fieldValue(value, core, prop));
+    const index = fieldIndexOf(core, prop);
+    if (core === undefined || index < 0) return Reflect.set(target, prop, value, receiver);
+    core.assign(index, prop as string, fieldValue(value, core, prop as string));
     return true;
   },
   defineProperty(target, prop, descriptor) {
     const core = target[CORE];
-    if (core === undefined || typeof prop === 'symbol' || !core.fields.has(prop) || !('value' in descriptor)) {
-      return Reflect.defineProperty(target, prop, descriptor);
-    }
-    core.assign(prop, fieldValue(descriptor.value, core, prop));
+    const index = fieldIndexOf(core, prop);
+    if (core === undefined || index < 0 || !('value' in descriptor)) return Reflect.defineProperty(target, prop, descriptor);
+    core.assign(index, prop as string, fieldValue(descriptor.value, core, prop as string));
     return true;
   },
   deleteProperty(target, prop) {
     const core = target[CORE];
-    if (core === undefined || typeof prop === 'symbol' || !core.fields.has(prop)) return Reflect.deleteProperty(target, prop);
+    const index = fieldIndexOf(core, prop);
+    if (core === undefined || index < 0) return Reflect.deleteProperty(target, prop);
     // A state field cannot disappear; deleting it stores `undefined`.
-    core.assign(prop, undefined);
+    core.assign(index, prop as string, undefined);
     return true;
   },
 };

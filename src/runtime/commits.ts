@@ -1,7 +1,7 @@
 import { CommitError, ConflictError, FencedError, InvalidArgumentError, type VersionConflict } from '../errors.js';
 import { coreOf, type OaasObject } from '../object/oaas-object.js';
 import type { ObjectCore } from '../object/object-core.js';
-import { chainContext } from '../session/async-context.js';
+import { currentChain } from '../session/async-context.js';
 import type { ChainLink } from '../session/call-chain.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { CommitResult, ManagedSession, Session } from '../session/session.js';
@@ -46,7 +46,7 @@ export class Commits {
     if (lost !== undefined) throw new ConflictError(lost);
     let result: CommitResult;
     try {
-      result = await this.parts.pipeline.commit({ sessionId: session.id, session, cores: session.candidates(), chain: chainContext.getStore(), wait: true });
+      result = await this.parts.pipeline.commit({ sessionId: session.id, session, cores: session.candidates(), chain: currentChain(), wait: true });
     } catch (error) {
       // The shutdown flush reports once, at its end. A failed commit wrote nothing, so what is pending is what it was writing.
       // A fenced commit reported what it dropped, object by object, when it dropped it.
@@ -73,7 +73,7 @@ export class Commits {
     this.parts.run.assertNotClosed();
     const cores = objects.map((o) => coreOf(o));
     await this.parts.remoteCreations?.(cores);
-    return this.parts.pipeline.commit({ sessionId: this.parts.sessions.contextSession().id, cores, chain: chainContext.getStore(), wait: true });
+    return this.parts.pipeline.commit({ sessionId: this.parts.sessions.contextSession().id, cores, chain: currentChain(), wait: true });
   }
 
   /** Commits every session with pending changes; continues past failures and rejects with `CommitError` if any failed. */

@@ -7,7 +7,7 @@ import type { EntryKeyRule } from '../object/state-fields.js';
 import type { AccessorMeta, ClassMeta, MethodMeta } from '../registry/class-meta.js';
 import { findClassMetaById } from '../registry/registry.js';
 import { requireClassMeta } from '../registry/require-class.js';
-import { chainContext, sessionContext } from '../session/async-context.js';
+import { boundSlot, currentChain, currentSlot, currentState } from '../session/async-context.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from '../session/call-chain.js';
 import type { CommitPipeline } from '../session/commit-pipeline.js';
 import type { IdentityMap } from '../session/identity-map.js';
@@ -71,11 +71,11 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
 
   private partitionOf(partitionId: unknown, argument: string): number {
     if (partitionId !== undefined) return normalizePartitionId(partitionId, argument);
-    return sessionContext.getStore()?.primaryPartition ?? this.parts.defaultPartition;
+    return boundSlot()?.primaryPartition ?? this.parts.defaultPartition;
   }
 
   create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions | undefined): OaasObject {
-    const chain = chainContext.getStore();
+    const chain = currentChain();
     this.parts.run.assertAcceptingWork(chain);
     const meta = this.metaOf(ctor);
     if (init !== undefined && !isPlainRecord(init)) throw new InvalidArgumentError('init', 'expected a plain object of initial field values');
@@ -104,7 +104,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   async load(ctor: abstract new () => OaasObject, id: unknown, options: LoadOptions | undefined): Promise<OaasObject> {
-    const chain = chainContext.getStore();
+    const chain = currentChain();
     this.parts.run.assertAcceptingWork(chain);
     const meta = this.metaOf(ctor);
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', 'expected an object');
@@ -214,7 +214,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     const { node, peers } = this.parts.cluster!;
     // Held by this chain (a scope took it live, or a turn runs on it), then moved away under it: the call
     // must not run on the new owner, outside the holder's rollback; the holder fails instead.
-    if (chainHolds(chainContext.getStore(), core)) throw node.movedAway([core]);
+    if (chainHolds(currentChain(), core)) throw node.movedAway([core]);
     await this.creations.get(core);
     const body = encodeArgs(core.meta, name, args) ?? '';
     return node.routed(
@@ -281,16 +281,18 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
 
   beforeWrite(core: ObjectCore, prop: string): void {
     this.parts.run.assertNotClosed();
-    const chain = chainContext.getStore();
+    const state = currentState();
+    const chain = state?.chain;
     if (core.remote) {
       if (chainHolds(chain, core)) throw this.parts.cluster!.node.movedAway([core]);
       throw new OwnedElsewhereError(core.key, this.ownerOf(core), `assigning ${prop} of`);
     }
     // A write cannot wait for a turn, so writing an object another context holds fails instead of interleaving.
-    if (core.locked && !chainHolds(chain, core)) throw new ObjectBusyError(core.key);
+    // (The common write, in the call that holds the object alone, is the first check.)
+    if (!(chain !== undefined && core.heldAlone(chain.holder)) && core.locked && !chainHolds(chain, core)) throw new ObjectBusyError(core.key);
     innermostScope(chain)?.holdNow(core, chain);
     frameFor(chain, core)?.record(prop);
-    this.parts.sessions.contextSession().track(core);
+    this.parts.sessions.sessionIn(state?.slot ?? currentSlot()).track(core);
   }
 
   invoke(core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> | AsyncGenerator<unknown> {
@@ -298,7 +300,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     if (this.parts.cluster === undefined) return invokeMethod(this.parts.turns, core, method, args);
     const node = this.parts.cluster.node;
     // After a pause longer than the lease the slot may be another's: learn it before running the call here.
-    if (node.leaseLapsed && !method.stateless && !method.streaming && !chainHolds(chainContext.getStore(), core)) {
+    if (node.leaseLapsed && !method.stateless && !method.streaming && !chainHolds(currentChain(), core)) {
       return node.renew().then(() => this.invokeHere(core, method, args) as Promise<unknown>);
     }
     return this.invokeHere(core, method, args);
@@ -319,7 +321,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   async deleteObject(core: ObjectCore): Promise<void> {
-    const chain = chainContext.getStore();
+    const chain = currentChain();
     this.parts.run.assertAcceptingWork(chain);
     core.assertUsable();
     if (core.remote) {
@@ -348,7 +350,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
 
   /** Re-reads an object from the store under its turn; see `OaasObject.refresh`. */
   async refresh(core: ObjectCore, strict = true): Promise<void> {
-    const chain = chainContext.getStore();
+    const chain = currentChain();
     this.parts.run.assertAcceptingWork(chain);
     core.assertUsable();
     if (core.remote) {
@@ -376,7 +378,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
   }
 
   async checkpoint(core: ObjectCore): Promise<void> {
-    const chain = chainContext.getStore();
+    const chain = currentChain();
     let link = chain;
     while (link !== undefined && link.core !== core) link = link.parent;
     const frame = link?.frame;

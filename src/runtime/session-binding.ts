@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { normalizePartitionId } from '../identity.js';
-import { chainContext, currentSlot, runWithSession, sessionContext } from '../session/async-context.js';
+import { boundSlot, currentChain, currentSlot, runWithSession, type SessionSlot } from '../session/async-context.js';
 import { ManagedSession, type Session, type SessionHost, type SessionKind } from '../session/session.js';
 import type { RunState } from './run-state.js';
 
@@ -31,7 +31,11 @@ export class SessionBinding {
   /** The session of the current async context for a partition, created and bound on first use. */
   contextSession(partitionId?: number): ManagedSession {
     this.run.assertNotClosed();
-    const slot = currentSlot();
+    return this.sessionIn(currentSlot(), partitionId);
+  }
+
+  /** The session `slot` (the current context's) writes into, opened when it has none: {@link contextSession} for a caller that checked the runtime is open. */
+  sessionIn(slot: SessionSlot, partitionId?: number): ManagedSession {
     const p = partitionId === undefined ? (slot.primaryPartition ?? this.defaultPartition) : normalizePartitionId(partitionId);
     let session = slot.sessions.get(p);
     if (session === undefined || session.runtimeId !== this.runtimeId || session.closed) {
@@ -44,7 +48,7 @@ export class SessionBinding {
   /** Runs `fn` in a fresh session (one per HTTP request, job, message...). */
   async runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'runInSession expects a function');
-    this.run.assertAcceptingWork(chainContext.getStore());
+    this.run.assertAcceptingWork(currentChain());
     const session = this.open(this.defaultPartition, 'context');
     return runWithSession(session, async () => fn());
   }
@@ -77,7 +81,7 @@ export class SessionBinding {
 
   /** Unbinds `session` from the current context, which gets a fresh one next time. */
   unbind(session: ManagedSession): void {
-    const slot = sessionContext.getStore();
+    const slot = boundSlot();
     if (slot?.sessions.get(session.partitionId) === session) slot.sessions.delete(session.partitionId);
   }
 

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { checkKnownOptions } from '../config.js';
-import { sessionContext } from '../session/async-context.js';
+import { runWithSlot } from '../session/async-context.js';
 import { ConfigurationError, PayloadTooLargeError } from '../errors.js';
 import { Gateway } from '../invocation/gateway.js';
 import { getAutoSessionManager } from '../runtime/process-runtime.js';
@@ -96,7 +96,7 @@ export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
   app.get('/metrics', async (c) => c.text(await runtime().metricsText(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
 
   // Each request gets its own async context, so no session bound while serving one request leaks into another.
-  app.use('/api/*', (_c, next) => sessionContext.run({ sessions: new Map() }, next));
+  app.use('/api/*', (_c, next) => runWithSlot({ sessions: new Map() }, next));
   if (options.token !== undefined) app.use('/api/*', bearerAuth(options.token));
   app.use(
     '/api/*',

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConflictError, FencedError, InvalidArgumentError, LockTimeoutError, ObjectBusyError, formatIdentity } from '../errors.js';
 import type { Telemetry } from '../observability/telemetry.js';
-import { chainContext, runWithSession } from './async-context.js';
+import { currentChain, runInChain, runWithSessionInChain } from './async-context.js';
 import { inSpan } from '../observability/tracing.js';
 import { normalizePartitionId } from '../identity.js';
 import type { ObjectCore } from '../object/object-core.js';
@@ -160,7 +160,7 @@ function checkOptions(options: unknown, host: ScopeHost): CheckedOptions {
 export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T | Promise<T>, options: ScopeOptions = {}): Promise<T> {
   if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'sessionScope expects a function');
   const opts = checkOptions(options, host);
-  const chain = chainContext.getStore();
+  const chain = currentChain();
   host.assertAcceptingWork(chain);
   const parent = innermostScope(chain) as ScopeLevel | undefined;
   if (parent !== undefined && options.partitionId !== undefined && opts.partitionId !== parent.session.partitionId) {
@@ -182,7 +182,7 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
       const link: ChainLink = { parent: chain, holder: level.holder, scope: level };
       try {
         // `fn` runs with the scope's link as the chain (and at the root its own session); a synchronous throw is caught below as a rejection would be.
-        const result = parent === undefined ? await runWithSession(session, () => chainContext.run(link, fn, session)) : await chainContext.run(link, fn, session);
+        const result = await (parent === undefined ? runWithSessionInChain(session, link, () => fn(session)) : runInChain(link, () => fn(session)));
         if (parent === undefined) await host.commitScope(session, level.touched(), link, opts.isolation);
         else level.mergeIntoParent();
         return result;

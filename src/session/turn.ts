@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, InvocationCancelledError, InvocationTimeoutError, LockTimeoutError, ObjectDeletedError, ShutdownError, formatIdentity } from '../errors.js';
 import { toStateValue } from '../object/codec.js';
 import type { Logger } from 'pino';
-import { callInChain, chainContext } from './async-context.js';
+import { callIn, currentChain, currentState, runInChain, type ContextState, type InvocationContext, type SessionSlot } from './async-context.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { ObjectCore } from '../object/object-core.js';
 import type { LockHolder } from '../object/object-lock.js';
@@ -52,7 +52,7 @@ export function invokeMethod(host: TurnHost, core: ObjectCore, method: MethodMet
 }
 
 async function callStateless(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[]): Promise<unknown> {
-  host.assertAcceptingWork(chainContext.getStore());
+  host.assertAcceptingWork(currentChain());
   return await methodOf(core, method).apply(core.proxy, args);
 }
 
@@ -117,16 +117,17 @@ export async function takeTurn(host: TurnHost, core: ObjectCore, chain: ChainLin
 
 /** One run of a method as a turn. `started` set: this run is the whole call, so it records the invocation. */
 function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[], started: number | undefined): Promise<unknown> {
-  const chain = chainContext.getStore();
+  const state = currentState();
+  const chain = state?.chain;
   let call: MethodCall | undefined;
   try {
     host.assertAcceptingWork(chain);
     core.assertUsable();
-    if (host.admit(chain) === undefined) call = callNow(host, core, method, chain, started);
+    if (host.admit(chain) === undefined) call = callNow(host, core, method, state, started);
   } catch (error) {
     return rejected(error);
   }
-  if (call !== undefined) return execute(call, args, false);
+  if (call !== undefined) return execute(call, args, false, state);
   return (async () => {
     const admission = host.admit(chain);
     if (admission !== undefined) await admission;
@@ -135,30 +136,35 @@ function runTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unk
       if (waited.owned) core.releaseLock(waited.holder);
       return host.forward(core, method, args);
     }
-    return execute(new MethodCall(host, core, method, chain, waited.holder, waited.owned, started), args, true);
+    return execute(new MethodCall(host, core, method, state, waited.holder, waited.owned, started), args, true, state);
   })();
 }
 
 /** The call holding its turn, when the turn can be had without waiting; `undefined` when it must wait. */
-function callNow(host: TurnHost, core: ObjectCore, method: MethodMeta, chain: ChainLink | undefined, started: number | undefined): MethodCall | undefined {
+function callNow(host: TurnHost, core: ObjectCore, method: MethodMeta, state: ContextState | undefined, started: number | undefined): MethodCall | undefined {
+  const chain = state?.chain;
   if (chain === undefined) {
     // A top-level call (no scope, nothing to re-enter): the call itself holds the turn.
-    const call = new MethodCall(host, core, method, undefined, undefined, true, started);
+    const call = new MethodCall(host, core, method, state, undefined, true, started);
     return core.tryHold(call) ? call : undefined;
   }
   const turn = takeTurnNow(core, chain);
-  return turn === undefined ? undefined : new MethodCall(host, core, method, chain, turn.holder, turn.owned, started);
+  return turn === undefined ? undefined : new MethodCall(host, core, method, state, turn.holder, turn.owned, started);
 }
 
-/** Runs the call's body; `waited`: the turn came after a wait, in which the object may have been deleted. */
-function execute(call: MethodCall, args: unknown[], waited: boolean): Promise<unknown> {
+/**
+ * Runs the call's body in the call's own context state; `waited`: the turn
+ * came after a wait, in which the object may have been deleted; `outer`:
+ * the state the call was made in, put back once the body returns.
+ */
+function execute(call: MethodCall, args: unknown[], waited: boolean, outer: ContextState | undefined): Promise<unknown> {
   const { host, core, method } = call;
   host.turnStarted();
   let body: unknown;
   try {
     if (waited) core.assertUsable();
     const fn = methodOf(core, method);
-    body = callInChain(call, fn, core.proxy, args, call.parent);
+    body = callIn(call, fn, core.proxy, args, outer);
   } catch (error) {
     call.end(false, error);
     return rejected(error);
@@ -184,26 +190,37 @@ function execute(call: MethodCall, args: unknown[], waited: boolean): Promise<un
 
 /**
  * One running `@method` call: its link in the call chain (holding the
- * object's turn and its rollback record) and what it must do once when its
- * body settles: keep or roll back its changes, release its turn, count it.
- * One object per call rather than a link, a holder and closures.
+ * object's turn and its rollback record), the context state its body runs
+ * in (the caller's session and invocation, itself as the chain), and what it
+ * must do once when its body settles: keep or roll back its changes, release
+ * its turn, count it. One object per call rather than a link, a state, a
+ * holder and closures.
  */
-class MethodCall implements ChainLink {
+class MethodCall implements ChainLink, ContextState {
   readonly holder: LockHolder;
   readonly frame: UndoFrame;
   readonly scope: undefined = undefined;
+  readonly parent: ChainLink | undefined;
+  readonly slot: SessionSlot | undefined;
+  readonly chain: ChainLink = this;
+  readonly invocation: InvocationContext | undefined;
   private ended = false;
 
   constructor(
     readonly host: TurnHost,
     readonly core: ObjectCore,
     readonly method: MethodMeta,
-    readonly parent: ChainLink | undefined,
+    /** The state the call is made in. */
+    outer: ContextState | undefined,
     /** `undefined`: the call holds the turn itself. */
     holder: LockHolder | undefined,
     private readonly owned: boolean,
     private readonly started: number | undefined,
   ) {
+    const parent = outer?.chain;
+    this.parent = parent;
+    this.slot = outer?.slot;
+    this.invocation = outer?.invocation;
     this.holder = holder ?? this;
     this.frame = new UndoFrame(core, parent === undefined ? undefined : frameFor(parent, core));
   }
@@ -268,7 +285,7 @@ async function raceTimeout(body: Promise<unknown>, method: MethodMeta, call: Met
  * that disconnects), the object goes back to its last checkpoint.
  */
 async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta, args: unknown[]): AsyncGenerator<unknown> {
-  const chain = chainContext.getStore();
+  const chain = currentChain();
   host.assertAcceptingWork(chain);
   core.assertUsable();
   const admission = host.admit(chain);
@@ -282,10 +299,10 @@ async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta,
   let failure: { error: unknown } | undefined;
   try {
     const fn = methodOf(core, method);
-    const inner = chainContext.run(link, () => fn.apply(core.proxy, args)) as AsyncGenerator<unknown>;
+    const inner = runInChain(link, () => fn.apply(core.proxy, args)) as AsyncGenerator<unknown>;
     try {
       for (;;) {
-        const step: IteratorResult<unknown> = await chainContext.run(link, () => inner.next());
+        const step: IteratorResult<unknown> = await runInChain(link, () => inner.next());
         if (step.done === true) {
           finished = true;
           return step.value as unknown;
@@ -293,7 +310,7 @@ async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta,
         yield step.value;
       }
     } finally {
-      if (!finished) await chainContext.run(link, () => inner.return(undefined)).catch(() => undefined);
+      if (!finished) await runInChain(link, () => inner.return(undefined)).catch(() => undefined);
     }
   } catch (error) {
     failure = { error };
@@ -308,7 +325,7 @@ async function* streamTurn(host: TurnHost, core: ObjectCore, method: MethodMeta,
 
 /** Runs a `@getter` (a read, no turn) or a `@setter` (a write, as a turn). */
 export async function runAccessor(host: TurnHost, core: ObjectCore, accessor: AccessorMeta, args: unknown[]): Promise<unknown> {
-  const chain = chainContext.getStore();
+  const chain = currentChain();
   host.assertAcceptingWork(chain);
   core.assertUsable();
   if (accessor.kind === 'getter') {
@@ -321,7 +338,7 @@ export async function runAccessor(host: TurnHost, core: ObjectCore, accessor: Ac
   host.turnStarted();
   try {
     core.assertUsable();
-    chainContext.run(link, () => {
+    runInChain(link, () => {
       (core.proxy as Record<string, unknown>)[accessor.field] = args[0];
     });
     link.frame?.mergeIntoParent();
