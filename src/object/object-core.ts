@@ -296,6 +296,13 @@ export class ObjectCore {
     this.markDirty(OUTBOX_ENTRY);
   }
 
+  /** After a reload dropped the object's changes: failed calls' events still waiting are written by its next commit all the same. */
+  keepFailuresPending(): boolean {
+    if (this.own?.failed === undefined) return false;
+    this.markDirty(OUTBOX_ENTRY);
+    return true;
+  }
+
   /** Records a failed call's event, beyond the reach of rollbacks; the next commit of the object writes it. */
   recordFailure(event: OutboxEvent): void {
     ((this.own ??= {}).failed ??= []).push(event);

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, ClassNotFoundError, ConflictError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, OwnedElsewhereError, PendingChangesError, type ObjectIdentity } from '../errors.js';
+import { AlreadyExistsError, ClassNotFoundError, ConflictError, InvalidArgumentError, ObjectBusyError, ObjectNotFoundError, OwnedElsewhereError, PendingChangesError, formatIdentity, type ObjectIdentity } from '../errors.js';
 import { generateObjectId, normalizeObjectId, normalizePartitionId } from '../identity.js';
 import type { ObjectCore, ObjectHost } from '../object/object-core.js';
 import { ObjectRef } from '../object/object-ref.js';
@@ -269,7 +269,11 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
 
   /** A call on an object with triggers ended: records its event (see `recordCall`). */
   callEnded(core: ObjectCore, method: MethodMeta, parent: ChainLink | undefined, ok: boolean, error: unknown): void {
-    recordCall(core, method, parent, ok, error, () => this.parts.sessions.contextSession(), () => (this.failures ??= this.parts.sessions.openManual(core.key.partitionId)));
+    recordCall(core, method, parent, ok, error, () => this.parts.sessions.contextSession(), () => this.failuresSession(core));
+  }
+
+  private failuresSession(core: ObjectCore): ManagedSession {
+    return (this.failures ??= this.parts.sessions.openManual(core.key.partitionId));
   }
 
   /** The id of a deleted object's outbox record: generated, and in cluster mode in a slot this process owns, so the deleting commit may write it. */
@@ -431,7 +435,15 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     for (const ref of refs) {
       const core = this.repository.live(ref);
       if (core === undefined) continue;
-      if ((await this.repository.reload(core, mayTake, reporter)) !== 'busy') reloaded.push(core.key);
+      const outcome = await this.repository.reload(core, mayTake, reporter);
+      if (outcome === 'busy') continue;
+      reloaded.push(core.key);
+      // Failed calls' events are no change a reload may drop: the failures happened, whatever the store holds now.
+      if (outcome === 'reloaded' && core.keepFailuresPending()) this.failuresSession(core).track(core);
+      const failed = core.pendingFailures?.length ?? 0;
+      if (outcome === 'gone' && failed > 0) {
+        this.parts.turns.logger.warn({ object: formatIdentity(core.key), events: failed }, 'events of failed calls dropped: another writer deleted their object');
+      }
     }
     return reloaded;
   }

@@ -6,6 +6,9 @@ import {
   RegistrationError,
   commitAll,
   field,
+  onCommitError,
+  shutdown,
+  type CommitErrorEvent,
   getStats,
   metricsText,
   method,
@@ -16,6 +19,8 @@ import {
   type TriggerErrorEvent,
   type TriggerEvent,
 } from '../../src/index.js';
+import type { Logger } from 'pino';
+import { captureLogs } from '../support/logs.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
 
@@ -87,13 +92,23 @@ async function until(probe: () => boolean | Promise<boolean>, what: string, time
   }
 }
 
-async function setUp(store: Store | string): Promise<{ log: AuditLog; board: StatusBoard; store: Store }> {
-  const runtime = await freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 10, logLevel: (process.env.TEST_LOG as 'warn' | undefined) ?? 'silent', reminders: { pollIntervalMs: 20, retryBaseMs: 20, retryCapMs: 40, maxAttempts: 3 } });
+function start(store: Store | string, logger?: Logger): ReturnType<typeof freshRuntime> {
+  return freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 10, logLevel: (process.env.TEST_LOG as 'warn' | undefined) ?? 'silent', logger, reminders: { pollIntervalMs: 20, retryBaseMs: 20, retryCapMs: 40, maxAttempts: 3 } });
+}
+
+async function setUp(store: Store | string, logger?: Logger): Promise<{ log: AuditLog; board: StatusBoard; store: Store }> {
+  const runtime = await start(store, logger);
   await runtime.ready();
   const log = AuditLog.create({}, { id: 'audit' });
   const board = StatusBoard.create({}, { id: 'board' });
   await commitAll();
   return { log, board, store: runtime.storeView };
+}
+
+/** The next process on the same database: the targets as that one left them. */
+async function reopen(store: string): Promise<{ log: AuditLog }> {
+  await (await start(store)).ready();
+  return { log: await AuditLog.load('audit') };
 }
 
 describe.each([
@@ -216,6 +231,71 @@ describe('trigger deliveries that meet other writers', () => {
     expect(failures).toEqual([]);
     expect(getStats().triggers).toMatchObject({ delivered: 1, failed: 0, dropped: 0 });
     expect((await store.list('trg.Ping', 0)).objects.map((o) => o.objectId)).toEqual(['p1']);
+  });
+});
+
+describe("a failed call's event meeting another writer's commit", () => {
+  const ref = { clsId: 'trg.Order', partitionId: 0, objectId: 'o9' };
+
+  /** Another process commits the order's note at the next version, behind this runtime's back. */
+  async function writeBehindTheBack(store: Store, note: string): Promise<void> {
+    const stored = await store.get(ref);
+    await store.apply([{ kind: 'put', key: ref, expectedVersion: stored!.version, set: new Map([['note', new TextEncoder().encode(JSON.stringify(note))]]) }]);
+  }
+
+  /** A failed call whose event's first commit meets a newer version: the runtime reloads the order. Resolves once it has. */
+  async function failAfterAnotherWriter(onReload: () => void = () => undefined): Promise<{ log: AuditLog; order: Order }> {
+    const { log, store } = await setUp(path);
+    const order = Order.create({}, { id: 'o9' });
+    await commitAll();
+    await until(() => log.entries.length >= 1, 'the create event');
+    await writeBehindTheBack(store, 'from elsewhere');
+    const reloads: CommitErrorEvent[] = [];
+    onCommitError((event) => {
+      if (!event.discarded.some((r) => r.objectId === 'o9')) return;
+      reloads.push(event);
+      if (reloads.length === 1) onReload();
+    });
+    await expect(order.refuse()).rejects.toThrow('refused');
+    await until(() => reloads.length > 0, 'the conflict reload');
+    expect(order.note).toBe('from elsewhere');
+    return { log, order };
+  }
+
+  let path = '';
+
+  it('are reported in the log, with their count, when another writer deleted their object', async () => {
+    const { logger, lines } = captureLogs();
+    const { log, store } = await setUp(tempSqlite(), logger);
+    const order = Order.create({}, { id: 'o9' });
+    await commitAll();
+    await until(() => log.entries.length >= 1, 'the create event');
+    await until(async () => (await store.get(ref))?.version === 2, 'the delivered event removed from the order');
+    await store.apply([{ kind: 'delete', key: ref, expectedVersion: 2 }]);
+    await expect(order.refuse()).rejects.toThrow('refused');
+    await until(() => lines.some((l) => l.msg === 'events of failed calls dropped: another writer deleted their object'), 'the report');
+    expect(lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('events of failed calls dropped'))).toMatchObject({ level: 40, object: 'trg.Order/0/o9', events: 1 });
+  });
+
+  it('keeps the event through the reload, then commits and delivers it', async () => {
+    path = tempSqlite();
+    const { log } = await failAfterAnotherWriter();
+    await until(() => log.entries.length >= 2, 'the error event');
+    expect(log.entries).toEqual(['o9@1 create:note+status', 'o9@4 error:refuse (refused)']);
+  });
+
+  it('writes the event in the shutdown right after the reload, and a runtime opened next on the database delivers it', async () => {
+    path = tempSqlite();
+    let stopped: Promise<void> | undefined;
+    // Before any other commit can run: the shutdown's flush is the one that writes the event. It may reject, listing the
+    // order as discarded (the failed call's own rolled-back write was pending): what counts here is the event.
+    await failAfterAnotherWriter(() => {
+      stopped = shutdown().catch(() => undefined);
+    });
+    await stopped;
+    const { log } = await reopen(path);
+    await until(() => log.entries.some((e) => e.startsWith('o9@4 error:refuse')), 'the error event, in the next runtime');
+    expect(log.entries.filter((e) => e.startsWith('o9@'))).toEqual(['o9@1 create:note+status', 'o9@4 error:refuse (refused)']);
   });
 });
 
