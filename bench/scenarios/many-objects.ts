@@ -246,7 +246,7 @@ export async function manyObjects(): Promise<ScenarioReport> {
     notes: [
       'The commit targets are checked on the commit alone ("objects made durable per second"); the end-to-end ones add the 100k calls (scenario 1 measures one call).',
       `Connection settings as read back: MikroORM ${mikro.pragmas}, driver ${rawTable.pragmas} (1 = NORMAL, 2 = FULL); the SDK's store applies the same pragmas from its \`?synchronous=\` option.`,
-      'The row "each update an awaited call of a plain async method" writes like the driver\'s row above it, but makes each update an `await` of a plain async method on a plain object, as an application awaits each `@method` call: the end-to-end floor of any API whose calls are awaited, in this process (where the SDK\'s AsyncLocalStorage contexts are active).',
+      'The row "each update an awaited call of a plain async method" writes like the driver\'s row above it, but makes each update an `await` of a plain async method on a plain object, as an application awaits each `@method` call: the end-to-end floor of any API whose calls are awaited, in this process (where the SDK\'s AsyncLocalStorage is active).',
       "The SDK keeps an object in one row (layout 2: the version and a state document of its fields) and checks the version of every object in the batch; the last row shows what that statement costs on the driver alone.",
     ],
   };
