@@ -79,6 +79,15 @@ export interface OaasConfig {
   cluster?: ClusterConfig | undefined;
   /** Reminders (`schedule()`): whether this process fires them, how often it looks for due ones, how failures retry (see docs/reminders.md). */
   reminders?: ReminderConfig | undefined;
+  /**
+   * How long the store keeps an idempotency record (the first result of a
+   * call with an `Idempotency-Key`, a trigger delivery's mark), in ms; `null`
+   * keeps them for good. A repeat after that runs the call again. Records
+   * expire as reminders do, so a store without their index (ODGM) keeps
+   * them for good.
+   * @default OAAS_IDEMPOTENCY_RETENTION_MS ?? 604800000 (7 days)
+   */
+  idempotencyRetentionMs?: number | null | undefined;
 }
 
 /** Options of cluster mode. */
@@ -115,6 +124,8 @@ export interface ResolvedConfig {
   readonly clock: Clock;
   readonly cluster: ResolvedClusterConfig | undefined;
   readonly reminders: ResolvedReminderConfig;
+  /** `null`: idempotency records are kept for good. */
+  readonly idempotencyRetentionMs: number | null;
 }
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -136,6 +147,7 @@ export const CONFIG_FIELDS: ReadonlySet<string> = new Set([
   'clock',
   'cluster',
   'reminders',
+  'idempotencyRetentionMs',
 ]);
 
 function checkLevel(value: unknown, field: string): LogLevel | undefined {
@@ -230,6 +242,12 @@ export function resolveConfig(config: OaasConfig = {}, env: Env = process.env): 
     logLevel: checkLevel(config.logLevel, 'logLevel') ?? fromEnv(env, 'OAAS_LOG_LEVEL', 'logLevel', checkLevel) ?? 'warn',
     clock: checkClock(config.clock, 'clock') ?? systemClock,
     reminders: resolveReminders(config.reminders, env),
+    idempotencyRetentionMs:
+      config.idempotencyRetentionMs === null
+        ? null
+        : (checkInt(config.idempotencyRetentionMs, 'idempotencyRetentionMs', 1) ??
+          fromEnv(env, 'OAAS_IDEMPOTENCY_RETENTION_MS', 'idempotencyRetentionMs', (raw, f) => checkInt(parseNumber(raw, f), f, 1)) ??
+          7 * 24 * 60 * 60 * 1000),
   };
 }
 

@@ -29,7 +29,7 @@ import { findClassMetaById } from '../registry/registry.js';
 import { LIST_LIMIT } from '../stores/store.js';
 import { decodeArguments } from './dispatcher.js';
 import type { ObjectListing, ObjectState } from '../protocol/wire.js';
-import { findIdempotentResult, IdempotencyRecord, idempotencyId } from '../runtime/idempotency.js';
+import { findIdempotentResult, idempotencyId, recordIdempotentResult } from '../runtime/idempotency.js';
 import { payloadArguments } from './payload-arguments.js';
 
 export type { ObjectListing, ObjectState };
@@ -160,7 +160,7 @@ export class Gateway {
             }
             const target = call.createMissing === true ? await loadOrCreate(runtime, meta, objectId, partitionId) : await loadHere(runtime, meta, objectId, partitionId);
             const result = await callApp(() => run(target));
-            if (recordId !== undefined) runtime.create(IdempotencyRecord, { result: toJsonValue(result) }, { id: recordId, partitionId });
+            if (recordId !== undefined) recordIdempotentResult((ctor, init, options) => runtime.create(ctor, init, options), recordId, partitionId, toJsonValue(result), runtime.idempotencyExpiry());
             return result;
           },
           { partitionId, retries: this.conflictRetries },

@@ -31,6 +31,7 @@ import type { ReminderErrorEvent } from './reminders/reminder-reports.js';
 import { WakeService } from './wake-service.js';
 import { Listeners } from './listeners.js';
 import { TriggerDelivery, type TriggerErrorEvent } from './triggers/trigger-delivery.js';
+import { recordExpiry } from './idempotency.js';
 import { runScope } from '../session/scope.js';
 
 /** The parts of one runtime, each owning its state, wired to each other. */
@@ -202,6 +203,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     runInSession: (fn) => sessions.runInSession(fn),
     load: (ctor, id, options) => objects.load(ctor, id, options),
     create: (ctor, init, options) => objects.create(ctor, init, options),
+    idempotencyExpiry: () => recordExpiry(config.idempotencyRetentionMs, late.wakes!.indexed),
   });
   const clusterNode = cluster?.node;
   const wakes = (late.wakes = new WakeService({

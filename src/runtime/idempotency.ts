@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ObjectNotFoundError } from '../errors.js';
-import { OaasObject, type LoadOptions } from '../object/oaas-object.js';
-import { service } from '../registry/decorators.js';
+import { OaasObject, type CreateOptions, type LoadOptions } from '../object/oaas-object.js';
+import { method, service } from '../registry/decorators.js';
 
 /**
  * The first result of an invocation made with an `Idempotency-Key`, stored
@@ -16,6 +16,33 @@ export class IdempotencyRecord extends OaasObject {
   result: unknown = null;
   /** When it was recorded (ms since epoch), for clean-up jobs. */
   at = Date.now();
+
+  /** Its reminder, set when it is made: the record has served its time (`idempotencyRetentionMs`). */
+  @method()
+  async expire(): Promise<void> {
+    await this.delete();
+  }
+}
+
+/** How long a record made now is kept: the retention, on a store that keeps wake times (records expire as reminders); else for good. */
+export function recordExpiry(retentionMs: number | null, indexed: boolean): number | undefined {
+  return retentionMs !== null && indexed ? retentionMs : undefined;
+}
+
+/**
+ * Records `result` under `id` in the current scope, with its expiry when
+ * `expireInMs` is set (a store with a wake index and a retention: see
+ * `idempotencyRetentionMs`).
+ */
+export function recordIdempotentResult(
+  create: (ctor: typeof IdempotencyRecord, init: unknown, options: CreateOptions) => OaasObject,
+  id: string,
+  partitionId: number,
+  result: unknown,
+  expireInMs: number | undefined,
+): void {
+  const record = create(IdempotencyRecord, { result }, { id, partitionId });
+  if (expireInMs !== undefined) record.schedule('expire', { inMs: expireInMs, name: 'expire' });
 }
 
 /** The id of the record of one key's call of one method on one object: a hash, so any key makes a valid id. */

@@ -17,6 +17,7 @@ import type { Runtime } from './runtime.js';
 import type { ReminderErrorListener } from './reminders/reminder-reports.js';
 import type { TriggerErrorListener } from './triggers/trigger-delivery.js';
 import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
+import { recordExpiry } from './idempotency.js';
 
 let runtimeCounter = 0;
 
@@ -83,6 +84,10 @@ export class OaasRuntime implements Runtime, ObjectFactory {
   /** The runtime's store, usable before it has finished opening. */
   get storeView(): Store {
     return storeView(this.config, this.parts.store);
+  }
+
+  idempotencyExpiry(): number | undefined {
+    return recordExpiry(this.config.idempotencyRetentionMs, this.parts.wakes.indexed);
   }
 
   // Sessions

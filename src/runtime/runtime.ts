@@ -25,6 +25,8 @@ export interface Runtime {
   readonly cluster: ClusterNode | undefined;
   /** The runtime's store, usable before it has finished opening (the runtime alone closes it). */
   readonly storeView: Store;
+  /** How long an idempotency record made now is kept (`idempotencyRetentionMs`), or `undefined`: for good. */
+  idempotencyExpiry(): number | undefined;
   create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions | undefined): OaasObject;
   load(ctor: abstract new () => OaasObject, id: unknown, options: LoadOptions | undefined): Promise<OaasObject>;
   refFor(cls: abstract new () => OaasObject, objId: unknown, partitionId?: number): ObjectRef;

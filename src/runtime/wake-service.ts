@@ -60,6 +60,11 @@ export class WakeService {
     );
   }
 
+  /** Whether the store is known to keep wake times (what `schedule()` needs). */
+  get indexed(): boolean {
+    return this.supported === true;
+  }
+
   /** Throws when the store is known to keep no wake times, so `schedule()` fails at once rather than never firing. */
   assertSupported(storeName: string): void {
     if (this.supported === false) {

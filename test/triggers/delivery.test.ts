@@ -20,6 +20,7 @@ import {
   type TriggerEvent,
 } from '../../src/index.js';
 import type { Logger } from 'pino';
+import type { OaasConfig } from '../../src/config.js';
 import { captureLogs } from '../support/logs.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { freshRuntime, shutdownAfterEach, tempSqlite } from '../support/runtime.js';
@@ -92,12 +93,12 @@ async function until(probe: () => boolean | Promise<boolean>, what: string, time
   }
 }
 
-function start(store: Store | string, logger?: Logger): ReturnType<typeof freshRuntime> {
-  return freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 10, logLevel: (process.env.TEST_LOG as 'warn' | undefined) ?? 'silent', logger, reminders: { pollIntervalMs: 20, retryBaseMs: 20, retryCapMs: 40, maxAttempts: 3 } });
+function start(store: Store | string, logger?: Logger, more: OaasConfig = {}): ReturnType<typeof freshRuntime> {
+  return freshRuntime({ store, autoCommit: true, autoCommitIntervalMs: 10, logLevel: (process.env.TEST_LOG as 'warn' | undefined) ?? 'silent', logger, reminders: { pollIntervalMs: 20, retryBaseMs: 20, retryCapMs: 40, maxAttempts: 3 }, ...more });
 }
 
-async function setUp(store: Store | string, logger?: Logger): Promise<{ log: AuditLog; board: StatusBoard; store: Store }> {
-  const runtime = await start(store, logger);
+async function setUp(store: Store | string, logger?: Logger, more: OaasConfig = {}): Promise<{ log: AuditLog; board: StatusBoard; store: Store }> {
+  const runtime = await start(store, logger, more);
   await runtime.ready();
   const log = AuditLog.create({}, { id: 'audit' });
   const board = StatusBoard.create({}, { id: 'board' });
@@ -296,6 +297,19 @@ describe("a failed call's event meeting another writer's commit", () => {
     const { log } = await reopen(path);
     await until(() => log.entries.some((e) => e.startsWith('o9@4 error:refuse')), 'the error event, in the next runtime');
     expect(log.entries.filter((e) => e.startsWith('o9@'))).toEqual(['o9@1 create:note+status', 'o9@4 error:refuse (refused)']);
+  });
+});
+
+describe("a delivery's idempotency record", () => {
+  it('expires after idempotencyRetentionMs', async () => {
+    const { log, store } = await setUp(tempSqlite(), undefined, { idempotencyRetentionMs: 200 });
+    Order.create({}, { id: 'o30' });
+    await commitAll();
+    await until(() => log.entries.length >= 1, 'the create event');
+    const records = async (): Promise<number> => (await store.list('oaas.Idempotency', 0)).objects.length;
+    expect(await records()).toBe(1);
+    await until(async () => (await records()) === 0, 'the record to expire');
+    expect(log.entries).toEqual(['o30@1 create:note+status']);
   });
 });
 

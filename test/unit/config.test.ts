@@ -141,6 +141,13 @@ describe('resolveConfig reads the environment', () => {
     expect(resolveConfig({}, { OAAS_STORE: 'memory', OAAS_AUTO_COMMIT_INTERVAL_MS: '12.5' }).autoCommitIntervalMs).toBe(12.5);
   });
 
+  it('idempotencyRetentionMs: 7 days unless OAAS_IDEMPOTENCY_RETENTION_MS or the option says otherwise; null keeps records for good', () => {
+    expect(resolveConfig({}, { OAAS_STORE: 'memory' }).idempotencyRetentionMs).toBe(604_800_000);
+    expect(resolveConfig({}, { OAAS_STORE: 'memory', OAAS_IDEMPOTENCY_RETENTION_MS: '86400000' }).idempotencyRetentionMs).toBe(86_400_000);
+    expect(resolveConfig({ idempotencyRetentionMs: 60_000 }, { OAAS_STORE: 'memory', OAAS_IDEMPOTENCY_RETENTION_MS: '86400000' }).idempotencyRetentionMs).toBe(60_000);
+    expect(resolveConfig({ idempotencyRetentionMs: null }, { OAAS_STORE: 'memory', OAAS_IDEMPOTENCY_RETENTION_MS: '86400000' }).idempotencyRetentionMs).toBeNull();
+  });
+
   it.each([
     ['OAAS_MOCK_MODE', 'maybe', 'mockMode (OAAS_MOCK_MODE)'],
     ['OAAS_AUTO_COMMIT', 'maybe', 'autoCommit (OAAS_AUTO_COMMIT)'],
@@ -154,6 +161,8 @@ describe('resolveConfig reads the environment', () => {
     ['OAAS_DEFAULT_PARTITION', 'two', 'defaultPartition (OAAS_DEFAULT_PARTITION)'],
     ['OAAS_LOCK_TIMEOUT_MS', '0', 'lockTimeoutMs (OAAS_LOCK_TIMEOUT_MS)'],
     ['OAAS_LOCK_TIMEOUT_MS', 'soon', 'lockTimeoutMs (OAAS_LOCK_TIMEOUT_MS)'],
+    ['OAAS_IDEMPOTENCY_RETENTION_MS', 'a week', 'idempotencyRetentionMs (OAAS_IDEMPOTENCY_RETENTION_MS)'],
+    ['OAAS_IDEMPOTENCY_RETENTION_MS', '0', 'idempotencyRetentionMs (OAAS_IDEMPOTENCY_RETENTION_MS)'],
     ['OAAS_LOG_LEVEL', 'loud', 'logLevel (OAAS_LOG_LEVEL)'],
     ['OAAS_STORE', 'mongodb://user:secret@host:27017', 'store (OAAS_STORE)'],
     ['OAAS_STORE', 'sqlite:', 'store (OAAS_STORE)'],
@@ -252,6 +261,10 @@ describe('resolveConfig refuses bad configuration', () => {
     ['a string defaultPartition', { store: 'memory', defaultPartition: '1' }, 'defaultPartition'],
     ['lockTimeoutMs 0', { store: 'memory', lockTimeoutMs: 0 }, 'lockTimeoutMs'],
     ['a fractional lockTimeoutMs', { store: 'memory', lockTimeoutMs: 1.5 }, 'lockTimeoutMs'],
+    ['idempotencyRetentionMs 0', { store: 'memory', idempotencyRetentionMs: 0 }, 'idempotencyRetentionMs'],
+    ['a fractional idempotencyRetentionMs', { store: 'memory', idempotencyRetentionMs: 1.5 }, 'idempotencyRetentionMs'],
+    ['a string idempotencyRetentionMs', { store: 'memory', idempotencyRetentionMs: '7d' }, 'idempotencyRetentionMs'],
+    ['an infinite idempotencyRetentionMs', { store: 'memory', idempotencyRetentionMs: Number.POSITIVE_INFINITY }, 'idempotencyRetentionMs'],
   ];
   it.each(cases)('%s', (_label, config, field) => {
     const e = configError(() => resolveConfig(config, none));

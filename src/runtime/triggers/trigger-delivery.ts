@@ -7,7 +7,7 @@ import type { ClassMeta } from '../../registry/class-meta.js';
 import { findClassMetaById } from '../../registry/registry.js';
 import { idempotencyKeyOf, triggerEventOf, type OutboxEvent } from '../../triggers/outbox.js';
 import type { ResolvedTarget } from '../../triggers/resolve-triggers.js';
-import { findIdempotentResult, IdempotencyRecord, idempotencyId } from '../idempotency.js';
+import { findIdempotentResult, idempotencyId, recordIdempotentResult } from '../idempotency.js';
 import { isContention } from '../contention.js';
 import { loadFresh, WAKE_SCOPE_RETRIES, type WakeWorkParts } from '../wake-work.js';
 import { OutboxRecord } from './outbox-record.js';
@@ -32,6 +32,8 @@ export type TriggerErrorListener = (event: TriggerErrorEvent) => void;
 export interface TriggerDeliveryParts extends WakeWorkParts<TriggerErrorEvent> {
   runInSession<T>(fn: () => Promise<T>): Promise<T>;
   create(ctor: abstract new () => OaasObject, init: unknown, options: CreateOptions): OaasObject;
+  /** How long a delivery's idempotency record is kept, when it expires at all. */
+  idempotencyExpiry(): number | undefined;
 }
 
 /** The figures of delivery. */
@@ -122,7 +124,7 @@ export class TriggerDelivery {
         }
         const object = await this.parts.load(meta.ctor as abstract new () => OaasObject, objectId, { partitionId });
         await callMethod(object, method, [payload]);
-        this.parts.create(IdempotencyRecord, { result: null }, { id: recordId, partitionId });
+        recordIdempotentResult((ctor, init, options) => this.parts.create(ctor, init, options), recordId, partitionId, null, this.parts.idempotencyExpiry());
       },
       { partitionId, retries: WAKE_SCOPE_RETRIES },
     );
