@@ -331,10 +331,19 @@ export class ObjectCore {
 
   /** A field was written (or must be written again). */
   markDirty(prop: string): void {
-    const i = this.fields.indexOf(prop);
-    if (i >= 0 && i < 31) this.changedBits |= 1 << i;
+    this.markDirtyAt(this.fields.indexOf(prop), prop);
+  }
+
+  /** {@link markDirty} for a caller that knows the field's position (-1: not a field). */
+  private markDirtyAt(index: number, prop: string): void {
+    if (index >= 0 && index < 31) this.changedBits |= 1 << index;
     else (this.changedMore ??= new Set()).add(prop);
     this.seq += 1;
+  }
+
+  private clearDirty(): void {
+    this.changedMore = undefined;
+    this.changedBits = 0;
   }
 
   /** `delete()` ran: the delete waits for the next commit. */
@@ -364,8 +373,7 @@ export class ObjectCore {
   ): 'removed' | 'clean' | 'dirty' {
     if (this.deletePending && this.seq === seq) {
       this.phase = version === undefined && this.phase === 'new' ? 'discarded' : 'gone';
-      this.changedMore = undefined;
-      this.changedBits = 0;
+      this.clearDirty();
       return 'removed';
     }
     if (version !== undefined && encoded !== undefined) {
@@ -377,16 +385,14 @@ export class ObjectCore {
       if (outbox !== undefined) this.outboxWritten(outbox);
     }
     if (this.seq !== seq) return 'dirty';
-    this.changedMore = undefined;
-    this.changedBits = 0;
+    this.clearDirty();
     return 'clean';
   }
 
   /** Forgets every pending change and delete (a conflict showed them stale). */
   dropChanges(): void {
     this.seq += 1;
-    this.changedMore = undefined;
-    this.changedBits = 0;
+    this.clearDirty();
     this.deletePending = false;
   }
 
@@ -435,8 +441,7 @@ export class ObjectCore {
   /** Its creation was rolled back (or cancelled): it never existed. */
   markDiscarded(): void {
     this.phase = 'discarded';
-    this.changedMore = undefined;
-    this.changedBits = 0;
+    this.clearDirty();
   }
 
   /** True when a commit has something to write for this object. */
@@ -467,9 +472,7 @@ export class ObjectCore {
     this.assertUsable();
     this.host.beforeWrite(this, prop);
     this.target[prop] = value;
-    if (index < 31) this.changedBits |= 1 << index;
-    else (this.changedMore ??= new Set()).add(prop);
-    this.seq += 1;
+    this.markDirtyAt(index, prop);
   }
 
   /** The encoding the store last saw for the field at `index` of `fields.props`. */

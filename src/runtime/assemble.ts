@@ -57,6 +57,8 @@ export interface RuntimeParts {
   readonly wakes: WakeService;
   readonly reminderReports: Listeners<ReminderErrorEvent>;
   readonly triggerReports: Listeners<TriggerErrorEvent>;
+  /** How long an idempotency record made now is kept, or `undefined`: for good. */
+  readonly idempotencyExpiry: () => number | undefined;
 }
 
 /**
@@ -203,7 +205,7 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     runInSession: (fn) => sessions.runInSession(fn),
     load: (ctor, id, options) => objects.load(ctor, id, options),
     create: (ctor, init, options) => objects.create(ctor, init, options),
-    idempotencyExpiry: () => recordExpiry(config.idempotencyRetentionMs, late.wakes!.indexed),
+    idempotencyExpiry: () => idempotencyExpiry(),
   });
   const clusterNode = cluster?.node;
   const wakes = (late.wakes = new WakeService({
@@ -220,8 +222,11 @@ export function assembleRuntime(config: ResolvedConfig, previous: Promise<unknow
     () => wakes.stats(),
     () => wakes.triggerStats(),
   );
+  function idempotencyExpiry(): number | undefined {
+    return recordExpiry(config.idempotencyRetentionMs, wakes.indexed);
+  }
   const ending = new Shutdown({ logger, telemetry, run, scheduler, pipeline, commits, pending, objects, identity, reports, store, clock, cluster: clusterNode, reminders: wakes });
-  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: clusterNode, events, wakes, reminderReports, triggerReports };
+  return { logger, telemetry, store, identity, run, pending, reports, pipeline, sessions, objects, scheduler, background, commits, scopes, ending, cluster: clusterNode, events, wakes, reminderReports, triggerReports, idempotencyExpiry };
 }
 
 /** Cluster mode: this process as a member, joining once the store is open, and its client for the other members. */

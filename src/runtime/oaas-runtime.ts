@@ -17,7 +17,6 @@ import type { Runtime } from './runtime.js';
 import type { ReminderErrorListener } from './reminders/reminder-reports.js';
 import type { TriggerErrorListener } from './triggers/trigger-delivery.js';
 import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
-import { recordExpiry } from './idempotency.js';
 
 let runtimeCounter = 0;
 
@@ -87,7 +86,7 @@ export class OaasRuntime implements Runtime, ObjectFactory {
   }
 
   idempotencyExpiry(): number | undefined {
-    return recordExpiry(this.config.idempotencyRetentionMs, this.parts.wakes.indexed);
+    return this.parts.idempotencyExpiry();
   }
 
   // Sessions

@@ -133,15 +133,19 @@ export function runWithSlot<T>(slot: SessionSlot, fn: () => T): T {
   return runIn(new State(slot, state?.chain, state?.invocation), fn);
 }
 
+/** A slot of its own holding `session`, which writes go to. */
+function slotOf(session: ManagedSession): SessionSlot {
+  return { sessions: new Map([[session.partitionId, session]]), primaryPartition: session.partitionId };
+}
+
 /** Runs `fn` with its own slot holding `session`. */
 export function runWithSession<T>(session: ManagedSession, fn: () => T): T {
-  return runWithSlot({ sessions: new Map([[session.partitionId, session]]), primaryPartition: session.partitionId }, fn);
+  return runWithSlot(slotOf(session), fn);
 }
 
 /** Runs `fn` with its own slot holding `session` and `link` as the chain: a scope at the root. */
 export function runWithSessionInChain<T>(session: ManagedSession, link: ChainLink, fn: () => T): T {
-  const slot: SessionSlot = { sessions: new Map([[session.partitionId, session]]), primaryPartition: session.partitionId };
-  return runIn(new State(slot, link, context.getStore()?.invocation), fn);
+  return runIn(new State(slotOf(session), link, context.getStore()?.invocation), fn);
 }
 
 /** Runs `fn` serving `invocation` (the session and chain kept). */

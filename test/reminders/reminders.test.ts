@@ -23,6 +23,7 @@ import {
 } from '../../src/index.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { freshRuntime, shutdownAfterEach, tempSqlite, tick } from '../support/runtime.js';
+import { storeWithoutWakeIndex } from '../support/unindexed-store.js';
 
 shutdownAfterEach();
 
@@ -399,22 +400,9 @@ describe('schedule() input', () => {
   });
 
   it('is refused with a ConfigurationError on a store without a wake index', async () => {
-    /** A store that keeps no wake times (as ODGM's): the memory store without due(). */
-    const withoutIndex = (): Store => {
-      const inner = new MemoryStore();
-      return {
-        name: 'plain',
-        open: () => inner.open(),
-        get: (key) => inner.get(key),
-        getMany: (keys) => inner.getMany(keys),
-        apply: (ops, options) => inner.apply(ops, options),
-        list: (cls, pid, options) => inner.list(cls, pid, options),
-        close: () => inner.close(),
-      };
-    };
     // Also in a process that fires no reminders itself: the store still cannot keep them for the others.
     for (const enabled of [true, false]) {
-      const runtime = await freshRuntime({ store: withoutIndex(), reminders: { enabled } });
+      const runtime = await freshRuntime({ store: storeWithoutWakeIndex(), reminders: { enabled } });
       await runtime.ready();
       await tick();
       const invoice = Invoice.create({}, { id: `plain-${String(enabled)}` });

@@ -3,11 +3,11 @@
 // wake index, or with a retention of null, they are kept for good.
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig, type OaasConfig } from '../../src/config.js';
-import { MemoryStore, type Store } from '../../src/index.js';
 import { Gateway } from '../../src/invocation/gateway.js';
 import { IdempotencyRecord } from '../../src/runtime/idempotency.js';
 import { OaasRuntime } from '../../src/runtime/oaas-runtime.js';
 import { tempSqlite, tick } from '../support/runtime.js';
+import { storeWithoutWakeIndex } from '../support/unindexed-store.js';
 import './fixtures/services.js';
 
 let runtime: OaasRuntime | undefined;
@@ -43,20 +43,6 @@ async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 50
   }
 }
 
-/** A store that keeps no wake times (as ODGM's): the memory store without due(). */
-function withoutIndex(): Store {
-  const inner = new MemoryStore();
-  return {
-    name: 'plain',
-    open: () => inner.open(),
-    get: (key) => inner.get(key),
-    getMany: (keys) => inner.getMany(keys),
-    apply: (ops, options) => inner.apply(ops, options),
-    list: (cls, pid, options) => inner.list(cls, pid, options),
-    close: () => inner.close(),
-  };
-}
-
 describe('idempotency records', () => {
   it('expire after idempotencyRetentionMs; a repeat of the key after that runs the call again', async () => {
     const { gateway, records } = await start({ store: tempSqlite(), idempotencyRetentionMs: 200 });
@@ -76,7 +62,7 @@ describe('idempotency records', () => {
   });
 
   it('are kept for good, and the call works, on a store that keeps no wake times', async () => {
-    const { gateway, records } = await start({ store: withoutIndex(), idempotencyRetentionMs: 200 });
+    const { gateway, records } = await start({ store: storeWithoutWakeIndex(), idempotencyRetentionMs: 200 });
     expect(await increment(gateway, 'k1')).toEqual({ kind: 'value', value: 1 });
     const [id] = await records();
     expect(await remindersOf(id!)).toEqual([]);
