@@ -143,7 +143,9 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
         if (remote !== undefined) return remote;
       }
       const core = await this.repository.resolve(meta, key);
-      if (node.owns(core) || attempt >= 3) return core;
+      // A handover that began while the store was read did not see this instance: calls outside a scope would run here and be
+      // dropped with it, so they wait for the handover and go round again (a scope's commit is fenced instead, and runs again).
+      if ((inScope ? node.owns(core) : node.keeps(core)) || attempt >= 3) return core;
       if (!core.locked && !core.hasPendingChanges) this.evict([core], undefined);
     }
   }

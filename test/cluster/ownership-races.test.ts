@@ -221,6 +221,32 @@ describe.skipIf(reason !== undefined)('ownership races on postgres', () => {
     expect(await storedCount(store, 'h2')).toBe(10);
   });
 
+  it('a call outside a scope on an object loaded while its slot is handed over waits for the handover, and its change is kept', { timeout: 30_000 }, async () => {
+    const { store, member } = await memberWithCounter('h0', 10_000);
+    const slot = slotOf(keyOf('h0'));
+    const slotRow = await lock(store, 'SELECT slot FROM oaas_slots WHERE slot = $1 FOR UPDATE', [slot]);
+    const table = await lock(store, 'LOCK TABLE oaas_objects IN ACCESS EXCLUSIVE MODE');
+    let answered = false;
+    const call = (async () => {
+      const counter = (await member.runtime.load(Counter, 'h0', undefined)) as Counter;
+      const count = await counter.increment(1);
+      answered = true;
+      return count;
+    })();
+    await waiting(store, STATEMENT.read); // the load's read of the object
+    const handover = member.runtime.cluster!.handOver([slot]);
+    await waiting(store, STATEMENT.release); // the handover, past its look at the live objects, releasing the slot
+    await unlock(table);
+    // The load has read the object; a call on the instance it made would answer at once.
+    await sleep(300);
+    expect(answered, 'the call waits for the handover').toBe(false);
+    await unlock(slotRow);
+    expect(await handover).toEqual([slot]);
+    expect(await call).toBe(11);
+    await member.runtime.commitAll();
+    expect(await storedCount(store, 'h0')).toBe(11);
+  });
+
   const changes: [string, (counter: Counter) => Promise<unknown>][] = [
     ['a method called', (counter) => counter.increment(1)],
     [

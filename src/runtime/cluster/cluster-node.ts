@@ -319,6 +319,11 @@ export class ClusterNode {
     return this.owned.has(core.slot);
   }
 
+  /** Owns it, and is not handing its slot over: a live instance made now may take calls. */
+  keeps(core: ObjectCore): boolean {
+    return this.owns(core) && !this.moving.has(core.slot!);
+  }
+
   /** Where a call on `key` goes. `fromPeer`: the call was forwarded here, so it is never forwarded again. */
   async route(key: ObjectKey, fromPeer: boolean): Promise<Route> {
     await this.started;
