@@ -210,7 +210,7 @@ async function rawSdkLayoutRedisRuns(url: string): Promise<{ hsets: number[]; sc
     const script: number[] = [];
     const layout = new KeyLayout('floor-script');
     const batch = (expected: number): { keys: string[]; args: string[] } => {
-      const ops = ids.map((id, i): TrustedPut => ({ kind: 'put', key: { clsId: CLS, partitionId: PARTITION, objectId: id }, expectedVersion: expected, hint: undefined, setTexts: [['count', String(counts[i])]], changed: ['count'] }));
+      const ops = ids.map((id, i): TrustedPut => ({ kind: 'put', key: { clsId: CLS, partitionId: PARTITION, objectId: id }, expectedVersion: expected, hint: undefined, appendSetTexts: (into) => (into.push('count', String(counts[i])), 1), changed: ['count'] }));
       const built = putsArguments(layout, ops, { channel: layout.events(0), head: encodeHead('floor', ops) });
       if (built === undefined) throw new Error('scenario 3b: not the SDK\'s usual batch');
       return built;

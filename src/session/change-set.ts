@@ -70,17 +70,22 @@ export class ObjectPut implements TrustedPut, ObjectChange {
     return this.core.fields;
   }
 
-  get setTexts(): Iterable<readonly [string, string]> {
-    return this.changedTexts();
-  }
-
   /** Each entry written with its text: the changed fields, then the SDK's own entries. */
-  private *changedTexts(): Generator<readonly [string, string]> {
+  appendSetTexts(into: unknown[]): number {
+    const fields = this.fields;
+    let n = 0;
     for (let i = 0; i < this.texts.length; i++) {
       const text = this.texts[i];
-      if (text !== undefined) yield [this.fields.keyOf(this.fields.props[i]!), text];
+      if (text === undefined) continue;
+      into.push(fields.keyOf(fields.props[i]!), text);
+      n += 1;
     }
-    for (const { key, text } of this.reserved ?? []) if (text !== null) yield [key, text];
+    for (const { key, text } of this.reserved ?? []) {
+      if (text === null) continue;
+      into.push(key, text);
+      n += 1;
+    }
+    return n;
   }
 
   /**
@@ -94,8 +99,10 @@ export class ObjectPut implements TrustedPut, ObjectChange {
 
   get set(): ReadonlyMap<string, Uint8Array> {
     if (this.delta === undefined) {
+      const pairs: string[] = [];
+      this.appendSetTexts(pairs);
       this.delta = new Map();
-      for (const [key, text] of this.changedTexts()) this.delta.set(key, textToBytes(text));
+      for (let i = 0; i < pairs.length; i += 2) this.delta.set(pairs[i]!, textToBytes(pairs[i + 1]!));
     }
     return this.delta;
   }

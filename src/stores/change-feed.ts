@@ -10,10 +10,10 @@
  * deleted object's last version plus one (0: nothing was deleted, skipped).
  */
 import { randomUUID } from 'node:crypto';
-import { changeOf, type StoreChange, type StoreChangeListener, type WriteOp } from './store.js';
+import { changedEntries, type StoreChange, type StoreChangeListener, type WriteOp } from './store.js';
 
 /** A change as it travels, without its version. */
-type Head = [clsId: string, partitionId: number, objectId: string, kind: 'p' | 'd', changed: string[]];
+type Head = [clsId: string, partitionId: number, objectId: string, kind: 'p' | 'd', changed: readonly string[]];
 
 /** An id for one store instance, so that it can skip its own messages. */
 export function newOrigin(): string {
@@ -28,7 +28,7 @@ export function encodeHead(origin: string, ops: readonly WriteOp[]): string {
 function headOf(op: WriteOp): Head {
   const { clsId, partitionId, objectId } = op.key;
   if (op.kind === 'delete') return [clsId, partitionId, objectId, 'd', []];
-  return [clsId, partitionId, objectId, 'p', [...(changeOf(op, 2)?.changed ?? [])]];
+  return [clsId, partitionId, objectId, 'p', changedEntries(op)];
 }
 
 /**

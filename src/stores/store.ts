@@ -79,8 +79,12 @@ export interface PutOp {
  */
 export interface TrustedPut extends PutOp {
   hint: number | undefined;
-  /** The entries `set` holds, as the JSON text they are (before UTF-8 encoding), for stores that send text. */
-  readonly setTexts?: Iterable<readonly [entryKey: string, text: string]> | undefined;
+  /**
+   * For stores that send text: appends the entries `set` holds to `into` as
+   * (entry key, JSON text) pairs, the text before UTF-8 encoding, and
+   * returns how many pairs it appended. Absent: read `set`.
+   */
+  appendSetTexts?(into: unknown[]): number;
 }
 
 /** Delete one object with all its entries. Deleting an absent object is a no-op unless a version is expected. */
@@ -235,8 +239,12 @@ export function changeOf(op: WriteOp, version: number, deletedVersion?: number):
     const last = deletedVersion ?? op.expectedVersion;
     return last === undefined || last === 0 ? undefined : { key, version: last + 1, kind: 'delete', changed: [] };
   }
-  const changed = op.changed ?? [...(op.set?.keys() ?? []), ...(op.remove ?? [])];
-  return { key, version, kind: version === 1 ? 'create' : 'update', changed };
+  return { key, version, kind: version === 1 ? 'create' : 'update', changed: changedEntries(op) };
+}
+
+/** The entry keys a put changes: those it names, or else those it sets and removes. */
+export function changedEntries(op: PutOp): readonly string[] {
+  return op.changed ?? [...(op.set?.keys() ?? []), ...(op.remove ?? [])];
 }
 
 /** Default and maximum page size of {@link Store.list}. */

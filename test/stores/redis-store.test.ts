@@ -232,7 +232,7 @@ describe.skipIf(unavailable !== undefined)('redis', () => {
       const heard: StoreChange[] = [];
       const stop = await r.subscribe((changes) => heard.push(...changes));
       const usual = (objectId: string, expectedVersion: number, n: number): TrustedPut => ({
-        kind: 'put', key: key(objectId, 'c:l{a}ss', 2), expectedVersion, hint: undefined, setTexts: [['n', String(n)]], set: new Map([['n', bytes(String(n))]]), changed: ['n'],
+        kind: 'put', key: key(objectId, 'c:l{a}ss', 2), expectedVersion, hint: undefined, appendSetTexts: (into) => (into.push('n', String(n)), 1), set: new Map([['n', bytes(String(n))]]), changed: ['n'],
       });
       await admin.script('FLUSH');
       expect(await w.apply([usual('a', 0, 1), usual('zoë', 0, 1)], { [TRUSTED_BATCH]: true })).toEqual([1, 1]);
@@ -414,6 +414,24 @@ describe.skipIf(unavailable !== undefined)('redis', () => {
         await store.close();
         expect(client.status).toBe('ready');
         expect(await client.ping()).toBe('PONG');
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    it('keeps the key prefix of an injected client on every key, the batch scripts\' too', async () => {
+      const outer = `${freshPrefix()}-app:`;
+      const client = new Redis(server.url, { lazyConnect: true, keyPrefix: outer });
+      try {
+        const prefix = freshPrefix();
+        const store = makeStore({ client, keyPrefix: prefix });
+        const usual: TrustedPut = { kind: 'put', key: key('u'), expectedVersion: 0, hint: undefined, appendSetTexts: (into) => (into.push('n', '1'), 1), set: new Map([['n', bytes('1')]]), changed: ['n'] };
+        expect(await store.apply([usual], { [TRUSTED_BATCH]: true })).toEqual([1]);
+        expect(await store.apply([put(key('a'))])).toEqual([1]);
+        const written = await admin.keys(`*${prefix}:o:*`);
+        expect(written.sort()).toEqual([`${outer}${prefix}:o:{cls:0}:a`, `${outer}${prefix}:o:{cls:0}:u`]);
+        expect((await store.get(key('u')))?.version).toBe(1);
+        await store.close();
       } finally {
         client.disconnect();
       }

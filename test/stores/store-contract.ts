@@ -63,7 +63,10 @@ function statePut(
     // The SDK's puts always say what the wake time becomes; `undefined` is tested apart.
     wakeAt: 'wakeAt' in more ? more.wakeAt : null,
     set: new Map(Object.entries(set).map(([name, value]) => [name, bytes(JSON.stringify(value))])),
-    setTexts: Object.entries(set).map(([name, value]) => [name, JSON.stringify(value)] as const),
+    appendSetTexts: (into) => {
+      for (const [name, value] of Object.entries(set)) into.push(name, JSON.stringify(value));
+      return Object.keys(set).length;
+    },
     state: `{${members.join(',')}}`,
     entryCount: members.length,
     hint: more.hint,

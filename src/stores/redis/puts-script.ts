@@ -96,16 +96,11 @@ export function putsArguments(
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     if (op.kind !== 'put' || op.expectedVersion === undefined || op.wakeAt !== undefined || op.key.clsId !== clsId || op.key.partitionId !== partitionId) return undefined;
-    const texts = (op as TrustedPut).setTexts;
-    if (texts === undefined || (op.remove !== undefined && op.remove.length > 0)) return undefined;
+    const put = op as TrustedPut;
+    if (put.appendSetTexts === undefined || (op.remove !== undefined && op.remove.length > 0)) return undefined;
     keys[i] = prefix + op.key.objectId;
     const counted = args.push(String(op.expectedVersion), '0') - 1;
-    let n = 0;
-    for (const [entryKey, text] of texts) {
-      args.push(entryKey, text);
-      n += 1;
-    }
-    args[counted] = String(n);
+    args[counted] = String(put.appendSetTexts(args));
   }
   keys[ops.length] = layout.index(clsId, partitionId);
   args.push(event.channel, event.head);
