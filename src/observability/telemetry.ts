@@ -156,6 +156,8 @@ export class Telemetry {
   private readonly invocations = new Map<string, { ok: number; error: number }>();
   /** The same counts by class id then method name, with their attributes: a call looks them up without building a key. */
   private readonly invocationsByClass = new Map<string, Map<string, InvocationEntry>>();
+  /** The entry of the last call counted: calls in a row to one method skip both lookups. */
+  private lastInvocation: { readonly clsId: string; readonly method: string; readonly entry: InvocationEntry } | undefined;
   private readonly commitDurations = new Durations();
   private readonly scopeDurations = new Durations();
   private readonly invocationDurations = new Durations();
@@ -348,6 +350,17 @@ export class Telemetry {
   }
 
   invocation(clsId: string, method: string, ok: boolean, durationMs: number): void {
+    const last = this.lastInvocation;
+    const entry = last !== undefined && last.method === method && last.clsId === clsId ? last.entry : this.invocationEntry(clsId, method);
+    if (ok) entry.counts.ok += 1;
+    else entry.counts.error += 1;
+    this.invocationDurations.add(durationMs);
+    const attributes = ok ? entry.ok : entry.error;
+    this.otel.invocations.add(1, attributes);
+    this.otel.invocationDuration.record(durationMs, attributes);
+  }
+
+  private invocationEntry(clsId: string, method: string): InvocationEntry {
     let byMethod = this.invocationsByClass.get(clsId);
     if (byMethod === undefined) {
       byMethod = new Map();
@@ -361,12 +374,8 @@ export class Telemetry {
       entry = { counts, ok: attributes('ok'), error: attributes('error') };
       byMethod.set(method, entry);
     }
-    if (ok) entry.counts.ok += 1;
-    else entry.counts.error += 1;
-    this.invocationDurations.add(durationMs);
-    const attributes = ok ? entry.ok : entry.error;
-    this.otel.invocations.add(1, attributes);
-    this.otel.invocationDuration.record(durationMs, attributes);
+    this.lastInvocation = { clsId, method, entry };
+    return entry;
   }
 
   scopeFinished(durationMs: number): void {

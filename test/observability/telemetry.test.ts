@@ -74,6 +74,40 @@ describe('metrics, spans and logs', () => {
     expect(await sum('oaas.invocations', { cls: 'telemetry.Flaky', method: 'run', outcome: 'ok' })).toBe(1);
   });
 
+  it('counts each class and method apart when calls alternate between them', async () => {
+    @service('Left', { package: 'telemetry' })
+    class Left extends OaasObject {
+      n = 0;
+      @method()
+      async bump(): Promise<void> {
+        this.n += 1;
+      }
+      @method()
+      async other(): Promise<void> {}
+    }
+    @service('Right', { package: 'telemetry' })
+    class Right extends OaasObject {
+      n = 0;
+      @method()
+      async bump(): Promise<void> {
+        this.n += 1;
+      }
+    }
+    await configureOaas({ store: 'memory', autoCommit: false, logLevel: 'silent' });
+    const [left, right] = [Left.create({}, { id: 'l' }), Right.create({}, { id: 'r' })];
+    for (let i = 0; i < 3; i++) {
+      await left.bump();
+      await left.bump();
+      await right.bump();
+      await left.other();
+    }
+    const { invocations } = getStats();
+    expect(invocations['telemetry.Left.bump']).toEqual({ ok: 6, error: 0 });
+    expect(invocations['telemetry.Right.bump']).toEqual({ ok: 3, error: 0 });
+    expect(invocations['telemetry.Left.other']).toEqual({ ok: 3, error: 0 });
+    expect(await sum('oaas.invocations', { cls: 'telemetry.Right', method: 'bump', outcome: 'ok' })).toBe(3);
+  });
+
   it('counts commits, objects, conflicts, rollbacks, retries and invocations, and measures them', async () => {
     const store = new RecordingStore();
     const { logger, lines } = captureLogs();
