@@ -87,7 +87,6 @@ export interface ObjectHost {
  */
 export class ObjectCore {
   readonly keyString: string;
-  private keyJsonText: string | undefined;
   // The lifecycle (created, loaded, dirty, committed, deleted, discarded) is
   // owned here: other modules read it and call the transitions below, never
   // writing these fields themselves.
@@ -430,11 +429,6 @@ export class ObjectCore {
   }
 
   /** True for an instance whose object another process owns; see {@link markRemote}. */
-  /** The key as the JSON array `[clsId, partitionId, objectId]`, made on first use: every commit's change events name the object by it. */
-  get keyJson(): string {
-    return (this.keyJsonText ??= JSON.stringify([this.key.clsId, this.key.partitionId, this.key.objectId]));
-  }
-
   get remote(): boolean {
     return this.elsewhere;
   }

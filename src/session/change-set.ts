@@ -62,10 +62,6 @@ export class ObjectPut implements TrustedPut, ObjectChange {
     return this;
   }
 
-  get keyJson(): string {
-    return this.core.keyJson;
-  }
-
   get encoded(): readonly (string | undefined)[] {
     return this.texts;
   }

@@ -10,7 +10,7 @@
  * deleted object's last version plus one (0: nothing was deleted, skipped).
  */
 import { randomUUID } from 'node:crypto';
-import { changedEntries, type StoreChange, type StoreChangeListener, type TrustedPut, type WriteOp } from './store.js';
+import { changedEntries, type StoreChange, type StoreChangeListener, type WriteOp } from './store.js';
 
 /** A change as it travels, without its version. */
 type Head = [clsId: string, partitionId: number, objectId: string, kind: 'p' | 'd', changed: readonly string[]];
@@ -20,26 +20,9 @@ export function newOrigin(): string {
   return randomUUID();
 }
 
-/**
- * The part of a message that does not depend on the versions the write
- * produced. `trusted`: the SDK's own batch, whose puts carry their key's
- * JSON text (see {@link headText}).
- */
-export function encodeHead(origin: string, ops: readonly WriteOp[], trusted = false): string {
-  const heads = new Array<string>(ops.length);
-  for (let i = 0; i < ops.length; i++) heads[i] = headText(ops[i]!, trusted);
-  return `{"o":${JSON.stringify(origin)},"c":[${heads.join(',')}]}`;
-}
-
-/**
- * One change of a message as JSON text. The SDK's puts name their key's
- * text, which their object keeps from one commit to the next: a batch of
- * 10k objects then encodes in about half the time.
- */
-function headText(op: WriteOp, trusted: boolean): string {
-  const keyJson = trusted && op.kind === 'put' ? (op as TrustedPut).keyJson : undefined;
-  if (keyJson === undefined) return JSON.stringify(headOf(op));
-  return `${keyJson.slice(0, -1)},"p",${JSON.stringify(changedEntries(op as TrustedPut))}]`;
+/** The part of a message that does not depend on the versions the write produced. */
+export function encodeHead(origin: string, ops: readonly WriteOp[]): string {
+  return JSON.stringify({ o: origin, c: ops.map((op) => headOf(op)) });
 }
 
 function headOf(op: WriteOp): Head {
@@ -54,7 +37,7 @@ function headOf(op: WriteOp): Head {
  * is longer (PostgreSQL's limit is 8000 bytes: such an op is sent without
  * its changed keys, which a watcher then sees as empty).
  */
-export function encodeMessages(origin: string, ops: readonly WriteOp[], versions: readonly number[], maxBytes: number, trusted = false): string[] {
+export function encodeMessages(origin: string, ops: readonly WriteOp[], versions: readonly number[], maxBytes: number): string[] {
   const messages: string[] = [];
   const prefix = `{"o":${JSON.stringify(origin)},"c":[`;
   let heads: string[] = [];
@@ -68,7 +51,7 @@ export function encodeMessages(origin: string, ops: readonly WriteOp[], versions
   };
   ops.forEach((op, i) => {
     const version = versions[i] ?? 0;
-    let head = headText(op, trusted);
+    let head = JSON.stringify(headOf(op));
     if (Buffer.byteLength(head) + prefix.length + 40 > maxBytes) head = JSON.stringify([op.key.clsId, op.key.partitionId, op.key.objectId, op.kind === 'delete' ? 'd' : 'p', []]);
     const cost = Buffer.byteLength(head) + String(version).length + 2;
     if (heads.length > 0 && size + cost + Buffer.byteLength(prefix) + 2 > maxBytes) flush();

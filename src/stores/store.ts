@@ -79,8 +79,6 @@ export interface PutOp {
  */
 export interface TrustedPut extends PutOp {
   hint: number | undefined;
-  /** The key as the JSON array `[clsId, partitionId, objectId]`, which change events name it by; kept by the SDK from one commit to the next. */
-  readonly keyJson?: string | undefined;
   /**
    * For stores that send text: appends the entries `set` holds to `into` as
    * (entry key, JSON text) pairs, the text before UTF-8 encoding, and

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { deliverMessage, encodeHead, encodeMessages } from '../../src/stores/change-feed.js';
 import { notifyStatements } from '../../src/stores/postgres/events.js';
 import type { StoreChange, WriteOp } from '../../src/index.js';
-import type { TrustedPut } from '../../src/stores/store.js';
 
 const put = (objectId: string, keys: string[]): WriteOp => ({ kind: 'put', key: { clsId: 'c.C', partitionId: 1, objectId }, set: new Map(keys.map((k) => [k, new Uint8Array([49])])) });
 
@@ -30,19 +29,6 @@ describe('the change message format', () => {
     deliverMessage(removed, 'other', (changes) => deletes.push(...changes));
     expect(deletes).toEqual([{ key: { clsId: 'c.C', partitionId: 1, objectId: 'was' }, version: 3, kind: 'delete', changed: [] }]);
     for (const text of ['hello', '1\nnot json', '1\n{"o":3}', '1\n[1]']) expect(deliverMessage(text, 'other', () => expect.unreachable())).toBe(false);
-  });
-
-  it('names a trusted put by the key text it carries, as the same put without it would be named, and ignores that text in other batches', () => {
-    const keys = [['c.C', 1, 'plain'], ['we"ird\\cls', 0, 'zoë'], ['c.C', 7, 'line\nbreak']] as const;
-    const carrying = (keyJson: (k: (typeof keys)[number]) => string): TrustedPut[] =>
-      keys.map((k) => ({ kind: 'put', key: { clsId: k[0], partitionId: k[1], objectId: k[2] }, hint: undefined, changed: ['n', 'm"'], keyJson: keyJson(k) }));
-    const plain = carrying(() => 'unused').map(({ keyJson: _, ...op }): WriteOp => op);
-    const withText = carrying((k) => JSON.stringify(k));
-    expect(JSON.parse(encodeHead('me', withText, true))).toEqual(JSON.parse(encodeHead('me', plain)));
-    expect(encodeMessages('me', withText, [1, 2, 3], 7900, true)).toEqual(encodeMessages('me', plain, [1, 2, 3], 7900));
-    // Outside the SDK's own batches, a put's key text is not trusted.
-    const bogus = carrying(() => '["other",9,"thing"]');
-    expect(JSON.parse(encodeHead('me', bogus))).toEqual(JSON.parse(encodeHead('me', plain)));
   });
 
   it('dollar-quotes PostgreSQL payloads, binding the one that holds the quote instead', () => {

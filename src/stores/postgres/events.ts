@@ -24,10 +24,10 @@ const QUOTE = '$oaas_events$';
  * wrong); one that happens to hold the quote goes as a bound parameter
  * instead, in `params`.
  */
-export function notifyStatements(origin: string, ops: readonly WriteOp[], versions: readonly number[], trusted = false): { inline: string; params: string[] } {
+export function notifyStatements(origin: string, ops: readonly WriteOp[], versions: readonly number[]): { inline: string; params: string[] } {
   let inline = '';
   const params: string[] = [];
-  for (const message of encodeMessages(origin, ops, versions, MAX_PAYLOAD, trusted)) {
+  for (const message of encodeMessages(origin, ops, versions, MAX_PAYLOAD)) {
     if (message.includes(QUOTE)) params.push(message);
     else inline += `SELECT pg_notify('${EVENTS_CHANNEL}', ${QUOTE}${message}${QUOTE});`;
   }

@@ -79,7 +79,7 @@ export function applyStates(pool: Pool, batch: readonly Prepared[], isolation: I
     const updated = updates.length > 0 ? sendUpdates(client, updates) : undefined;
     updated?.catch(() => undefined); // awaited below; this keeps a failure from counting as unhandled meanwhile
     // A delete's event carries the deleted object's last version plus one; one that expected no object deleted nothing (0).
-    const events = notifyStatements(origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'delete' && p.op.expectedVersion === 0 ? 0 : (p.op.expectedVersion ?? 0) + 1)), true);
+    const events = notifyStatements(origin, batch.map((p) => p.op), batch.map((p) => (p.op.kind === 'delete' && p.op.expectedVersion === 0 ? 0 : (p.op.expectedVersion ?? 0) + 1)));
     if (updated !== undefined) count(await updated, updates);
     if (inserts.length > 0) {
       count(await client.query(SQL.insertStates, [...binaryColumns(inserts), textArray(inserts.map(stateOf)), int4Array(inserts.map(entryCountOf)), int8Array(inserts.map(wakeOf))]), inserts);

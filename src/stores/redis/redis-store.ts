@@ -156,7 +156,7 @@ export class RedisStore implements Store {
       if (ops.length === 0) return [];
       const client = await this.connection();
       const fence = options?.fence;
-      const event = { channel: this.eventsChannel(client), head: encodeHead(this.origin, ops, trusted) };
+      const event = { channel: this.eventsChannel(client), head: encodeHead(this.origin, ops) };
       // The SDK's usual batch has a shorter form (see puts-script.ts); anything else, and any fenced batch, the general one.
       const puts = trusted && fence === undefined ? putsArguments(this.layout, ops, event) : undefined;
       const { keys, args } = puts ?? applyArguments(this.layout, ops, fence, event, trusted);
