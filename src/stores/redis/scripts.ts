@@ -255,7 +255,7 @@ export class LuaScript {
  * client that adds no key prefix, is handed to the command as it is.
  */
 function send(client: Redis, name: string, args: (string | Buffer)[], text: boolean, replies: 'text' | 'bytes'): Promise<unknown> {
-  if (!text || client.options.keyPrefix !== undefined) return replies === 'text' ? client.call(name, args) : client.callBuffer(name, args);
+  if (!text || (client.options.keyPrefix ?? '') !== '') return replies === 'text' ? client.call(name, args) : client.callBuffer(name, args);
   const command = new Command(name, [], { replyEncoding: replies === 'text' ? 'utf8' : null });
   command.args = args;
   return client.sendCommand(command) as Promise<unknown>;
