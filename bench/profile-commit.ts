@@ -1,20 +1,23 @@
 /**
  * Scenario 3's commit on its own: 10,000 live objects, `increment()` on
- * each (once, or as often as the second argument says), then one
+ * each (once, or as often as the second argument says; in one seeded random
+ * order with a third argument `random`, as scenario 3 updates them), then one
  * `commitAll()`, in a loop; prints the median CPU time of
  * the commits, for a CPU profile of the commit path:
  *
- *     node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-commit.ts [rounds] [updates]
+ *     node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-commit.ts [rounds] [updates] [random]
  *
  * docs/benchmarks.md (scenario 3) shows what it found.
  */
 import { commitAll, configureOaas, runInSession, shutdown } from '../src/index.js';
 import { BenchCounter } from './support/services.js';
 import { removeDatabases, sdkStoreSpec } from './support/sqlite.js';
+import { prng, shuffle } from './support/stats.js';
 
 const rounds = Number(process.argv[2] ?? 60);
 /** Calls per object before each commit: scenario 3 makes 10. */
 const updates = Number(process.argv[3] ?? 1);
+const random = process.argv[4] === 'random';
 const OBJECTS = 10_000;
 
 await configureOaas({ store: sdkStoreSpec('profile-commit'), autoCommit: false, logLevel: 'silent' });
@@ -24,7 +27,9 @@ try {
     await commitAll();
     const commits: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      for (let u = 0; u < updates; u++) for (const o of objects) await o.increment();
+      const order = objects.flatMap(() => Array.from({ length: updates }, () => 0)).map((_, k) => objects[k % OBJECTS]!);
+      if (random) shuffle(order, prng(1000 + round));
+      for (const o of order) await o.increment();
       // CPU time of this process: other work on a shared machine stays out of it.
       const started = process.cpuUsage();
       const summary = await commitAll();

@@ -85,8 +85,12 @@ export interface ObjectHost {
  * the last commit, and who holds its turn. The application sees only the
  * proxy; this record never leaves the SDK.
  */
+let serials = 0;
+
 export class ObjectCore {
   readonly keyString: string;
+  /** This record's place in the order the process made records in: records made one after another sit near each other in memory. */
+  readonly serial = ++serials;
   // The lifecycle (created, loaded, dirty, committed, deleted, discarded) is
   // owned here: other modules read it and call the transitions below, never
   // writing these fields themselves.

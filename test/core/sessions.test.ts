@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { currentSession, getAutoSessionManager, runInSession, type Session } from '../../src/index.js';
+import { commitAll, currentSession, getAutoSessionManager, runInSession, type Session } from '../../src/index.js';
 import { freshRuntime, shutdownAfterEach, tick } from '../support/runtime.js';
 import { Counter } from '../support/services.js';
+import { RecordingStore } from '../support/recording-store.js';
 
 shutdownAfterEach();
 
@@ -41,6 +42,26 @@ describe('per-context sessions', () => {
     );
     expect(new Set(seen.map((s) => s.session.id)).size).toBe(3);
     expect(seen.map((s) => s.pending)).toEqual([1, 1, 1]);
+  });
+
+  it('writes a large commit in the order its objects were made, and a small one in the order they changed', async () => {
+    const store = new RecordingStore();
+    await freshRuntime({ store });
+    const ids = Array.from({ length: 1200 }, (_, i) => `o-${String(i).padStart(4, '0')}`);
+    const objects = await runInSession(async () => {
+      const made = ids.map((id) => Counter.create({}, { id }));
+      await commitAll();
+      return made;
+    });
+    // Changed last first: the session holds them in that order.
+    const written = async (count: number): Promise<string[]> =>
+      runInSession(async () => {
+        for (const o of objects.slice(0, count).reverse()) await o.increment(1);
+        await commitAll();
+        return store.batches.at(-1)!.map((op) => op.key.objectId);
+      });
+    expect(await written(1200)).toEqual(ids);
+    expect(await written(3)).toEqual(ids.slice(0, 3).reverse());
   });
 
   it('commits only the changes of the session that is committed', async () => {
