@@ -8,7 +8,7 @@ import { describeValue } from '../../describe.js';
 import { InvalidArgumentError, StoreError } from '../../errors.js';
 import { connectionClosed, unexpectedReply } from './errors.js';
 import { loadDriver } from '../optional-driver.js';
-import { KeyLayout, SCHEMA_VERSION } from './scripts.js';
+import { driverLoaded, KeyLayout, SCHEMA_VERSION } from './scripts.js';
 
 /**
  * Builds the store's own client, loading ioredis only now so that installs
@@ -18,7 +18,9 @@ export async function createClient(url: string, connectTimeoutMs: number, comman
   // ioredis reads `/abc` or `/1/x` as some database (or none) without a word: refuse them before connecting.
   const problem = redisDatabaseProblem(url);
   if (problem !== undefined) throw new StoreError(`redis open failed: ${problem}`, { transient: false });
-  const { Redis: RedisClient } = await loadDriver('ioredis', 'store', 'the redis store', () => import('ioredis'));
+  const driver = await loadDriver('ioredis', 'store', 'the redis store', () => import('ioredis'));
+  driverLoaded(driver);
+  const RedisClient = driver.Redis;
   const settings: RedisOptions = {
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,

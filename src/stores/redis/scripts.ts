@@ -26,7 +26,7 @@
  * (class, partition, id) triples can build the same key.
  */
 import { createHash } from 'node:crypto';
-import { Command, type Redis } from 'ioredis';
+import type { Command, Redis } from 'ioredis';
 import type { CommitFence, ObjectKey, TrustedPut, WriteOp } from '../store.js';
 import { FENCE_LUA } from './cluster-lua.js';
 import { unexpectedReply } from './errors.js';
@@ -248,15 +248,27 @@ export class LuaScript {
   }
 }
 
+let loadedDriver: { readonly Redis: typeof Redis; readonly Command: typeof Command } | undefined;
+
+/** The ioredis the store loaded, whose command class {@link send} builds commands with. */
+export function driverLoaded(driver: { readonly Redis: typeof Redis; readonly Command: typeof Command }): void {
+  loadedDriver = driver;
+}
+
 /**
  * Sends one command. ioredis's `call` flattens its argument list one element
  * at a time, which for the 50k arguments of a batch of 10k objects costs
  * about as much as encoding them; an argument list of strings alone, on a
- * client that adds no key prefix, is handed to the command as it is.
+ * client that adds no key prefix, is handed to the command as it is. That
+ * takes ioredis's own command class, known once the store has loaded ioredis
+ * (an optional dependency), and a client of that same copy of it.
  */
 function send(client: Redis, name: string, args: (string | Buffer)[], text: boolean, replies: 'text' | 'bytes'): Promise<unknown> {
-  if (!text || (client.options.keyPrefix ?? '') !== '') return replies === 'text' ? client.call(name, args) : client.callBuffer(name, args);
-  const command = new Command(name, [], { replyEncoding: replies === 'text' ? 'utf8' : null });
+  const driver = loadedDriver;
+  if (!text || driver === undefined || !(client instanceof driver.Redis) || (client.options.keyPrefix ?? '') !== '') {
+    return replies === 'text' ? client.call(name, args) : client.callBuffer(name, args);
+  }
+  const command = new driver.Command(name, [], { replyEncoding: replies === 'text' ? 'utf8' : null });
   command.args = args;
   return client.sendCommand(command) as Promise<unknown>;
 }
