@@ -7,6 +7,7 @@ import { changeOf, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isol
 import { chainHolds, type ChainLink } from './call-chain.js';
 import { computeChange, ObjectPut, type ObjectChange } from './change-set.js';
 import type { IdentityMap } from './identity-map.js';
+import { inCreationOrder } from './creation-order.js';
 import { SerialQueue } from './serial-queue.js';
 import { forgetEverywhere, type CommitResult } from './session.js';
 
@@ -254,9 +255,6 @@ export class CommitPipeline {
  */
 const IN_CREATION_ORDER_FROM = 1000;
 
-function inCreationOrder(cores: readonly ObjectCore[]): ObjectCore[] {
-  return [...cores].sort((a, b) => a.serial - b.serial);
-}
 
 /** Creations that met an existing object become AlreadyExistsError; foreign errors become StoreError. */
 export function translateCommitError(error: unknown): Error {
