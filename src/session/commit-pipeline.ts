@@ -255,7 +255,6 @@ export class CommitPipeline {
  */
 const IN_CREATION_ORDER_FROM = 1000;
 
-
 /** Creations that met an existing object become AlreadyExistsError; foreign errors become StoreError. */
 export function translateCommitError(error: unknown): Error {
   if (error instanceof ConflictError) {
