@@ -80,13 +80,14 @@ export interface ObjectHost {
   reminderClock(core: ObjectCore): number;
 }
 
+/** Records made so far in this process (see {@link ObjectCore.serial}). */
+let serials = 0;
+
 /**
  * The SDK's side of one live object: identity, version, what changed since
  * the last commit, and who holds its turn. The application sees only the
  * proxy; this record never leaves the SDK.
  */
-let serials = 0;
-
 export class ObjectCore {
   readonly keyString: string;
   /** This record's place in the order the process made records in: records made one after another sit near each other in memory. */

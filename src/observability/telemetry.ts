@@ -138,6 +138,8 @@ class Durations {
 
 /** One method's call counts and its two attribute sets, made once. */
 interface InvocationEntry {
+  readonly clsId: string;
+  readonly method: string;
   readonly counts: { ok: number; error: number };
   readonly ok: Attributes;
   readonly error: Attributes;
@@ -157,7 +159,7 @@ export class Telemetry {
   /** The same counts by class id then method name, with their attributes: a call looks them up without building a key. */
   private readonly invocationsByClass = new Map<string, Map<string, InvocationEntry>>();
   /** The entry of the last call counted: calls in a row to one method skip both lookups. */
-  private lastInvocation: { readonly clsId: string; readonly method: string; readonly entry: InvocationEntry } | undefined;
+  private lastInvocation: InvocationEntry | undefined;
   private readonly commitDurations = new Durations();
   private readonly scopeDurations = new Durations();
   private readonly invocationDurations = new Durations();
@@ -351,7 +353,7 @@ export class Telemetry {
 
   invocation(clsId: string, method: string, ok: boolean, durationMs: number): void {
     const last = this.lastInvocation;
-    const entry = last !== undefined && last.method === method && last.clsId === clsId ? last.entry : this.invocationEntry(clsId, method);
+    const entry = last !== undefined && last.method === method && last.clsId === clsId ? last : this.invocationEntry(clsId, method);
     if (ok) entry.counts.ok += 1;
     else entry.counts.error += 1;
     this.invocationDurations.add(durationMs);
@@ -371,10 +373,10 @@ export class Telemetry {
       const counts = { ok: 0, error: 0 };
       this.invocations.set(`${clsId}.${method}`, counts);
       const attributes = (outcome: string): Attributes => Object.freeze({ cls: clsId, method, outcome });
-      entry = { counts, ok: attributes('ok'), error: attributes('error') };
+      entry = { clsId, method, counts, ok: attributes('ok'), error: attributes('error') };
       byMethod.set(method, entry);
     }
-    this.lastInvocation = { clsId, method, entry };
+    this.lastInvocation = entry;
     return entry;
   }
 

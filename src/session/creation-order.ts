@@ -15,10 +15,13 @@ const POSITIONS = 2 ** 20;
  */
 export function inCreationOrder<T extends { readonly serial: number }>(items: readonly T[], positions = POSITIONS): T[] {
   const n = items.length;
+  const byComparator = (): T[] => [...items].sort((a, b) => a.serial - b.serial);
+  if (n > positions) return byComparator();
+  const largest = Number.MAX_SAFE_INTEGER / positions;
   const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const serial = items[i]!.serial;
-    if (n > positions || serial >= Number.MAX_SAFE_INTEGER / positions) return [...items].sort((a, b) => a.serial - b.serial);
+    if (serial >= largest) return byComparator();
     keys[i] = serial * positions + i;
   }
   keys.sort();

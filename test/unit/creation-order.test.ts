@@ -4,7 +4,7 @@ import { inCreationOrder } from '../../src/session/creation-order.js';
 /** Items with the given serials, in the order given. */
 const items = (serials: number[]): { serial: number; name: string }[] => serials.map((serial) => ({ serial, name: `s${serial}` }));
 
-/** The serials 0..n-1 in a seeded shuffled order. */
+/** n distinct serials (3, 10, 17, ...) in a seeded shuffled order. */
 function shuffled(n: number): number[] {
   const serials = Array.from({ length: n }, (_, i) => i * 7 + 3);
   let seed = 42;
