@@ -3,7 +3,7 @@
 import { dirname, relative, resolve } from 'node:path';
 
 export const FLOORS = [
-  ['errors', 'error-codes', 'wire-errors', 'describe', 'identity', 'observability', 'protocol', 'backoff', 'clock'], // ground: shared by all
+  ['errors', 'error-codes', 'wire-errors', 'describe', 'identity', 'observability', 'protocol', 'backoff', 'clock', 'promises'], // ground: shared by all
   ['registry'], // define: classes, their members and the triggers they declare
   ['triggers'], // trigger targets resolved, matched to changes, and the outbox's events
   ['object'], // represent

@@ -99,7 +99,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
     this.repository.register(core);
     const session = this.parts.sessions.contextSession();
     session.track(core);
-    if (session.kind === 'manual') session.watched.add(core);
+    if (session.kind === 'manual') session.watch(core);
     return core.proxy as OaasObject;
   }
 
@@ -120,7 +120,7 @@ export class ObjectAccess implements ObjectHost, ObjectFactory {
       core = found;
     }
     if (options?.fresh === true && !core.hasPendingChanges && core.lifecycle === 'stored') await this.refresh(core, false);
-    if (session.kind === 'manual') session.watched.add(core);
+    if (session.kind === 'manual') session.watch(core);
     if (scope !== undefined) await scope.hold(core, chain);
     if (core.unusable) throw new ObjectNotFoundError(key);
     return core.proxy as OaasObject;

@@ -10,6 +10,7 @@ import { OaasRuntime } from './oaas-runtime.js';
 import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
 import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 import { ShutdownError } from '../errors.js';
+import { rejected } from '../promises.js';
 import { setObjectFactory } from '../object/oaas-object.js';
 import { setRefLoader } from '../object/object-ref.js';
 import type { OaasStats } from '../observability/telemetry.js';
@@ -98,8 +99,12 @@ export function currentSession(): Session {
  * @example
  * http.createServer((req, res) => runInSession(() => handle(req, res)));
  */
-export async function runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
-  return await getAutoSessionManager().runInSession(fn);
+export function runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return getAutoSessionManager().runInSession(fn);
+  } catch (error) {
+    return rejected(error);
+  }
 }
 
 /**
@@ -114,13 +119,21 @@ export async function runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
  *   await to.deposit(10);
  * }, { retries: 3 });
  */
-export async function sessionScope<T>(fn: (session: Session) => T | Promise<T>, options?: ScopeOptions): Promise<T> {
-  return await getAutoSessionManager().sessionScope(fn, options);
+export function sessionScope<T>(fn: (session: Session) => T | Promise<T>, options?: ScopeOptions): Promise<T> {
+  try {
+    return getAutoSessionManager().sessionScope(fn, options);
+  } catch (error) {
+    return rejected(error);
+  }
 }
 
 /** Commits every session with pending changes; rejects with `CommitError` if any failed. */
-export async function commitAll(): Promise<CommitSummary> {
-  return await getAutoSessionManager().commitAll();
+export function commitAll(): Promise<CommitSummary> {
+  try {
+    return getAutoSessionManager().commitAll();
+  } catch (error) {
+    return rejected(error);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { normalizePartitionId } from '../identity.js';
+import { promiseOf, rejected } from '../promises.js';
 import { boundSlot, currentChain, currentSlot, runWithSession, type SessionSlot } from '../session/async-context.js';
 import { ManagedSession, type Session, type SessionHost, type SessionKind } from '../session/session.js';
 import type { RunState } from './run-state.js';
@@ -46,11 +47,15 @@ export class SessionBinding {
   }
 
   /** Runs `fn` in a fresh session (one per HTTP request, job, message...). */
-  async runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
-    if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'runInSession expects a function');
-    this.run.assertAcceptingWork(currentChain());
+  runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'runInSession expects a function'));
+    try {
+      this.run.assertAcceptingWork(currentChain());
+    } catch (error) {
+      return rejected(error);
+    }
     const session = this.open(this.defaultPartition, 'context');
-    return runWithSession(session, async () => fn());
+    return runWithSession(session, () => promiseOf(fn));
   }
 
   /** Runs `fn` with `session` as the current context's session (for adapters that own a session). */

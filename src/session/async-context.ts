@@ -135,7 +135,10 @@ export function runWithSlot<T>(slot: SessionSlot, fn: () => T): T {
 
 /** A slot of its own holding `session`, which writes go to. */
 function slotOf(session: ManagedSession): SessionSlot {
-  return { sessions: new Map([[session.partitionId, session]]), primaryPartition: session.partitionId };
+  // Not `new Map([[k, v]])`: the iterable form costs more than the slot's other work (one per session started).
+  const sessions = new Map<number, ManagedSession>();
+  sessions.set(session.partitionId, session);
+  return { sessions, primaryPartition: session.partitionId };
 }
 
 /** Runs `fn` with its own slot holding `session`. */

@@ -93,7 +93,9 @@ export class CommitPipeline {
     const holder = request.holder ?? {};
     const taken: ObjectCore[] = [];
     try {
-      if (request.wait) await this.takeTurns(request, holder, taken);
+      // Most commits find nothing held by others: no wait, and no promise for one.
+      const busy = request.wait ? busyCores(request) : undefined;
+      if (busy !== undefined && busy.length > 0) await this.takeTurns(busy, holder, taken);
       if (this.fencing !== undefined) await this.fencing.claim(request.cores.filter((core) => core.hasPendingChanges && !core.remote), request.moveToCaller === true);
       return await this.queue.add(() =>
         inSpan('oaas.commit', () => ({ 'oaas.session': request.sessionId, 'oaas.objects': request.cores.length }), () => this.write(request, holder)),
@@ -108,10 +110,8 @@ export class CommitPipeline {
     await this.queue.onIdle();
   }
 
-  private async takeTurns(request: CommitRequest, holder: object, taken: ObjectCore[]): Promise<void> {
-    const busy = request.cores
-      .filter((core) => core.hasPendingChanges && core.locked && !chainHolds(request.chain, core))
-      .sort((a, b) => (a.keyString < b.keyString ? -1 : a.keyString > b.keyString ? 1 : 0));
+  /** Waits for the turns of `busy` (in key order, so two commits never wait for each other), adding each to `taken`. */
+  private async takeTurns(busy: readonly ObjectCore[], holder: object, taken: ObjectCore[]): Promise<void> {
     const timeout = this.lockTimeoutMs();
     for (const core of busy) {
       await core.ensureLock().acquire(holder, timeout, () => new LockTimeoutError(core.key, timeout));
@@ -242,6 +242,13 @@ export class CommitPipeline {
     if (outcome === 'removed') this.identity.remove(core);
     if (outcome !== 'dirty') forgetEverywhere(core);
   }
+}
+
+/** The objects of a commit with changes that another context holds now, in key order. */
+function busyCores(request: CommitRequest): ObjectCore[] {
+  return request.cores
+    .filter((core) => core.hasPendingChanges && core.locked && !chainHolds(request.chain, core))
+    .sort((a, b) => (a.keyString < b.keyString ? -1 : a.keyString > b.keyString ? 1 : 0));
 }
 
 /**

@@ -11,6 +11,7 @@ import { chainHolds, innermostScope, type ChainLink, type ScopeFrames } from './
 import type { ManagedSession, Session } from './session.js';
 import { backoffDelay } from '../backoff.js';
 import { UndoFrame } from './undo-frame.js';
+import { rejected } from '../promises.js';
 
 /** Options of `sessionScope`. */
 export interface ScopeOptions {
@@ -157,7 +158,17 @@ function checkOptions(options: unknown, host: ScopeHost): CheckedOptions {
  * or the commit fails. Nested inside another scope it is a savepoint: its
  * failure undoes only its own changes, its success waits for the outer commit.
  */
-export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T | Promise<T>, options: ScopeOptions = {}): Promise<T> {
+export function runScope<T>(host: ScopeHost, fn: (session: Session) => T | Promise<T>, options: ScopeOptions = {}): Promise<T> {
+  // Not an async function: the scope's own promise is the caller's (one layer of promises fewer per scope).
+  try {
+    return startScope(host, fn, options);
+  } catch (error) {
+    return rejected(error);
+  }
+}
+
+/** Checks the arguments (throwing), then runs the attempts in the scope's span. */
+function startScope<T>(host: ScopeHost, fn: (session: Session) => T | Promise<T>, options: ScopeOptions): Promise<T> {
   if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'sessionScope expects a function');
   const opts = checkOptions(options, host);
   const chain = currentChain();
@@ -166,45 +177,45 @@ export async function runScope<T>(host: ScopeHost, fn: (session: Session) => T |
   if (parent !== undefined && options.partitionId !== undefined && opts.partitionId !== parent.session.partitionId) {
     throw new InvalidArgumentError('partitionId', 'a nested sessionScope shares its outer scope`s session; it cannot use another partition');
   }
-  host.scopeOpened();
-  const started = performance.now();
-  try {
-    return await inSpan('oaas.scope', () => ({ nested: parent !== undefined }), attempts);
-  } finally {
-    host.telemetry.scopeFinished(performance.now() - started);
-    host.scopeClosed();
-  }
+  return inSpan('oaas.scope', () => ({ nested: parent !== undefined }), attempts);
 
   async function attempts(): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const session = parent?.session ?? host.openScopeSession(opts.partitionId);
-      const level = new ScopeLevel(parent, session, opts.lockTimeoutMs);
-      const link: ChainLink = { parent: chain, holder: level.holder, scope: level };
-      try {
-        // `fn` runs with the scope's link as the chain (and at the root its own session); a synchronous throw is caught below as a rejection would be.
-        const result = await (parent === undefined ? runWithSessionInChain(session, link, () => fn(session)) : runInChain(link, () => fn(session)));
-        if (parent === undefined) await host.commitScope(session, level.touched(), link, opts.isolation);
-        else level.mergeIntoParent();
-        return result;
-      } catch (error) {
-        const touched = level.touched().map((core) => formatIdentity(core.key));
-        level.rollback(host);
-        host.telemetry.rollback('scope', error);
-        // A fenced commit (cluster mode): an object moved to another process meanwhile; a re-run moves it back first.
-        const retryable = error instanceof ConflictError || error instanceof LockTimeoutError || error instanceof FencedError;
-        const retrying = retryable && attempt < opts.retries;
-        session.logger.info({ objects: touched, err: error, attempt: attempt + 1, retrying }, 'scope rolled back');
-        // Reload while the scope still holds the stale objects: once released, another call could take one and change it.
-        if (error instanceof ConflictError && parent === undefined) await host.refreshStale(error, link, session);
-        if (!retrying) throw error;
-        host.telemetry.retry('scope');
-        level.releaseAll();
-        // Competing writers (other processes) retry at spread-out moments rather than in lock-step.
-        await sleep(backoffDelay(attempt + 1, RETRY_BASE_MS, RETRY_CAP_MS, true));
-      } finally {
-        level.releaseAll();
-        if (parent === undefined) host.closeScopeSession(session);
+    host.scopeOpened();
+    const started = performance.now();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const session = parent?.session ?? host.openScopeSession(opts.partitionId);
+        const level = new ScopeLevel(parent, session, opts.lockTimeoutMs);
+        const link: ChainLink = { parent: chain, holder: level.holder, scope: level };
+        try {
+          // `fn` runs with the scope's link as the chain (and at the root its own session); a synchronous throw is caught below as a rejection would be.
+          const result = await (parent === undefined ? runWithSessionInChain(session, link, () => fn(session)) : runInChain(link, () => fn(session)));
+          if (parent === undefined) await host.commitScope(session, level.touched(), link, opts.isolation);
+          else level.mergeIntoParent();
+          return result;
+        } catch (error) {
+          const touched = level.touched().map((core) => formatIdentity(core.key));
+          level.rollback(host);
+          host.telemetry.rollback('scope', error);
+          // A fenced commit (cluster mode): an object moved to another process meanwhile; a re-run moves it back first.
+          const retryable = error instanceof ConflictError || error instanceof LockTimeoutError || error instanceof FencedError;
+          const retrying = retryable && attempt < opts.retries;
+          session.logger.info({ objects: touched, err: error, attempt: attempt + 1, retrying }, 'scope rolled back');
+          // Reload while the scope still holds the stale objects: once released, another call could take one and change it.
+          if (error instanceof ConflictError && parent === undefined) await host.refreshStale(error, link, session);
+          if (!retrying) throw error;
+          host.telemetry.retry('scope');
+          level.releaseAll();
+          // Competing writers (other processes) retry at spread-out moments rather than in lock-step.
+          await sleep(backoffDelay(attempt + 1, RETRY_BASE_MS, RETRY_CAP_MS, true));
+        } finally {
+          level.releaseAll();
+          if (parent === undefined) host.closeScopeSession(session);
+        }
       }
+    } finally {
+      host.telemetry.scopeFinished(performance.now() - started);
+      host.scopeClosed();
     }
   }
 }

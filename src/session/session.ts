@@ -53,8 +53,8 @@ export class ManagedSession implements Session, PendingOwner {
   closed = false;
   /** Changes of this session dropped by a conflict reload that another unit of work made; reported by the next commit. */
   private lost: VersionConflict[] | undefined;
-  /** Objects a manual session always considers at commit: everything created or loaded through it. */
-  readonly watched = new Set<ObjectCore>();
+  /** Objects a manual session always considers at commit: everything created or loaded through it (made on first use: other sessions have none). */
+  private watchedSet: Set<ObjectCore> | undefined;
   private childLogger: Logger | undefined;
 
   constructor(
@@ -109,10 +109,16 @@ export class ManagedSession implements Session, PendingOwner {
     return lost;
   }
 
+  /** Makes a manual session consider `core` at every commit. */
+  watch(core: ObjectCore): void {
+    (this.watchedSet ??= new Set()).add(core);
+  }
+
   /** What a commit of this session looks at. */
   candidates(): ObjectCore[] {
-    if (this.watched.size === 0) return [...this.pending];
-    return [...new Set([...this.pending, ...this.watched])];
+    const watched = this.watchedSet;
+    if (watched === undefined || watched.size === 0) return [...this.pending];
+    return [...new Set([...this.pending, ...watched])];
   }
 
   commit(): Promise<CommitResult> {

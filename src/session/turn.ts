@@ -11,6 +11,7 @@ import type { LockHolder } from '../object/object-lock.js';
 import type { AccessorMeta, MethodMeta } from '../registry/class-meta.js';
 import { chainHolds, frameFor, innermostScope, type ChainLink } from './call-chain.js';
 import { UndoFrame } from './undo-frame.js';
+import { rejected } from '../promises.js';
 
 /** What a turn needs from the runtime. */
 export interface TurnHost {
@@ -369,11 +370,4 @@ function rollBack(host: TurnHost, core: ObjectCore, method: string, frame: UndoF
 /** A promise or another thenable: the call's turn lasts until it settles. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value instanceof Promise || (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function');
-}
-
-/** A promise rejected with exactly `error`, whatever it is (the caller gets the method's error unchanged). */
-function rejected(error: unknown): Promise<never> {
-  return new Promise<never>(() => {
-    throw error;
-  });
 }

@@ -68,6 +68,7 @@ describe('shutdown', () => {
     await expect(commitAll()).rejects.toBeInstanceOf(ShutdownError);
     expect(() => currentSession()).toThrow(ShutdownError);
     await expect(sessionScope(() => 1)).rejects.toBeInstanceOf(ShutdownError);
+    await expect(runInSession(() => 1)).rejects.toBeInstanceOf(ShutdownError);
     await configureOaas({ store: 'memory', logLevel: 'silent', autoCommit: false });
     expect(Counter.create({}, { id: 'after' }).count).toBe(0);
   });
