@@ -106,6 +106,57 @@ describe('SqliteStore', () => {
     expect(put.hint).not.toBe(stale);
   });
 
+  describe('a large trusted batch (written set-based, in chunks)', () => {
+    const COUNT = 250;
+    /** COUNT stored objects, and a trusted put of each at its stored version and row id. */
+    async function storedPuts(store: SqliteStore): Promise<TrustedPut[]> {
+      const keys = Array.from({ length: COUNT }, (_, i) => key(`o${i}`));
+      await store.apply(keys.map((k) => ({ kind: 'put' as const, key: k, expectedVersion: 0, set: new Map([['n', bytes('0')]]) })));
+      const stored = await store.getMany(keys);
+      return stored.map((o, i) => ({ kind: 'put', key: keys[i]!, expectedVersion: o!.version, state: `{"n":${i + 1}}`, entryCount: 1, hint: o!.hint }));
+    }
+    const values = async (store: Store): Promise<string[]> =>
+      (await store.getMany(Array.from({ length: COUNT }, (_, i) => key(`o${i}`)))).map((o) => new TextDecoder().decode(o?.entries.get('n')));
+
+    it('writes every object, whole chunks and the rest, and returns each new version in order', async () => {
+      const store = makeStore();
+      const puts = await storedPuts(store);
+      expect(await store.apply(puts, { [TRUSTED_BATCH]: true })).toEqual(puts.map(() => 2));
+      expect(await values(store)).toEqual(puts.map((_, i) => String(i + 1)));
+      expect((await store.get(key('o249')))?.version).toBe(2);
+    });
+
+    it('names exactly the objects another writer changed, in a whole chunk and in the rest, and writes nothing', async () => {
+      const a = makeStore();
+      const b = makeStore();
+      const puts = await storedPuts(a);
+      await b.apply([
+        { kind: 'put', key: key('o150'), expectedVersion: 1 },
+        { kind: 'put', key: key('o230'), expectedVersion: 1 },
+      ]);
+      const error = await rejection(a.apply(puts, { [TRUSTED_BATCH]: true }));
+      expect(error).toBeInstanceOf(ConflictError);
+      expect((error as ConflictError).conflicts.map((c) => [c.ref.objectId, c.expected, c.actual])).toEqual([
+        ['o150', 1, 2],
+        ['o230', 1, 2],
+      ]);
+      expect(await values(a)).toEqual(puts.map(() => '0'));
+    });
+
+    it('writes an object whose row was re-created since by its key, and hands back its new row id', async () => {
+      const a = makeStore();
+      const b = makeStore();
+      const puts = await storedPuts(a);
+      const stale = puts[42]!.hint;
+      await b.apply([{ kind: 'delete', key: key('o42'), expectedVersion: 1 }]);
+      await b.apply([{ kind: 'put', key: key('o42'), expectedVersion: 0, set: new Map([['n', bytes('9')]]) }]);
+      expect(await a.apply(puts, { [TRUSTED_BATCH]: true })).toEqual(puts.map(() => 2));
+      expect(await values(a)).toEqual(puts.map((_, i) => String(i + 1)));
+      expect(puts[42]!.hint).not.toBe(stale);
+      expect(puts[42]!.hint).toBe((await a.get(key('o42')))?.hint);
+    });
+  });
+
   it('finds due objects through the partial wake index, in its order (no sort), among many objects without a wake time', async () => {
     const store = makeStore();
     await store.apply(Array.from({ length: 2000 }, (_, i) => ({ kind: 'put' as const, key: key(`plain-${i}`) })));
