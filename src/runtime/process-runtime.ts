@@ -10,7 +10,7 @@ import { OaasRuntime } from './oaas-runtime.js';
 import type { Unwatch, WatchListener, WatchOptions, WatchTarget } from './events/watch-types.js';
 import type { CommitErrorListener, CommitSummary, HealthReport, ShutdownOptions } from './runtime-types.js';
 import { ShutdownError } from '../errors.js';
-import { rejected } from '../promises.js';
+import { promiseOf } from '../promises.js';
 import { setObjectFactory } from '../object/oaas-object.js';
 import { setRefLoader } from '../object/object-ref.js';
 import type { OaasStats } from '../observability/telemetry.js';
@@ -100,11 +100,7 @@ export function currentSession(): Session {
  * http.createServer((req, res) => runInSession(() => handle(req, res)));
  */
 export function runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return getAutoSessionManager().runInSession(fn);
-  } catch (error) {
-    return rejected(error);
-  }
+  return promiseOf(() => getAutoSessionManager().runInSession(fn));
 }
 
 /**
@@ -120,20 +116,12 @@ export function runInSession<T>(fn: () => T | Promise<T>): Promise<T> {
  * }, { retries: 3 });
  */
 export function sessionScope<T>(fn: (session: Session) => T | Promise<T>, options?: ScopeOptions): Promise<T> {
-  try {
-    return getAutoSessionManager().sessionScope(fn, options);
-  } catch (error) {
-    return rejected(error);
-  }
+  return promiseOf(() => getAutoSessionManager().sessionScope(fn, options));
 }
 
 /** Commits every session with pending changes; rejects with `CommitError` if any failed. */
 export function commitAll(): Promise<CommitSummary> {
-  try {
-    return getAutoSessionManager().commitAll();
-  } catch (error) {
-    return rejected(error);
-  }
+  return promiseOf(() => getAutoSessionManager().commitAll());
 }
 
 /**

@@ -94,8 +94,8 @@ export class CommitPipeline {
     const taken: ObjectCore[] = [];
     try {
       // Most commits find nothing held by others: no wait, and no promise for one.
-      const busy = request.wait ? busyCores(request) : undefined;
-      if (busy !== undefined && busy.length > 0) await this.takeTurns(busy, holder, taken);
+      const busy = request.wait ? busyCores(request) : [];
+      if (busy.length > 0) await this.takeTurns(busy, holder, taken);
       if (this.fencing !== undefined) await this.fencing.claim(request.cores.filter((core) => core.hasPendingChanges && !core.remote), request.moveToCaller === true);
       return await this.queue.add(() =>
         inSpan('oaas.commit', () => ({ 'oaas.session': request.sessionId, 'oaas.objects': request.cores.length }), () => this.write(request, holder)),
