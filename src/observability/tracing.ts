@@ -16,6 +16,11 @@ function activeTracer(): Tracer | undefined {
   return provider instanceof ProxyTracerProvider ? provider.getDelegateTracer(TRACER_NAME) : provider.getTracer(TRACER_NAME);
 }
 
+/** Whether spans are recorded (a tracer provider is registered). */
+export function tracing(): boolean {
+  return activeTracer() !== undefined;
+}
+
 /**
  * Runs `fn` in an active span named `name` (attributes built only when it
  * is recorded); the span records an exception and an error status if `fn`

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Telemetry } from '../observability/telemetry.js';
-import { inSpan } from '../observability/tracing.js';
+import { inSpan, tracing } from '../observability/tracing.js';
 import { AlreadyExistsError, ConflictError, FencedError, LockTimeoutError, OaasError, StoreError, formatIdentity, type ObjectIdentity } from '../errors.js';
 import type { ObjectCore } from '../object/object-core.js';
 import { changeOf, TRUSTED_BATCH, type ApplyOptions, type CommitFence, type Isolation, type Store, type StoreChange, type WriteOp } from '../stores/store.js';
@@ -10,8 +10,23 @@ import type { IdentityMap } from './identity-map.js';
 import { inCreationOrder } from './creation-order.js';
 import { SerialQueue } from './serial-queue.js';
 import { forgetEverywhere, type CommitResult } from './session.js';
+import { rejected } from '../promises.js';
 
 const TRUSTED: ApplyOptions = Object.freeze({ [TRUSTED_BATCH]: true as const });
+/** The holder of a commit that takes no turns: no object is ever held by it. */
+const NO_HOLDER: object = Object.freeze({});
+const NO_VERSIONS: readonly number[] = Object.freeze([]);
+
+/** A commit's changes, worked out from its live objects before the store is called. */
+interface Batch {
+  /** Every change to settle once the store accepted the batch. */
+  readonly changes: ObjectChange[];
+  /** The changes that write something, aligned with `ops`. */
+  readonly withOps: ObjectChange[];
+  readonly ops: WriteOp[];
+  /** Objects left pending because another context holds them. */
+  readonly deferred: ObjectIdentity[];
+}
 
 /** One request to persist a set of objects atomically. */
 export interface CommitRequest {
@@ -88,8 +103,27 @@ export class CommitPipeline {
     return this.queue.backlog;
   }
 
-  async commit(given: CommitRequest): Promise<CommitResult> {
+  commit(given: CommitRequest): Promise<CommitResult> {
     const request = given.cores.length < IN_CREATION_ORDER_FROM ? given : { ...given, cores: inCreationOrder(given.cores) };
+    const store = this.opened;
+    // Nothing in line, nothing held by others, a store that writes synchronously and no span to record: the whole
+    // commit runs in the caller's tick, without the promises and turns of an awaited write.
+    if (store !== undefined && writesNow(store) && this.queue.backlog === 0 && this.fencing === undefined && !(request.wait && anyBusy(request)) && !tracing()) {
+      try {
+        return Promise.resolve(this.queue.runNow(() => this.writeNow(request, request.holder ?? NO_HOLDER, store)));
+      } catch (error) {
+        return rejected(error);
+      }
+    }
+    return this.commitQueued(request);
+  }
+
+  /** Resolves once every commit queued so far has finished. */
+  async drain(): Promise<void> {
+    await this.queue.onIdle();
+  }
+
+  private async commitQueued(request: CommitRequest): Promise<CommitResult> {
     const holder = request.holder ?? {};
     const taken: ObjectCore[] = [];
     try {
@@ -105,11 +139,6 @@ export class CommitPipeline {
     }
   }
 
-  /** Resolves once every commit queued so far has finished. */
-  async drain(): Promise<void> {
-    await this.queue.onIdle();
-  }
-
   /** Waits for the turns of `busy` (in key order, so two commits never wait for each other), adding each to `taken`. */
   private async takeTurns(busy: readonly ObjectCore[], holder: object, taken: ObjectCore[]): Promise<void> {
     const timeout = this.lockTimeoutMs();
@@ -120,6 +149,37 @@ export class CommitPipeline {
   }
 
   private async write(request: CommitRequest, holder: object): Promise<CommitResult> {
+    const batch = this.prepare(request, holder);
+    if (batch.ops.length === 0) return this.finish(request, batch, NO_VERSIONS, 0);
+    const store = this.opened ?? (this.opened = await this.store());
+    const started = performance.now();
+    let versions: readonly number[];
+    try {
+      const fence = this.fencing?.fence(batch.withOps.map((c) => c.core));
+      // Built here from live objects, so the store may skip its argument checks.
+      versions = await store.apply(batch.ops, request.isolation === undefined && fence === undefined ? TRUSTED : { isolation: request.isolation, fence, [TRUSTED_BATCH]: true });
+    } catch (error) {
+      throw this.refused(request, batch, error, started);
+    }
+    return this.finish(request, batch, versions, started);
+  }
+
+  /** `write` on a store that writes synchronously, outside cluster mode (no fence). */
+  private writeNow(request: CommitRequest, holder: object, store: SynchronousStore): CommitResult {
+    const batch = this.prepare(request, holder);
+    if (batch.ops.length === 0) return this.finish(request, batch, NO_VERSIONS, 0);
+    const started = performance.now();
+    let versions: readonly number[];
+    try {
+      versions = store.applyNow(batch.ops, request.isolation === undefined ? TRUSTED : { isolation: request.isolation, [TRUSTED_BATCH]: true });
+    } catch (error) {
+      throw this.refused(request, batch, error, started);
+    }
+    return this.finish(request, batch, versions, started);
+  }
+
+  /** The changes of the request's objects, and their writes. */
+  private prepare(request: CommitRequest, holder: object): Batch {
     // A scope takes its objects live. One that is a forwarding instance now moved to another process while the
     // scope held it, and what the scope did to it was dropped with it: the scope fails (and may run again)
     // rather than succeed without it.
@@ -127,11 +187,7 @@ export class CommitPipeline {
       const moved = request.cores.filter((core) => core.remote);
       if (moved.length > 0) throw this.fencing.movedAway(moved);
     }
-    const changes: ObjectChange[] = [];
-    /** The changes that write something, and their writes. */
-    const withOps: ObjectChange[] = [];
-    const ops: WriteOp[] = [];
-    const deferred: ObjectIdentity[] = [];
+    const batch: Batch = { changes: [], withOps: [], ops: [], deferred: [] };
     for (const core of request.cores) {
       // Another process's object (a forwarding instance): its owner commits it.
       if (core.remote) continue;
@@ -139,7 +195,7 @@ export class CommitPipeline {
       const clean = !core.hasPendingChanges && !core.hasDirty && !core.deleted;
       const heldByOther = core.locked && core.holder !== holder && !chainHolds(request.chain, core);
       if (heldByOther) {
-        if (!clean) deferred.push(core.key);
+        if (!clean) batch.deferred.push(core.key);
         continue;
       }
       if (clean) {
@@ -148,29 +204,27 @@ export class CommitPipeline {
         continue;
       }
       const change = computeChange(core);
-      changes.push(change);
+      batch.changes.push(change);
       if (change.op !== undefined) {
-        withOps.push(change);
-        ops.push(change.op);
+        batch.withOps.push(change);
+        batch.ops.push(change.op);
       }
     }
-    let versions: readonly number[] = [];
+    return batch;
+  }
+
+  /** The store failed or refused the batch: its figures and log line, and the error the commit rejects with. */
+  private refused(request: CommitRequest, batch: Batch, error: unknown, started: number): Error {
+    const translated = translateCommitError(error);
+    this.failed(request, batch.withOps, translated, performance.now() - started);
+    if (translated instanceof FencedError) this.fencing?.fenced(translated, batch.withOps.map((c) => c.core));
+    return translated;
+  }
+
+  /** The store accepted the batch (`started`: when it was handed to it): figures, bookkeeping, change events and wake times. */
+  private finish(request: CommitRequest, batch: Batch, versions: readonly number[], started: number): CommitResult {
+    const { changes, withOps } = batch;
     if (withOps.length > 0) {
-      const store = this.opened ?? (this.opened = await this.store());
-      const started = performance.now();
-      try {
-        const fence = this.fencing?.fence(withOps.map((c) => c.core));
-        // Built here from live objects, so the store may skip its argument checks.
-        versions = await store.apply(
-          ops,
-          request.isolation === undefined && fence === undefined ? TRUSTED : { isolation: request.isolation, fence, [TRUSTED_BATCH]: true },
-        );
-      } catch (error) {
-        const translated = translateCommitError(error);
-        this.failed(request, withOps, translated, performance.now() - started);
-        if (translated instanceof FencedError) this.fencing?.fenced(translated, withOps.map((c) => c.core));
-        throw translated;
-      }
       const durationMs = performance.now() - started;
       this.telemetry.commitFinished(durationMs, withOps.length, undefined);
       if (this.logger.isLevelEnabled('debug')) {
@@ -185,7 +239,7 @@ export class CommitPipeline {
     if (this.wakes !== undefined) {
       for (const c of withOps) if ((typeof c.reminders === 'string' || c.outbox !== undefined) && c.op instanceof ObjectPut && typeof c.op.wakeAt === 'number') this.wakes.wake(c.op.wakeAt);
     }
-    return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred };
+    return { sessionId: request.sessionId, committed: withOps.map((c) => c.core.key), deferred: batch.deferred };
   }
 
   /** Hands what the store accepted to the change events; only after settling, so a watcher reads the committed state. */
@@ -242,6 +296,18 @@ export class CommitPipeline {
     if (outcome === 'removed') this.identity.remove(core);
     if (outcome !== 'dirty') forgetEverywhere(core);
   }
+}
+
+/** A store that offers `applyNow`. */
+type SynchronousStore = Store & { readonly applyNow: NonNullable<Store['applyNow']> };
+
+function writesNow(store: Store): store is SynchronousStore {
+  return store.applyNow !== undefined;
+}
+
+/** Whether another context holds an object of the commit that has changes. */
+function anyBusy(request: CommitRequest): boolean {
+  return request.cores.some((core) => core.hasPendingChanges && core.locked && !chainHolds(request.chain, core));
 }
 
 /** The objects of a commit with changes that another context holds now, in key order. */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/stores/memory/memory-store.js';
-import { describeStoreContract } from './store-contract.js';
+import { describeApplyNowContract, describeStoreContract } from './store-contract.js';
 
 describeStoreContract('memory', () => Promise.resolve({ store: new MemoryStore() }));
+describeApplyNowContract('memory', () => Promise.resolve({ store: new MemoryStore() }));
 
 describe('MemoryStore', () => {
   it('works without open()', async () => {

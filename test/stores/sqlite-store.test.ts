@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidArgumentError, StoreError } from '../../src/errors.js';
 import { DUE_SQL, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite/sqlite-store.js';
 import { TRUSTED_BATCH, type ObjectKey, type Store, type TrustedPut } from '../../src/stores/store.js';
-import { describeStoreContract } from './store-contract.js';
+import { describeApplyNowContract, describeStoreContract } from './store-contract.js';
 import { rejection } from '../support/promises.js';
 
 async function tempDir(): Promise<string> {
@@ -26,6 +26,14 @@ describeStoreContract('sqlite (file)', async () => {
 });
 
 describeStoreContract('sqlite (:memory:)', () => Promise.resolve({ store: new SqliteStore({ path: ':memory:' }) }));
+
+describeApplyNowContract('sqlite (file)', async () => {
+  const dir = await tempDir();
+  return {
+    store: new SqliteStore({ path: join(dir, 'state.db') }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
 
 const key = (objectId: string): ObjectKey => ({ clsId: 'cls', partitionId: 0, objectId });
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);

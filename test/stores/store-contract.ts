@@ -811,3 +811,92 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
   });
 }
+
+/**
+ * The contract of `applyNow`, for the stores that offer it (those whose
+ * writes are synchronous): `apply`'s effects and errors, done before it
+ * returns, errors thrown rather than rejected.
+ */
+export function describeApplyNowContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`store contract, applyNow: ${name}`, () => {
+    let store: Store;
+    let applyNow: NonNullable<Store['applyNow']>;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+      await store.open();
+      expect(store.applyNow, `${name} offers applyNow`).toBeTypeOf('function');
+      applyNow = store.applyNow!.bind(store);
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await cleanup?.();
+    });
+
+    /** What `fn` throws (failing the test when it returns). */
+    function thrown(fn: () => unknown): unknown {
+      try {
+        fn();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected a throw');
+    }
+
+    it('writes a batch before it returns, with the versions apply would resolve with', async () => {
+      const versions = applyNow([put(key('a'), { x: '1' }), put(key('b'), { y: '2' })]);
+      expect(versions).toEqual([1, 1]);
+      expect(applyNow([put(key('a'), { x: '2' }, { expectedVersion: 1 }), del(key('b'), 1)])).toEqual([2, 0]);
+      expect(applyNow([])).toEqual([]);
+      expect(texts(await store.get(key('a')))).toEqual({ x: '2' });
+      expect((await store.get(key('a')))?.version).toBe(2);
+      expect(await store.get(key('b'))).toBeUndefined();
+    });
+
+    it('throws a ConflictError listing every mismatch, and writes nothing of the batch', async () => {
+      applyNow([put(key('a'), { x: '1' })]);
+      const error = thrown(() => applyNow([put(key('new')), put(key('a'), { x: '2' }, { expectedVersion: 5 }), put(key('gone'), {}, { expectedVersion: 1 })]));
+      expect(error).toBeInstanceOf(ConflictError);
+      const conflicts = [...(error as ConflictError).conflicts].sort((p, q) => (p.ref.objectId < q.ref.objectId ? -1 : 1));
+      expect(conflicts).toEqual([
+        { ref: key('a'), expected: 5, actual: 1 },
+        { ref: key('gone'), expected: 1, actual: 0 },
+      ]);
+      expect(await store.get(key('new'))).toBeUndefined();
+      expect(texts(await store.get(key('a')))).toEqual({ x: '1' });
+    });
+
+    it('throws an InvalidArgumentError for a malformed batch, and writes nothing of it', async () => {
+      const bad: unknown[] = [
+        'not an array',
+        [put(key('fine')), { kind: 'put', key: { clsId: '', partitionId: 0, objectId: 'a' } }],
+        [put(key('fine')), { kind: 'nothing', key: key('b') }],
+        [put(key('fine')), put(key('a'), { x: '1' }), del(key('a'))],
+        [put(key('fine')), put(key('a'), {}, { expectedVersion: -1 })],
+      ];
+      for (const ops of bad) {
+        const error = thrown(() => applyNow(ops as WriteOp[]));
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).code).toBe('OAAS_ERR_ARGUMENT_INVALID');
+      }
+      expect(await store.get(key('fine'))).toBeUndefined();
+      expect(await store.get(key('a'))).toBeUndefined();
+    });
+
+    it('writes a trusted batch from whole state, with its version checks', async () => {
+      expect(applyNow([statePut(key('a'), 0, { n: 1 }, { n: 1 })], trusted)).toEqual([1]);
+      expect(applyNow([statePut(key('a'), 1, { n: 2 }, { n: 2 })], trusted)).toEqual([2]);
+      expect(thrown(() => applyNow([statePut(key('a'), 1, { n: 3 }, { n: 3 })], trusted))).toBeInstanceOf(ConflictError);
+      expect(texts(await store.get(key('a')))).toEqual({ n: '2' });
+    });
+
+    it('throws a non-transient StoreError once the store is closed', async () => {
+      await store.close();
+      const error = thrown(() => applyNow([put(key('a'))]));
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).transient).toBe(false);
+    });
+  });
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../src/errors.js';
 import { SerialQueue } from '../../src/session/serial-queue.js';
 
 /** A task that records when it starts and ends, and finishes when `release` is called. */
@@ -87,5 +88,66 @@ describe('SerialQueue', () => {
     await waiting;
     expect(idle).toBe(true);
     expect(log).toEqual(['a start', 'a end', 'b start', 'b end']);
+  });
+
+  it('runs a synchronous task at once on an empty line, and hands back its result or its throw', () => {
+    const queue = new SerialQueue();
+    let backlogInside = -1;
+    expect(
+      queue.runNow(() => {
+        backlogInside = queue.backlog;
+        return 'now';
+      }),
+    ).toBe('now');
+    expect(backlogInside).toBe(1);
+    expect(() =>
+      queue.runNow(() => {
+        throw new Error('sync failure');
+      }),
+    ).toThrow('sync failure');
+    // Neither left the line busy.
+    expect(queue.backlog).toBe(0);
+    expect(queue.runNow(() => 2)).toBe(2);
+  });
+
+  it('starts a task added while a synchronous one runs only after it, and resolves onIdle after both', async () => {
+    const queue = new SerialQueue();
+    const log: string[] = [];
+    let added!: Promise<string>;
+    let idle!: Promise<void>;
+    queue.runNow(() => {
+      log.push('now start');
+      added = queue.add(async () => {
+        log.push('added runs');
+        return 'added';
+      });
+      idle = queue.onIdle().then(() => {
+        log.push('idle');
+      });
+      log.push('now end');
+    });
+    expect(log).toEqual(['now start', 'now end']);
+    expect(await added).toBe('added');
+    await idle;
+    expect(log).toEqual(['now start', 'now end', 'added runs', 'idle']);
+    expect(queue.backlog).toBe(0);
+  });
+
+  it('refuses to run a synchronous task while the line is busy, and the busy line goes on', async () => {
+    const queue = new SerialQueue();
+    const log: string[] = [];
+    const a = gated(log, 'a');
+    const first = queue.add(a.task);
+    let ran = false;
+    expect(() =>
+      queue.runNow(() => {
+        ran = true;
+      }),
+    ).toThrow(InternalError);
+    expect(ran).toBe(false);
+    expect(queue.backlog).toBe(1);
+    a.release();
+    await expect(first).resolves.toBe('a');
+    expect(queue.backlog).toBe(0);
   });
 });

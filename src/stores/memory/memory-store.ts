@@ -4,6 +4,7 @@
  * process.
  */
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
+import { rejected } from '../../promises.js';
 import { describeValue as describe } from '../../describe.js';
 import { checkBatch, checkDueArgs, checkKey, checkListOptions, checkPartition, encodeCursor, refuseFence } from '../validate.js';
 import {
@@ -68,25 +69,11 @@ export class MemoryStore implements Store {
   }
 
   apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
-    return this.run(() => {
-      // The SDK's own batches are well-formed by construction.
-      if (options?.[TRUSTED_BATCH] !== true) checkBatch(ops, options);
-      refuseFence(options, 'memory');
-      // Check every version before touching anything: a conflict writes nothing.
-      const conflicts: VersionConflict[] = [];
-      for (const op of ops) {
-        const actual = this.find(op.key)?.version ?? 0;
-        if (op.expectedVersion !== undefined && op.expectedVersion !== actual) {
-          conflicts.push({ ref: copyKey(op.key), expected: op.expectedVersion, actual });
-        }
-      }
-      if (conflicts.length > 0) throw new ConflictError(conflicts);
-      return ops.map((op) => {
-        if (op.kind === 'delete') return this.delete(op.key);
-        this.wake(op.key, op.wakeAt);
-        return this.put(op.key, op.set, op.remove);
-      });
-    });
+    return this.run(() => this.write(ops, options));
+  }
+
+  applyNow(ops: readonly WriteOp[], options?: ApplyOptions): readonly number[] {
+    return this.now(() => this.write(ops, options));
   }
 
   list(clsId: string, partitionId: number, options: ListOptions = {}): Promise<ListPage> {
@@ -125,13 +112,42 @@ export class MemoryStore implements Store {
     return Promise.resolve();
   }
 
+  /** Checks and applies one batch: every version first, so a conflict writes nothing. */
+  private write(ops: readonly WriteOp[], options: ApplyOptions | undefined): number[] {
+    // The SDK's own batches are well-formed by construction.
+    if (options?.[TRUSTED_BATCH] !== true) checkBatch(ops, options);
+    refuseFence(options, 'memory');
+    const conflicts: VersionConflict[] = [];
+    for (const op of ops) {
+      const actual = this.find(op.key)?.version ?? 0;
+      if (op.expectedVersion !== undefined && op.expectedVersion !== actual) {
+        conflicts.push({ ref: copyKey(op.key), expected: op.expectedVersion, actual });
+      }
+    }
+    if (conflicts.length > 0) throw new ConflictError(conflicts);
+    return ops.map((op) => {
+      if (op.kind === 'delete') return this.delete(op.key);
+      this.wake(op.key, op.wakeAt);
+      return this.put(op.key, op.set, op.remove);
+    });
+  }
+
   /** Runs a synchronous body as a promise, so that validation errors reject instead of throwing. */
   private run<T>(body: () => T): Promise<T> {
     try {
-      if (this.closed) throw new StoreError('store is closed', { transient: false });
-      return Promise.resolve(body());
+      return Promise.resolve(this.now(body));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new StoreError('memory store failed', { transient: false }, { cause: error }));
+      return rejected(error);
+    }
+  }
+
+  /** Runs `body` on an open store; anything it throws that is not an `Error` becomes a `StoreError`. */
+  private now<T>(body: () => T): T {
+    try {
+      if (this.closed) throw new StoreError('store is closed', { transient: false });
+      return body();
+    } catch (error) {
+      throw error instanceof Error ? error : new StoreError('memory store failed', { transient: false }, { cause: error });
     }
   }
 

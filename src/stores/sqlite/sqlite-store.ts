@@ -3,6 +3,7 @@
  * any number of processes sharing one file (WAL, one writer at a time).
  */
 import Database from 'better-sqlite3';
+import { rejected } from '../../promises.js';
 import { ConflictError, InvalidArgumentError, StoreError, type VersionConflict } from '../../errors.js';
 import {
   TRUSTED_BATCH,
@@ -275,13 +276,11 @@ export class SqliteStore implements Store {
   }
 
   apply(ops: readonly WriteOp[], options?: ApplyOptions): Promise<readonly number[]> {
-    return this.run('apply', () => {
-      // Always serializable (one writer at a time), so `options.isolation` is only checked.
-      const trusted = options?.[TRUSTED_BATCH] === true;
-      if (!trusted) checkBatch(ops, options);
-      refuseFence(options, 'sqlite');
-      return ops.length === 0 ? [] : this.connect().write(ops, trusted);
-    });
+    return this.run('apply', () => this.write(ops, options));
+  }
+
+  applyNow(ops: readonly WriteOp[], options?: ApplyOptions): readonly number[] {
+    return this.now('apply', () => this.write(ops, options));
   }
 
   list(clsId: string, partitionId: number, options: ListOptions = {}): Promise<ListPage> {
@@ -340,13 +339,31 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Checks and writes one batch in one transaction. */
+  private write(ops: readonly WriteOp[], options: ApplyOptions | undefined): number[] {
+    // Always serializable (one writer at a time), so `options.isolation` is only checked.
+    const trusted = options?.[TRUSTED_BATCH] === true;
+    if (!trusted) checkBatch(ops, options);
+    refuseFence(options, 'sqlite');
+    return ops.length === 0 ? [] : this.connect().write(ops, trusted);
+  }
+
   /** Runs a synchronous body as a promise, translating every error at this boundary. */
   private run<T>(operation: string, body: () => T, checkOpen = true): Promise<T> {
     try {
-      if (checkOpen && this.closed) throw new StoreError('store is closed', { transient: false });
-      return Promise.resolve(body());
+      return Promise.resolve(this.now(operation, body, checkOpen));
     } catch (error) {
-      return Promise.reject(translateError(operation, error));
+      return rejected(error);
+    }
+  }
+
+  /** Runs a synchronous body, translating every error at this boundary. */
+  private now<T>(operation: string, body: () => T, checkOpen = true): T {
+    try {
+      if (checkOpen && this.closed) throw new StoreError('store is closed', { transient: false });
+      return body();
+    } catch (error) {
+      throw translateError(operation, error);
     }
   }
 }
