@@ -8,7 +8,8 @@
  * OpenTelemetry instrument; Prometheus reads those numbers at scrape time.
  */
 import { metrics, type Attributes, type MetricOptions, type ObservableCallback } from '@opentelemetry/api';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.js';
 
 /** Running totals of one kind of duration. */
 export interface DurationStats {
@@ -144,6 +145,10 @@ interface InvocationEntry {
   readonly ok: Attributes;
   readonly error: Attributes;
 }
+
+/** A commit's attribute sets, made once. */
+const COMMIT_OK: Attributes = Object.freeze({ outcome: 'ok' });
+const COMMIT_ERROR: Attributes = Object.freeze({ outcome: 'error' });
 
 const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -309,9 +314,9 @@ export class Telemetry {
     gauge('oaas_open_sessions', 'Sessions alive.', () => this.source.openSessions());
     gauge('oaas_open_scopes', 'sessionScopes running.', () => this.source.openScopes());
     return {
-      commitDuration: new Histogram({ name: 'oaas_commit_duration_seconds', help: 'Commit duration.', buckets: SECONDS, registers }),
-      scopeDuration: new Histogram({ name: 'oaas_scope_duration_seconds', help: 'sessionScope duration.', buckets: SECONDS, registers }),
-      batchSize: new Histogram({ name: 'oaas_commit_batch_size', help: 'Objects per commit.', buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers }),
+      commitDuration: new BucketHistogram({ name: 'oaas_commit_duration_seconds', help: 'Commit duration.', buckets: SECONDS, registers }),
+      scopeDuration: new BucketHistogram({ name: 'oaas_scope_duration_seconds', help: 'sessionScope duration.', buckets: SECONDS, registers }),
+      batchSize: new BucketHistogram({ name: 'oaas_commit_batch_size', help: 'Objects per commit.', buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers }),
     };
   }
 
@@ -319,7 +324,7 @@ export class Telemetry {
   commitFinished(durationMs: number, objects: number, error: unknown): void {
     this.commits += 1;
     this.commitDurations.add(durationMs);
-    this.otel.commits.add(1, { outcome: error === undefined ? 'ok' : 'error' });
+    this.otel.commits.add(1, error === undefined ? COMMIT_OK : COMMIT_ERROR);
     this.otel.commitDuration.record(durationMs);
     this.prom.commitDuration.observe(durationMs / 1000);
     if (error !== undefined) {
