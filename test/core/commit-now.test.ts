@@ -81,15 +81,21 @@ class SynchronousStore implements Store {
   }
 }
 
+/** A runtime on a new SynchronousStore, with a stored counter for each id. */
+async function runtimeWith(...ids: string[]): Promise<{ store: SynchronousStore; counters: Counter[] }> {
+  const store = new SynchronousStore();
+  await configureOaas({ store, autoCommit: false, logLevel: 'silent' });
+  const counters = await runInSession(async () => {
+    const made = ids.map((id) => Counter.create({}, { id }));
+    await commitAll();
+    return made;
+  });
+  return { store, counters };
+}
+
 describe('a commit on a store that writes synchronously', () => {
   it('writes through applyNow when nothing else is in line, scopes and explicit commits alike', async () => {
-    const store = new SynchronousStore();
-    await configureOaas({ store, autoCommit: false, logLevel: 'silent' });
-    const counter = await runInSession(async () => {
-      const made = Counter.create({}, { id: 'a' });
-      await commitAll();
-      return made;
-    });
+    const { store, counters: [counter] } = await runtimeWith('a');
     const before = store.calls.length;
     await sessionScope(async () => {
       await counter.increment();
@@ -104,13 +110,7 @@ describe('a commit on a store that writes synchronously', () => {
   });
 
   it('keeps a failed commit`s changes pending, rejects with the store`s typed error, and writes them at the next commit', async () => {
-    const store = new SynchronousStore();
-    await configureOaas({ store, autoCommit: false, logLevel: 'silent' });
-    const counter = await runInSession(async () => {
-      const made = Counter.create({}, { id: 'a' });
-      await commitAll();
-      return made;
-    });
+    const { store, counters: [counter] } = await runtimeWith('a');
     await runInSession(async () => {
       await counter.increment(5);
     });
@@ -127,13 +127,7 @@ describe('a commit on a store that writes synchronously', () => {
   });
 
   it('rolls a scope back when its synchronous commit fails, and the scope`s promise rejects', async () => {
-    const store = new SynchronousStore();
-    await configureOaas({ store, autoCommit: false, logLevel: 'silent' });
-    const counter = await runInSession(async () => {
-      const made = Counter.create({}, { id: 'a' });
-      await commitAll();
-      return made;
-    });
+    const { store, counters: [counter] } = await runtimeWith('a');
     store.failure = new StoreError('disk full', { transient: false });
     await expect(
       sessionScope(async () => {
@@ -146,13 +140,7 @@ describe('a commit on a store that writes synchronously', () => {
   });
 
   it('makes a commit started while a synchronous one writes wait for it: the store never sees two at once', async () => {
-    const store = new SynchronousStore();
-    await configureOaas({ store, autoCommit: false, logLevel: 'silent' });
-    const [a, b] = await runInSession(async () => {
-      const made = [Counter.create({}, { id: 'a' }), Counter.create({}, { id: 'b' })];
-      await commitAll();
-      return made;
-    });
+    const { store, counters: [a, b] } = await runtimeWith('a', 'b');
     // Two sessions with pending changes; the first commit starts another commitAll from inside its write.
     await runInSession(async () => {
       await a!.increment();
