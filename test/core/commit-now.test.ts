@@ -95,7 +95,8 @@ async function runtimeWith(...ids: string[]): Promise<{ store: SynchronousStore;
 
 describe('a commit on a store that writes synchronously', () => {
   it('writes through applyNow when nothing else is in line, scopes and explicit commits alike', async () => {
-    const { store, counters: [counter] } = await runtimeWith('a');
+    const { store, counters } = await runtimeWith('a');
+    const counter = counters[0]!;
     const before = store.calls.length;
     await sessionScope(async () => {
       await counter.increment();
@@ -110,7 +111,8 @@ describe('a commit on a store that writes synchronously', () => {
   });
 
   it('keeps a failed commit`s changes pending, rejects with the store`s typed error, and writes them at the next commit', async () => {
-    const { store, counters: [counter] } = await runtimeWith('a');
+    const { store, counters } = await runtimeWith('a');
+    const counter = counters[0]!;
     await runInSession(async () => {
       await counter.increment(5);
     });
@@ -127,7 +129,8 @@ describe('a commit on a store that writes synchronously', () => {
   });
 
   it('rolls a scope back when its synchronous commit fails, and the scope`s promise rejects', async () => {
-    const { store, counters: [counter] } = await runtimeWith('a');
+    const { store, counters } = await runtimeWith('a');
+    const counter = counters[0]!;
     store.failure = new StoreError('disk full', { transient: false });
     await expect(
       sessionScope(async () => {
@@ -140,7 +143,8 @@ describe('a commit on a store that writes synchronously', () => {
   });
 
   it('makes a commit started while a synchronous one writes wait for it: the store never sees two at once', async () => {
-    const { store, counters: [a, b] } = await runtimeWith('a', 'b');
+    const { store, counters } = await runtimeWith('a', 'b');
+    const [a, b] = counters;
     // Two sessions with pending changes; the first commit starts another commitAll from inside its write.
     await runInSession(async () => {
       await a!.increment();
