@@ -16,16 +16,17 @@ const TRUSTED: ApplyOptions = Object.freeze({ [TRUSTED_BATCH]: true as const });
 /** The holder of a commit that takes no turns: no object is ever held by it. */
 const NO_HOLDER: object = Object.freeze({});
 const NO_VERSIONS: readonly number[] = Object.freeze([]);
+const NO_IDENTITIES: readonly ObjectIdentity[] = Object.freeze([]);
 
 /** A commit's changes, worked out from its live objects before the store is called. */
 interface Batch {
   /** Every change to settle once the store accepted the batch. */
-  readonly changes: ObjectChange[];
+  readonly changes: readonly ObjectChange[];
   /** The changes that write something, aligned with `ops`. */
-  readonly withOps: ObjectChange[];
-  readonly ops: WriteOp[];
+  readonly withOps: readonly ObjectChange[];
+  readonly ops: readonly WriteOp[];
   /** Objects left pending because another context holds them. */
-  readonly deferred: ObjectIdentity[];
+  readonly deferred: readonly ObjectIdentity[];
 }
 
 /** One request to persist a set of objects atomically. */
@@ -187,7 +188,11 @@ export class CommitPipeline {
       const moved = request.cores.filter((core) => core.remote);
       if (moved.length > 0) throw this.fencing.movedAway(moved);
     }
-    const batch: Batch = { changes: [], withOps: [], ops: [], deferred: [] };
+    // Most changes are puts, each its own op: then one array is the changes, the changes that write, and their ops.
+    const puts: ObjectPut[] = [];
+    /** Every change in order, once one is not a put. */
+    let mixed: ObjectChange[] | undefined;
+    let deferred: ObjectIdentity[] | undefined;
     for (const core of request.cores) {
       // Another process's object (a forwarding instance): its owner commits it.
       if (core.remote) continue;
@@ -195,7 +200,7 @@ export class CommitPipeline {
       const clean = !core.hasPendingChanges && !core.hasDirty && !core.deleted;
       const heldByOther = core.locked && core.holder !== holder && !chainHolds(request.chain, core);
       if (heldByOther) {
-        if (!clean) batch.deferred.push(core.key);
+        if (!clean) (deferred ??= []).push(core.key);
         continue;
       }
       if (clean) {
@@ -204,13 +209,12 @@ export class CommitPipeline {
         continue;
       }
       const change = computeChange(core);
-      batch.changes.push(change);
-      if (change.op !== undefined) {
-        batch.withOps.push(change);
-        batch.ops.push(change.op);
-      }
+      if (mixed === undefined && change instanceof ObjectPut) puts.push(change);
+      else (mixed ??= [...puts]).push(change);
     }
-    return batch;
+    if (mixed === undefined) return { changes: puts, withOps: puts, ops: puts, deferred: deferred ?? NO_IDENTITIES };
+    const withOps = mixed.filter((c) => c.op !== undefined);
+    return { changes: mixed, withOps, ops: withOps.map((c) => c.op!), deferred: deferred ?? NO_IDENTITIES };
   }
 
   /** The store failed or refused the batch: its figures and log line, and the error the commit rejects with. */
