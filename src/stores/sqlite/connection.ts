@@ -4,10 +4,11 @@
  * and the writes of a batch (one statement per object, or set-based for a
  * large trusted batch of updates by row id).
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { ConflictError, type VersionConflict } from '../../errors.js';
 import type { DueObject, ListedObject, ObjectKey, PutOp, StoredObject, TrustedPut, WriteOp } from '../store.js';
 import { applyDelta, decodeDocument, encodeDocument } from '../state-document.js';
+import { configure, ensureSchema, type ConnectionSettings } from './schema.js';
 
 interface ObjectRow {
   readonly id: number;
@@ -115,13 +116,31 @@ export class Connection {
   /** A large batch of updates by row id, set-based (see {@link CHUNK_ROWS}); throws `ChunkMissed` (rolling back) when any check fails. */
   private readonly applyChunked: Database.Transaction<(puts: readonly TrustedPut[]) => number[]>;
 
-  constructor(readonly db: Database.Database) {
+  /** Opens `path` with `settings` and its schema made or migrated; a failed open closes what it opened. */
+  static open(path: string, settings: ConnectionSettings): Connection {
+    const db = new Database(path);
+    try {
+      configure(db, settings);
+      ensureSchema(db);
+      return new Connection(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  // Private, and so is the database: the package's type declarations then name nothing of better-sqlite3.
+  private constructor(private readonly db: Database.Database) {
     const statements = prepareStatements(db);
     this.statements = statements;
     this.readMany = db.transaction((keys: readonly ObjectKey[]) => keys.map((key) => read(statements, key)));
     this.apply = db.transaction((ops: readonly WriteOp[], trusted: boolean) => applyBatch(statements, ops, trusted));
     const chunk = db.prepare<unknown[]>(chunkSql(CHUNK_ROWS));
     this.applyChunked = db.transaction((puts: readonly TrustedPut[]) => applyChunks(statements, chunk, puts));
+  }
+
+  close(): void {
+    this.db.close();
   }
 
   read(key: ObjectKey): StoredObject | undefined {

@@ -2,17 +2,13 @@
  * The SQLite backend on better-sqlite3: durable state for one machine, with
  * any number of processes sharing one file (WAL, one writer at a time).
  */
-import Database from 'better-sqlite3';
 import { rejected } from '../../promises.js';
 import { InvalidArgumentError, StoreError } from '../../errors.js';
 import { TRUSTED_BATCH, type ApplyOptions, type DueObject, type DueOptions, type ListOptions, type ListPage, type ObjectKey, type Store, type StoredObject, type WriteOp } from '../store.js';
 import { describeValue as describe } from '../../describe.js';
 import { checkBatch, checkDueArgs, checkKey, checkListOptions, checkPartition, encodeCursor, prefixEnd, refuseFence } from '../validate.js';
 import { translateError } from './errors.js';
-import { configure, ensureSchema } from './schema.js';
 import { Connection } from './connection.js';
-
-export { DUE_SQL } from './connection.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -127,23 +123,13 @@ export class SqliteStore implements Store {
     const connection = this.connection;
     this.connection = undefined;
     return this.run('close', () => {
-      connection?.db.close();
+      connection?.close();
     }, false);
   }
 
   /** Opens the database on first use; a failed open leaves nothing behind, so it can be retried. */
   private connect(): Connection {
-    if (this.connection !== undefined) return this.connection;
-    const db = new Database(this.path);
-    try {
-      configure(db, { synchronous: this.synchronous, busyTimeoutMs: this.busyTimeoutMs });
-      ensureSchema(db);
-      this.connection = new Connection(db);
-      return this.connection;
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    return (this.connection ??= Connection.open(this.path, { synchronous: this.synchronous, busyTimeoutMs: this.busyTimeoutMs }));
   }
 
   /** Checks and writes one batch in one transaction. */
