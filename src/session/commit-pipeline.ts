@@ -157,8 +157,7 @@ export class CommitPipeline {
     let versions: readonly number[];
     try {
       const fence = this.fencing?.fence(batch.withOps.map((c) => c.core));
-      // Built here from live objects, so the store may skip its argument checks.
-      versions = await store.apply(batch.ops, request.isolation === undefined && fence === undefined ? TRUSTED : { isolation: request.isolation, fence, [TRUSTED_BATCH]: true });
+      versions = await store.apply(batch.ops, applyOptions(request.isolation, fence));
     } catch (error) {
       throw this.refused(request, batch, error, started);
     }
@@ -172,7 +171,7 @@ export class CommitPipeline {
     const started = performance.now();
     let versions: readonly number[];
     try {
-      versions = store.applyNow(batch.ops, request.isolation === undefined ? TRUSTED : { isolation: request.isolation, [TRUSTED_BATCH]: true });
+      versions = store.applyNow(batch.ops, applyOptions(request.isolation, undefined));
     } catch (error) {
       throw this.refused(request, batch, error, started);
     }
@@ -309,15 +308,25 @@ function writesNow(store: Store): store is SynchronousStore {
   return store.applyNow !== undefined;
 }
 
+/** The options of a batch built here from live objects: trusted, so the store may skip its argument checks. */
+function applyOptions(isolation: Isolation | undefined, fence: CommitFence | undefined): ApplyOptions {
+  return isolation === undefined && fence === undefined ? TRUSTED : { isolation, fence, [TRUSTED_BATCH]: true };
+}
+
+/** An object with changes that another context than `chain` holds now. */
+function heldElsewhere(core: ObjectCore, chain: ChainLink | undefined): boolean {
+  return core.hasPendingChanges && core.locked && !chainHolds(chain, core);
+}
+
 /** Whether another context holds an object of the commit that has changes. */
 function anyBusy(request: CommitRequest): boolean {
-  return request.cores.some((core) => core.hasPendingChanges && core.locked && !chainHolds(request.chain, core));
+  return request.cores.some((core) => heldElsewhere(core, request.chain));
 }
 
 /** The objects of a commit with changes that another context holds now, in key order. */
 function busyCores(request: CommitRequest): ObjectCore[] {
   return request.cores
-    .filter((core) => core.hasPendingChanges && core.locked && !chainHolds(request.chain, core))
+    .filter((core) => heldElsewhere(core, request.chain))
     .sort((a, b) => (a.keyString < b.keyString ? -1 : a.keyString > b.keyString ? 1 : 0));
 }
 
